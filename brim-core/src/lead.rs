@@ -1,0 +1,964 @@
+//! The lead: a company record to score and, later, to write to.
+//!
+//! JSON field names are the original system's (`company_name`, `employee_count`, `industry`,
+//! `funding_stage`, `tech_stack`, `recent_job_posts`, `news_mentions`) plus `id`, `contact`,
+//! `timezone`, `country`, `domain` and `attributes`. Unknown fields are ignored, as the original
+//! did. Validation errors name the field and what was expected.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+
+use crate::error::LeadError;
+
+/// A company to score.
+///
+/// ```
+/// use brim_core::Lead;
+/// let lead = Lead::from_json(r#"{"company_name": "Acme", "employee_count": 120}"#).unwrap();
+/// assert_eq!(lead.employee_count, Some(120));
+/// assert_eq!(lead.company_id(), "ed099798f237671"); // SHA-1 of "Acme", as the original
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Lead {
+    /// The caller's own id for this company; when given it is the `company_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The company's name (required, non-empty).
+    pub company_name: String,
+    /// Head count, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employee_count: Option<u64>,
+    /// Free-text industry, e.g. "SaaS".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// e.g. "Seed", "Series A".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funding_stage: Option<String>,
+    /// Tools the company uses, e.g. `["Zapier", "AWS"]`. Empty means unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tech_stack: Vec<String>,
+    /// Titles of the company's open positions. Empty means unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recent_job_posts: Vec<String>,
+    /// News headlines about the company. Empty means unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub news_mentions: Vec<String>,
+    /// The person to write to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    /// IANA time zone of the lead, e.g. `Europe/Berlin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Country (free text or ISO code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The company's web domain, e.g. `acme.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The user's own signals: string, number or bool values by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, AttrValue>,
+}
+
+/// The person at a lead to write to.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Contact {
+    /// Full name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// E-mail address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Job title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// A value of a custom attribute.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum AttrValue {
+    /// `true` / `false`.
+    Bool(bool),
+    /// Any JSON number.
+    Number(f64),
+    /// Any string.
+    Text(String),
+}
+
+impl fmt::Display for AttrValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttrValue::Bool(b) => write!(f, "{b}"),
+            AttrValue::Number(n) => f.write_str(&format_number(*n)),
+            AttrValue::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Formats a number as the user would write it: `150`, not `150.0`.
+pub(crate) fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The original system's company id: the first 15 hex characters of SHA-1 of `name` as given.
+pub fn company_id_for_name(name: &str) -> String {
+    let digest = Sha1::digest(name.as_bytes());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(15);
+    for byte in digest.iter().take(8) {
+        out.push(HEX[(byte >> 4) as usize] as char);
+        out.push(HEX[(byte & 0xf) as usize] as char);
+    }
+    out.truncate(15);
+    out
+}
+
+/// The seven input fields of the original record, in its order.
+pub const ORIGINAL_FIELDS: [&str; 7] = [
+    "company_name",
+    "employee_count",
+    "industry",
+    "funding_stage",
+    "tech_stack",
+    "recent_job_posts",
+    "news_mentions",
+];
+
+impl Lead {
+    /// A lead with only a name.
+    pub fn new(company_name: impl Into<String>) -> Self {
+        Lead {
+            company_name: company_name.into(),
+            ..Lead::default()
+        }
+    }
+
+    /// The lead's stable id: its `id` when given, else the original's hash of `company_name`
+    /// exactly as given (so `"Acme"` and `"Acme "` are two companies).
+    pub fn company_id(&self) -> Cow<'_, str> {
+        match &self.id {
+            Some(id) => Cow::Borrowed(id),
+            None => Cow::Owned(company_id_for_name(&self.company_name)),
+        }
+    }
+
+    /// Parses one lead from JSON text, with errors that name the field.
+    ///
+    /// A UTF-8 byte-order mark at the start is ignored.
+    pub fn from_json(text: &str) -> Result<Lead, LeadError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        serde_json::from_str(text).map_err(lead_error_from_json)
+    }
+
+    /// Checks what the type system cannot: a non-empty name, a plausible e-mail address.
+    pub fn validate(&self) -> Result<(), LeadError> {
+        if self.company_name.trim().is_empty() {
+            return Err(LeadError::new(
+                "company_name",
+                "expected a non-empty string, got \"\"",
+            ));
+        }
+        if let Some(email) = self.contact.as_ref().and_then(|c| c.email.as_deref()) {
+            if !looks_like_email(email) {
+                return Err(LeadError::new(
+                    "contact.email",
+                    format!("expected an e-mail address like name@example.com, got {email:?}"),
+                ));
+            }
+        }
+        if let Some(tz) = &self.timezone {
+            if !looks_like_timezone(tz) {
+                return Err(LeadError::new(
+                    "timezone",
+                    format!("expected an IANA time zone like \"Europe/Berlin\", got {tz:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets one field from text, as found in a CSV cell or a form: numbers are parsed, lists are
+    /// split on `;`, `contact.email` style names reach into the contact, `attributes.NAME` (or
+    /// `attr.NAME`) sets a custom attribute (a number when it parses as one, a bool for
+    /// `true`/`false`, else text). An empty cell leaves the field unset.
+    ///
+    /// Returns `Ok(false)` when `name` is not a lead field (the caller decides whether to care).
+    pub fn set_text_field(&mut self, name: &str, text: &str) -> Result<bool, LeadError> {
+        let value = text.trim();
+        let opt = || (!value.is_empty()).then(|| value.to_string());
+        let list = || -> Vec<String> {
+            value
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        match name.trim() {
+            "id" => self.id = opt(),
+            "company_name" => self.company_name = value.to_string(),
+            "employee_count" => {
+                self.employee_count = if value.is_empty() {
+                    None
+                } else {
+                    Some(parse_count_text(value).ok_or_else(|| {
+                        LeadError::new("employee_count", expected_count(&format!("{value:?}")))
+                    })?)
+                }
+            }
+            "industry" => self.industry = opt(),
+            "funding_stage" => self.funding_stage = opt(),
+            "tech_stack" => self.tech_stack = list(),
+            "recent_job_posts" => self.recent_job_posts = list(),
+            "news_mentions" => self.news_mentions = list(),
+            "timezone" => self.timezone = opt(),
+            "country" => self.country = opt(),
+            "domain" => self.domain = opt(),
+            "contact.name" | "contact_name" => self.contact_mut().name = opt(),
+            "contact.email" | "contact_email" | "email" => self.contact_mut().email = opt(),
+            "contact.title" | "contact_title" => self.contact_mut().title = opt(),
+            other => {
+                let Some(key) = other
+                    .strip_prefix("attributes.")
+                    .or_else(|| other.strip_prefix("attr."))
+                else {
+                    return Ok(false);
+                };
+                if !value.is_empty() {
+                    self.attributes
+                        .insert(key.to_string(), AttrValue::from_text(value));
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn contact_mut(&mut self) -> &mut Contact {
+        self.contact.get_or_insert_with(Contact::default)
+    }
+}
+
+impl AttrValue {
+    /// Reads a cell: `true`/`false` → bool, a finite number → number, anything else → text.
+    pub fn from_text(text: &str) -> AttrValue {
+        match text {
+            "true" | "TRUE" | "True" => AttrValue::Bool(true),
+            "false" | "FALSE" | "False" => AttrValue::Bool(false),
+            _ => match text.parse::<f64>() {
+                Ok(n) if n.is_finite() => AttrValue::Number(n),
+                _ => AttrValue::Text(text.to_string()),
+            },
+        }
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+fn looks_like_timezone(s: &str) -> bool {
+    // The zone database lives with the sender (brim-email); here only the IANA name's shape is
+    // checked: `Area/Location`, `UTC`, or `Etc/GMT+2`.
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
+        && (s.contains('/') || matches!(s, "UTC" | "GMT" | "Etc/UTC"))
+}
+
+fn expected_count(got: &str) -> String {
+    format!("expected a whole number >= 0, got {got}")
+}
+
+fn parse_count_text(s: &str) -> Option<u64> {
+    if let Ok(n) = s.parse::<u64>() {
+        return Some(n);
+    }
+    let f: f64 = s.parse().ok()?;
+    whole_non_negative(f)
+}
+
+fn whole_non_negative(f: f64) -> Option<u64> {
+    (f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 1.8e19).then_some(f as u64)
+}
+
+/// Turns a serde_json error into a [`LeadError`]: our own messages already start with the
+/// field name (`employee_count: ...`); syntax errors name the JSON position.
+pub(crate) fn lead_error_from_json(err: serde_json::Error) -> LeadError {
+    let text = err.to_string();
+    // serde_json appends " at line L column C"; keep the position only for syntax errors.
+    let message = match text.rfind(" at line ") {
+        Some(pos) if err.is_data() => text[..pos].to_string(),
+        _ => text,
+    };
+    match message.split_once(": ") {
+        Some((field, rest)) if err.is_data() && is_field_path(field) => {
+            LeadError::new(field, rest.to_string())
+        }
+        _ if err.is_eof() || err.is_syntax() => LeadError::new("(json)", message),
+        _ => LeadError::new("(lead)", message),
+    }
+}
+
+fn is_field_path(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deserialisation with field-naming errors.
+//
+// serde's derived messages ("invalid type: string \"abc\", expected u64") do not name the field,
+// so each field is read by a small visitor that knows its name and says what it expected.
+
+/// What a JSON value looked like, for "got ..." in messages.
+fn describe_unexpected(u: de::Unexpected<'_>) -> String {
+    match u {
+        de::Unexpected::Str(s) => format!("{s:?}"),
+        de::Unexpected::Bool(b) => b.to_string(),
+        de::Unexpected::Unsigned(n) => n.to_string(),
+        de::Unexpected::Signed(n) => n.to_string(),
+        de::Unexpected::Float(n) => n.to_string(),
+        de::Unexpected::Seq => "a list".to_string(),
+        de::Unexpected::Map => "an object".to_string(),
+        de::Unexpected::Unit | de::Unexpected::Option => "null".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads an optional string field (`null` → `None`).
+struct OptText<'a>(&'a str);
+
+impl OptText<'_> {
+    fn fail<E: de::Error>(&self, u: de::Unexpected<'_>) -> E {
+        E::custom(format!(
+            "{}: expected a string, got {}",
+            self.0,
+            describe_unexpected(u)
+        ))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for OptText<'_> {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptText<'_> {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}: a string", self.0)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Signed(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Unsigned(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Float(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
+        Err(self.fail(de::Unexpected::Seq))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
+        Err(self.fail(de::Unexpected::Map))
+    }
+}
+
+/// Reads a list of strings (`null` → empty).
+struct TextList<'a>(&'a str);
+
+impl TextList<'_> {
+    fn fail<E: de::Error>(&self, u: de::Unexpected<'_>) -> E {
+        E::custom(format!(
+            "{}: expected a list of strings, got {}",
+            self.0,
+            describe_unexpected(u)
+        ))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for TextList<'_> {
+    type Value = Vec<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextList<'_> {
+    type Value = Vec<String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}: a list of strings", self.0)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Signed(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Unsigned(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Float(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Str(v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
+        Err(self.fail(de::Unexpected::Map))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        let mut index = 0usize;
+        loop {
+            let path = ItemPath(self.0, index);
+            match seq.next_element_seed(ListItem(&path))? {
+                Some(Some(s)) => out.push(s),
+                Some(None) => {}
+                None => break,
+            }
+            index += 1;
+        }
+        Ok(out)
+    }
+}
+
+struct ItemPath<'a>(&'a str, usize);
+
+impl fmt::Display for ItemPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+/// One item of a list of strings; `null` items are skipped.
+struct ListItem<'a, 'b>(&'a ItemPath<'b>);
+
+impl ListItem<'_, '_> {
+    fn fail<E: de::Error>(&self, u: de::Unexpected<'_>) -> E {
+        E::custom(format!(
+            "{}: expected a string, got {}",
+            self.0,
+            describe_unexpected(u)
+        ))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ListItem<'_, '_> {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListItem<'_, '_> {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}: a string", self.0)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Signed(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Unsigned(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Float(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
+        Err(self.fail(de::Unexpected::Seq))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
+        Err(self.fail(de::Unexpected::Map))
+    }
+}
+
+/// Reads `employee_count`: a whole number >= 0, as a number or numeric string; `null` → `None`.
+struct OptCount;
+
+impl OptCount {
+    fn fail<E: de::Error>(&self, u: de::Unexpected<'_>) -> E {
+        E::custom(format!(
+            "employee_count: {}",
+            expected_count(&describe_unexpected(u))
+        ))
+    }
+}
+
+impl<'de> Visitor<'de> for OptCount {
+    type Value = Option<u64>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("employee_count: a whole number >= 0")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        u64::try_from(v)
+            .map(Some)
+            .map_err(|_| self.fail(de::Unexpected::Signed(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        whole_non_negative(v)
+            .map(Some)
+            .ok_or_else(|| self.fail(de::Unexpected::Float(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v.trim().is_empty() {
+            return Ok(None);
+        }
+        parse_count_text(v.trim())
+            .map(Some)
+            .ok_or_else(|| self.fail(de::Unexpected::Str(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Bool(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
+        Err(self.fail(de::Unexpected::Seq))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
+        Err(self.fail(de::Unexpected::Map))
+    }
+}
+
+/// Reads `contact`: an object with optional `name`, `email`, `title`.
+struct ContactVisitor;
+
+impl ContactVisitor {
+    fn fail<E: de::Error>(&self, u: de::Unexpected<'_>) -> E {
+        E::custom(format!(
+            "contact: expected an object with name, email and title, got {}",
+            describe_unexpected(u)
+        ))
+    }
+}
+
+impl<'de> Visitor<'de> for ContactVisitor {
+    type Value = Option<Contact>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("contact: an object")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut c = Contact::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "name" => c.name = map.next_value_seed(OptText("contact.name"))?,
+                "email" => c.email = map.next_value_seed(OptText("contact.email"))?,
+                "title" => c.title = map.next_value_seed(OptText("contact.title"))?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(c))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Signed(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Unsigned(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Float(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Err(self.fail(de::Unexpected::Str(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
+        Err(self.fail(de::Unexpected::Seq))
+    }
+}
+
+/// Reads `attributes`: an object of string, number or bool values (`null` values are dropped).
+struct AttributesVisitor;
+
+impl<'de> Visitor<'de> for AttributesVisitor {
+    type Value = BTreeMap<String, AttrValue>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("attributes: an object")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value: serde_json::Value = map.next_value()?;
+            let v = match value {
+                serde_json::Value::Null => continue,
+                serde_json::Value::Bool(b) => AttrValue::Bool(b),
+                serde_json::Value::Number(n) => AttrValue::Number(n.as_f64().unwrap_or(f64::NAN)),
+                serde_json::Value::String(s) => AttrValue::Text(s),
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "attributes.{key}: expected a string, number or bool, got {}",
+                        if other.is_array() {
+                            "a list"
+                        } else {
+                            "an object"
+                        }
+                    )));
+                }
+            };
+            out.insert(key, v);
+        }
+        Ok(out)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Err(E::custom(format!(
+            "attributes: expected an object of string, number or bool values, got {v:?}"
+        )))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(
+            "attributes: expected an object of string, number or bool values, got a list",
+        ))
+    }
+}
+
+macro_rules! seed_from_visitor {
+    ($name:ident, $visitor:expr, $value:ty) => {
+        struct $name;
+        impl<'de> DeserializeSeed<'de> for $name {
+            type Value = $value;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any($visitor)
+            }
+        }
+    };
+}
+seed_from_visitor!(CountSeed, OptCount, Option<u64>);
+seed_from_visitor!(ContactSeed, ContactVisitor, Option<Contact>);
+seed_from_visitor!(AttributesSeed, AttributesVisitor, BTreeMap<String, AttrValue>);
+
+struct LeadVisitor;
+
+impl<'de> Visitor<'de> for LeadVisitor {
+    type Value = Lead;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a lead object with at least company_name")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lead, A::Error> {
+        let mut lead = Lead::default();
+        let mut name: Option<String> = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "company_name" => name = map.next_value_seed(OptText("company_name"))?,
+                "id" => lead.id = map.next_value_seed(IdSeed)?,
+                "employee_count" => lead.employee_count = map.next_value_seed(CountSeed)?,
+                "industry" => lead.industry = map.next_value_seed(OptText("industry"))?,
+                "funding_stage" => {
+                    lead.funding_stage = map.next_value_seed(OptText("funding_stage"))?
+                }
+                "tech_stack" => lead.tech_stack = map.next_value_seed(TextList("tech_stack"))?,
+                "recent_job_posts" => {
+                    lead.recent_job_posts = map.next_value_seed(TextList("recent_job_posts"))?
+                }
+                "news_mentions" => {
+                    lead.news_mentions = map.next_value_seed(TextList("news_mentions"))?
+                }
+                "contact" => lead.contact = map.next_value_seed(ContactSeed)?,
+                "timezone" => lead.timezone = map.next_value_seed(OptText("timezone"))?,
+                "country" => lead.country = map.next_value_seed(OptText("country"))?,
+                "domain" => lead.domain = map.next_value_seed(OptText("domain"))?,
+                "attributes" => lead.attributes = map.next_value_seed(AttributesSeed)?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        match name {
+            Some(n) => lead.company_name = n,
+            None => return Err(de::Error::custom("company_name: required field is missing")),
+        }
+        lead.validate().map_err(de::Error::custom)?;
+        Ok(lead)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Lead, A::Error> {
+        Err(de::Error::custom(
+            "(lead): expected an object with company_name, got a list",
+        ))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Lead, E> {
+        Err(E::custom(format!(
+            "(lead): expected an object with company_name, got {v:?}"
+        )))
+    }
+}
+
+/// `id` may be a string or a whole number (CRMs export both).
+struct IdSeed;
+
+impl<'de> DeserializeSeed<'de> for IdSeed {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(s) if s.is_empty() => Ok(None),
+            serde_json::Value::String(s) => Ok(Some(s)),
+            serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
+            other => Err(de::Error::custom(format!(
+                "id: expected a string or a whole number, got {other}"
+            ))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Lead {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(LeadVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Contact {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(d.deserialize_any(ContactVisitor)?.unwrap_or_default())
+    }
+}
+
+impl<'de> Deserialize<'de> for AttrValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(b) => Ok(AttrValue::Bool(b)),
+            serde_json::Value::Number(n) => Ok(AttrValue::Number(n.as_f64().unwrap_or(f64::NAN))),
+            serde_json::Value::String(s) => Ok(AttrValue::Text(s)),
+            _ => Err(de::Error::custom("expected a string, number or bool")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn company_id_matches_the_original_sha1_prefix() {
+        // sha1("Acme") = ed099798f237671...; the original keeps 15 hex characters.
+        assert_eq!(company_id_for_name("Acme"), "ed099798f237671");
+        assert_ne!(company_id_for_name("Acme "), company_id_for_name("Acme"));
+        let mut lead = Lead::new("Acme");
+        lead.id = Some("crm-42".into());
+        assert_eq!(lead.company_id(), "crm-42");
+    }
+
+    #[test]
+    fn parses_every_field() {
+        let lead = Lead::from_json(
+            r#"{"id": 7, "company_name": "Acme", "employee_count": "150", "industry": "SaaS",
+                "funding_stage": null, "tech_stack": ["Zapier", null, "AWS"],
+                "recent_job_posts": null, "news_mentions": ["Acme raises $5M"],
+                "contact": {"name": "Ada", "email": "ada@acme.com", "title": "COO"},
+                "timezone": "Europe/Berlin", "country": "DE", "domain": "acme.com",
+                "attributes": {"plan": "pro", "seats": 12, "trial": true, "x": null},
+                "unknown_field": [1, 2]}"#,
+        )
+        .unwrap();
+        assert_eq!(lead.id.as_deref(), Some("7"));
+        assert_eq!(lead.employee_count, Some(150));
+        assert_eq!(lead.tech_stack, vec!["Zapier", "AWS"]);
+        assert!(lead.recent_job_posts.is_empty());
+        assert_eq!(
+            lead.contact.as_ref().unwrap().email.as_deref(),
+            Some("ada@acme.com")
+        );
+        assert_eq!(lead.attributes["seats"], AttrValue::Number(12.0));
+        assert_eq!(lead.attributes["trial"], AttrValue::Bool(true));
+        assert!(!lead.attributes.contains_key("x"));
+    }
+
+    #[test]
+    fn errors_name_the_field_and_what_was_expected() {
+        let cases = [
+            (
+                r#"{"company_name": "A", "employee_count": "abc"}"#,
+                "employee_count: expected a whole number >= 0, got \"abc\"",
+            ),
+            (
+                r#"{"company_name": "A", "employee_count": -3}"#,
+                "employee_count: expected a whole number >= 0, got -3",
+            ),
+            (
+                r#"{"company_name": "A", "employee_count": 1.5}"#,
+                "employee_count: expected a whole number >= 0, got 1.5",
+            ),
+            (
+                r#"{"company_name": "A", "industry": 42}"#,
+                "industry: expected a string, got 42",
+            ),
+            (
+                r#"{"company_name": "A", "tech_stack": "Zapier"}"#,
+                "tech_stack: expected a list of strings, got \"Zapier\"",
+            ),
+            (
+                r#"{"company_name": "A", "tech_stack": ["Zapier", 3]}"#,
+                "tech_stack[1]: expected a string, got 3",
+            ),
+            (
+                r#"{"employee_count": 3}"#,
+                "company_name: required field is missing",
+            ),
+            (
+                r#"{"company_name": ""}"#,
+                "company_name: expected a non-empty string, got \"\"",
+            ),
+            (
+                r#"{"company_name": "A", "contact": {"email": "nope"}}"#,
+                "contact.email: expected an e-mail address like name@example.com, got \"nope\"",
+            ),
+            (
+                r#"{"company_name": "A", "timezone": "Berlin time"}"#,
+                "timezone: expected an IANA time zone like \"Europe/Berlin\", got \"Berlin time\"",
+            ),
+            (
+                r#"{"company_name": "A", "attributes": {"k": [1]}}"#,
+                "attributes.k: expected a string, number or bool, got a list",
+            ),
+        ];
+        for (json, expected) in cases {
+            let err = Lead::from_json(json).unwrap_err();
+            assert_eq!(err.to_string(), expected, "for {json}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_keep_their_position() {
+        let err = Lead::from_json(r#"{"company_name": "A""#).unwrap_err();
+        assert_eq!(err.field, "(json)");
+        assert!(err.message.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let lead = Lead::from_json("\u{feff}{\"company_name\": \"A\"}").unwrap();
+        assert_eq!(lead.company_name, "A");
+    }
+
+    #[test]
+    fn text_fields_from_csv_cells() {
+        let mut lead = Lead::default();
+        assert!(lead.set_text_field("company_name", "Acme").unwrap());
+        assert!(lead.set_text_field("employee_count", " 40 ").unwrap());
+        assert!(lead.set_text_field("tech_stack", "Zapier; AWS;").unwrap());
+        assert!(lead.set_text_field("contact.email", "a@b.io").unwrap());
+        assert!(lead.set_text_field("attributes.seats", "12").unwrap());
+        assert!(lead.set_text_field("attr.plan", "pro").unwrap());
+        assert!(!lead.set_text_field("favourite_colour", "red").unwrap());
+        assert!(lead.set_text_field("funding_stage", "").unwrap());
+        assert_eq!(lead.employee_count, Some(40));
+        assert_eq!(lead.tech_stack, vec!["Zapier", "AWS"]);
+        assert_eq!(lead.funding_stage, None);
+        assert_eq!(lead.attributes["seats"], AttrValue::Number(12.0));
+        assert_eq!(lead.attributes["plan"], AttrValue::Text("pro".into()));
+        let err = lead.set_text_field("employee_count", "lots").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "employee_count: expected a whole number >= 0, got \"lots\""
+        );
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let text = r#"{"company_name":"Acme","employee_count":5,"tech_stack":["A"],"contact":{"email":"x@y.io"},"attributes":{"n":2.5}}"#;
+        let lead = Lead::from_json(text).unwrap();
+        let again = Lead::from_json(&serde_json::to_string(&lead).unwrap()).unwrap();
+        assert_eq!(lead, again);
+    }
+}

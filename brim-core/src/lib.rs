@@ -1,0 +1,46 @@
+//! # brim-core
+//!
+//! Brim's pure engine: [`Lead`]s, [`ScoringModel`]s as data, intent [`signals`], and a
+//! [`Scorer`] that gives every lead a fit, intent and total score with the reasons behind it.
+//!
+//! No I/O, no async, no clock, no randomness: values in, decisions out. It builds for
+//! `wasm32-unknown-unknown`; on native targets the default `parallel` feature scores batches
+//! on all cores with rayon.
+//!
+//! ```
+//! use brim_core::{Lead, Scorer};
+//!
+//! let scorer = Scorer::preset("balanced")?;
+//! let lead = Lead::from_json(r#"{"company_name": "Acme", "employee_count": 1000, "industry": "Government"}"#)?;
+//! let report = scorer.report(&lead);
+//! assert_eq!(report.total_score, 0);
+//! assert_eq!(report.reasoning.negative, ["Company size is outside target range."]);
+//! # Ok::<(), brim_core::Error>(())
+//! ```
+//!
+//! The model file format, the presets and the signals are described in `docs/scoring.md`.
+#![warn(missing_docs)]
+
+mod engine;
+mod error;
+mod lead;
+mod model;
+pub mod signals;
+mod text;
+
+pub use engine::{
+    Action, CategoryName, Contribution, ContributionDetail, Explanation, Outcome, Reasoning,
+    Score, ScoreReport, Scorer,
+};
+pub use error::{Error, LeadError, ModelError, ModelProblem, Result};
+pub use lead::{company_id_for_name, AttrValue, Contact, Lead, ORIGINAL_FIELDS};
+pub use model::{
+    Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, Polarity, Rule,
+    ScoringModel, Thresholds, PRESETS,
+};
+pub use signals::{extract_signals, Funding, Signal, SignalKind, SignalSource};
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
