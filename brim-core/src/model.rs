@@ -38,8 +38,10 @@ pub struct ScoringModel {
     /// When a total is high or medium priority.
     pub thresholds: Thresholds,
     /// Rules about who the company is (size, industry, ...).
+    #[serde(default)]
     pub fit: Category,
     /// Rules about what the company is doing now (tools, hiring, news).
+    #[serde(default)]
     pub intent: Category,
 }
 

@@ -1,0 +1,139 @@
+//! Property tests: bounds, no panics on any input, monotonicity, determinism, batch equality.
+
+use brim_core::{AttrValue, Contact, Lead, ScoringModel, Scorer, PRESETS};
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[a-zA-Z ]{0,12}",
+        "\\PC{0,24}",
+        prop::sample::select(vec![
+            "SaaS", "fintech", "AI", "Operations", "DevOps", "Zapier", "HubSpot", "make",
+            "raises $20M in Series B", "lays off 10%", "acquires Beta", "ÉDUCATION", "İstanbul",
+            "Head of Ops", "Automation Engineer", "€", "$", "Series", "seed",
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+fn opt_text() -> impl Strategy<Value = Option<String>> {
+    prop::option::of(text())
+}
+
+prop_compose! {
+    fn arb_lead()(
+        company_name in "\\PC{1,30}",
+        employee_count in prop::option::of(prop_oneof![0u64..1000, any::<u64>()]),
+        industry in opt_text(),
+        funding_stage in opt_text(),
+        tech_stack in vec(text(), 0..8),
+        recent_job_posts in vec(text(), 0..8),
+        news_mentions in vec(text(), 0..6),
+        email in prop::option::of("[a-z]{1,8}@[a-z]{1,8}\\.com"),
+        seats in prop::option::of(prop_oneof![any::<f64>(), -1e300..1e300f64]),
+    ) -> Lead {
+        let mut attributes = std::collections::BTreeMap::new();
+        if let Some(s) = seats { attributes.insert("seats".to_string(), AttrValue::Number(s)); }
+        Lead {
+            company_name, employee_count, industry, funding_stage, tech_stack, recent_job_posts,
+            news_mentions, attributes,
+            contact: email.map(|e| Contact { email: Some(e), ..Contact::default() }),
+            ..Lead::default()
+        }
+    }
+}
+
+fn scorers() -> Vec<Scorer> {
+    PRESETS.iter().map(|(n, _)| Scorer::preset(n).unwrap()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scores_stay_in_bounds_and_explaining_never_panics(lead in arb_lead()) {
+        for s in scorers() {
+            let score = s.score(&lead);
+            prop_assert!(score.fit_score <= 100 && score.intent_score <= 100 && score.total_score <= 100);
+            prop_assert!((0.0..=1.0).contains(&score.confidence));
+            let report = s.report(&lead);
+            prop_assert_eq!(report.total_score, score.total_score);
+            serde_json::to_string(&report).unwrap();
+        }
+    }
+
+    #[test]
+    fn adding_an_automation_tool_never_lowers_intent(lead in arb_lead(), at in 0usize..8) {
+        for s in scorers() {
+            let before = s.score(&lead).intent_score;
+            let mut more = lead.clone();
+            let at = at.min(more.tech_stack.len());
+            more.tech_stack.insert(at, "Zapier".to_string());
+            prop_assert!(s.score(&more).intent_score >= before, "{}", s.model().name);
+        }
+    }
+
+    #[test]
+    fn scoring_is_deterministic_and_batch_equals_one_by_one(leads in vec(arb_lead(), 0..40)) {
+        for s in scorers() {
+            let batch = s.score_batch(&leads);
+            let single: Vec<_> = leads.iter().map(|l| s.score(l)).collect();
+            prop_assert_eq!(&batch, &single);
+            prop_assert_eq!(s.score_batch(&leads), batch);
+            let reports = s.report_batch(&leads);
+            let one: Vec<_> = leads.iter().map(|l| s.report(l)).collect();
+            prop_assert_eq!(reports, one);
+        }
+    }
+
+    #[test]
+    fn lead_parsing_never_panics(input in "\\PC{0,200}") {
+        let _ = Lead::from_json(&input);
+    }
+
+    #[test]
+    fn lead_parsing_of_any_json_object_never_panics(
+        key in prop::sample::select(vec!["company_name", "employee_count", "industry", "tech_stack",
+            "contact", "attributes", "id", "timezone", "news_mentions"]),
+        value in prop_oneof![
+            Just("null".to_string()), Just("[]".to_string()), Just("{}".to_string()),
+            any::<i64>().prop_map(|n| n.to_string()), any::<f64>().prop_map(|n| format!("{n:?}")),
+            "\\PC{0,20}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just("[1, \"a\", null, {}]".to_string()), Just("1e400".to_string()),
+        ],
+    ) {
+        let json = format!(r#"{{"company_name": "x", "{key}": {value}}}"#);
+        match Lead::from_json(&json) {
+            Ok(lead) => { for s in scorers() { s.report(&lead); } }
+            Err(e) => prop_assert!(!e.field.is_empty() && !e.message.is_empty()),
+        }
+    }
+
+    #[test]
+    fn model_loading_never_panics(input in "\\PC{0,300}") {
+        let _ = ScoringModel::from_toml(&input);
+        let _ = ScoringModel::from_json(&input);
+    }
+
+    #[test]
+    fn csv_cells_never_panic(field in prop::sample::select(vec!["employee_count", "tech_stack",
+            "attributes.x", "contact.email", "company_name"]), cell in "\\PC{0,40}") {
+        let mut lead = Lead::new("x");
+        let _ = lead.set_text_field(field, &cell);
+    }
+}
+
+#[test]
+fn huge_lists_and_huge_numbers() {
+    let mut lead = Lead::new("Big");
+    lead.employee_count = Some(u64::MAX);
+    lead.tech_stack = (0..100_000).map(|i| format!("tool{i}")).collect();
+    lead.recent_job_posts = vec!["x".repeat(100_000)];
+    lead.news_mentions = vec!["$".repeat(10_000), "raises ".repeat(5_000)];
+    for s in scorers() {
+        let r = s.report(&lead);
+        assert!(r.total_score <= 100);
+    }
+}
