@@ -160,6 +160,13 @@ impl Lead {
         serde_json::from_str(text).map_err(lead_error_from_json)
     }
 
+    /// Parses one lead from JSON bytes (e.g. one line of a JSON-lines file), with errors that
+    /// name the field. A UTF-8 byte-order mark at the start is ignored.
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Lead, LeadError> {
+        let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        serde_json::from_slice(bytes).map_err(lead_error_from_json)
+    }
+
     /// Checks what the type system cannot: a non-empty name, a plausible e-mail address.
     pub fn validate(&self) -> Result<(), LeadError> {
         if self.company_name.trim().is_empty() {

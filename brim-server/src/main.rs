@@ -1,1 +1,85 @@
-fn main(){}
+//! `brim`: score leads from the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod error;
+mod input;
+mod models;
+mod output;
+mod score;
+
+use error::CliError;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Brim: score leads, explain why, and (soon) write and send the e-mails.
+#[derive(Debug, Parser)]
+#[command(name = "brim", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score leads from a file or stdin and print one result per lead.
+    #[command(after_help = score::EXAMPLES)]
+    Score(score::ScoreArgs),
+    /// List the scoring presets or print one as TOML to copy and edit.
+    Models {
+        #[command(subcommand)]
+        command: models::ModelsCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BRIM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Score(args) => score::run(args),
+        Command::Models { command } => models::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("brim: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Where a model comes from: a preset name or a file path.
+pub(crate) fn load_model(spec: &str) -> Result<brim_core::ScoringModel, CliError> {
+    let path = PathBuf::from(spec);
+    let looks_like_path = spec.contains('/')
+        || spec.contains('\\')
+        || spec.ends_with(".toml")
+        || spec.ends_with(".json");
+    if looks_like_path || (path.is_file() && brim_core::ScoringModel::preset_toml(spec).is_none())
+    {
+        let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let model = if spec.ends_with(".json") {
+            brim_core::ScoringModel::from_json(&text)
+        } else if spec.ends_with(".toml") {
+            brim_core::ScoringModel::from_toml(&text)
+        } else {
+            brim_core::ScoringModel::from_text(&text)
+        };
+        return model.map_err(|source| CliError::Model { path, source });
+    }
+    Ok(brim_core::ScoringModel::preset(spec)?)
+}

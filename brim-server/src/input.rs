@@ -1,0 +1,447 @@
+//! Reading leads in batches from JSON lines, a JSON array (or concatenated objects) or CSV,
+//! without holding the whole input in memory.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use brim_core::{Lead, LeadError};
+use serde::de::{Deserializer as _, SeqAccess, Visitor};
+
+use crate::error::CliError;
+
+/// Records per batch: large enough to amortise the hand-off between threads, small enough to
+/// keep memory flat.
+const BATCH_RECORDS: usize = 16 * 1024;
+/// Bytes read per block of JSON lines.
+const BLOCK_BYTES: usize = 4 << 20;
+
+/// The input formats `brim score` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// A JSON array of objects, or objects one after another.
+    Json,
+    /// A header row, then one lead per row; lists separated by `;`.
+    Csv,
+}
+
+/// Where a record was in the input, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locator {
+    /// A line of JSON lines or CSV (1-based).
+    Line(u64),
+    /// An element of a JSON array or stream (1-based).
+    Item(u64),
+}
+
+impl fmt::Display for Locator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Locator::Line(n) => write!(f, "line {n}"),
+            Locator::Item(n) => write!(f, "item {n}"),
+        }
+    }
+}
+
+/// One record: JSON text still to parse (a range of the batch buffer), or a lead already
+/// built (CSV).
+pub enum Body {
+    Json(Range<usize>),
+    Lead(Box<Result<Lead, LeadError>>),
+}
+
+pub struct Record {
+    pub locator: Locator,
+    pub body: Body,
+}
+
+/// A batch of records and the bytes their JSON ranges point into.
+#[derive(Default)]
+pub struct Batch {
+    pub buf: Vec<u8>,
+    pub records: Vec<Record>,
+}
+
+impl Record {
+    /// Parses (or takes) the lead.
+    pub fn lead<'a>(&'a self, buf: &[u8], owned: &'a mut Option<Lead>) -> Result<&'a Lead, LeadError> {
+        match &self.body {
+            Body::Json(range) => {
+                let lead = Lead::from_json_slice(&buf[range.clone()])?;
+                Ok(owned.insert(lead))
+            }
+            Body::Lead(result) => match result.as_ref() {
+                Ok(lead) => Ok(lead),
+                Err(e) => Err(e.clone()),
+            },
+        }
+    }
+}
+
+/// A source of batches; `open` takes a counter of the input bytes consumed (for the
+/// progress bar).
+pub struct Source {
+    inner: SourceKind,
+}
+
+enum SourceKind {
+    Lines {
+        reader: Box<dyn Read + Send>,
+        carry: Vec<u8>,
+        line: u64,
+        done: bool,
+    },
+    Channel(Receiver<Result<Batch, CliError>>),
+}
+
+/// Counts bytes as they are read.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Decides the format: the flag, else the file extension, else the first non-blank byte
+/// (`[` or `{` → JSON, anything else → CSV).
+pub fn detect(
+    flag: Option<InputFormat>,
+    path: Option<&Path>,
+    reader: &mut BufReader<Box<dyn Read + Send>>,
+) -> Result<InputFormat, CliError> {
+    if let Some(f) = flag {
+        return Ok(f);
+    }
+    let ext = path
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("jsonl" | "ndjson") => return Ok(InputFormat::Jsonl),
+        Some("csv" | "tsv") => return Ok(InputFormat::Csv),
+        _ => {}
+    }
+    let head = reader
+        .fill_buf()
+        .map_err(|e| CliError::Input(format!("cannot read input: {e}")))?;
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
+    let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    Ok(match first {
+        Some(b'[') => InputFormat::Json,
+        Some(b'{') => {
+            // One object per line is JSON lines; a pretty-printed object spans lines.
+            let first_line = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
+            if ext.as_deref() == Some("json") && serde_json::from_slice::<serde::de::IgnoredAny>(first_line).is_err() {
+                InputFormat::Json
+            } else {
+                InputFormat::Jsonl
+            }
+        }
+        _ if ext.as_deref() == Some("json") => InputFormat::Json,
+        _ => InputFormat::Csv,
+    })
+}
+
+impl Source {
+    pub fn open(
+        format: InputFormat,
+        reader: BufReader<Box<dyn Read + Send>>,
+        bytes_read: Arc<AtomicU64>,
+    ) -> Source {
+        let counted: Box<dyn Read + Send> = Box::new(Counting {
+            inner: reader,
+            count: bytes_read,
+        });
+        let inner = match format {
+            InputFormat::Jsonl => SourceKind::Lines {
+                reader: counted,
+                carry: Vec::new(),
+                line: 0,
+                done: false,
+            },
+            InputFormat::Json => SourceKind::Channel(spawn_json(counted)),
+            InputFormat::Csv => SourceKind::Channel(spawn_csv(counted)),
+        };
+        Source { inner }
+    }
+
+    /// The next batch, `None` at the end of the input.
+    pub fn next_batch(&mut self) -> Result<Option<Batch>, CliError> {
+        match &mut self.inner {
+            SourceKind::Channel(rx) => rx.recv().ok().transpose(),
+            SourceKind::Lines {
+                reader,
+                carry,
+                line,
+                done,
+            } => {
+                if *done {
+                    return Ok(None);
+                }
+                let mut buf = std::mem::take(carry);
+                let start = buf.len();
+                buf.resize(start + BLOCK_BYTES, 0);
+                let mut filled = start;
+                // Fill the block (a pipe may return short reads).
+                while filled < buf.len() {
+                    let n = reader
+                        .read(&mut buf[filled..])
+                        .map_err(|e| CliError::Input(format!("cannot read input: {e}")))?;
+                    if n == 0 {
+                        *done = true;
+                        break;
+                    }
+                    filled += n;
+                }
+                buf.truncate(filled);
+                let cut = if *done {
+                    buf.len()
+                } else {
+                    match memchr::memrchr(b'\n', &buf) {
+                        Some(i) => i + 1,
+                        // A line longer than a block: keep reading until it ends.
+                        None => {
+                            *carry = buf;
+                            return self.next_batch();
+                        }
+                    }
+                };
+                *carry = buf[cut..].to_vec();
+                buf.truncate(cut);
+                let mut records = Vec::new();
+                let mut pos = 0;
+                while pos < buf.len() {
+                    let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+                    *line += 1;
+                    let mut range = pos..end;
+                    if buf[range.clone()].ends_with(b"\r") {
+                        range.end -= 1;
+                    }
+                    if buf[range.clone()].iter().any(|b| !b.is_ascii_whitespace()) {
+                        records.push(Record {
+                            locator: Locator::Line(*line),
+                            body: Body::Json(range),
+                        });
+                    }
+                    pos = end + 1;
+                }
+                if records.is_empty() && !*done {
+                    return self.next_batch();
+                }
+                Ok(Some(Batch { buf, records }))
+            }
+        }
+    }
+}
+
+/// Streams the elements of a top-level JSON array (or a sequence of top-level objects) on a
+/// thread, as raw JSON text, so that one bad element is one error, not the end of the input.
+fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> {
+    let (tx, rx) = sync_channel(2);
+    std::thread::spawn(move || {
+        let mut reader = BufReader::with_capacity(1 << 20, reader);
+        // Skip a byte-order mark and find out whether this is an array.
+        let is_array = match reader.fill_buf() {
+            Ok(head) => {
+                let skip = if head.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
+                let first = head[skip..].iter().find(|b| !b.is_ascii_whitespace()).copied();
+                reader.consume(skip);
+                first == Some(b'[')
+            }
+            Err(e) => {
+                let _ = tx.send(Err(CliError::Input(format!("cannot read input: {e}"))));
+                return;
+            }
+        };
+        let mut emitter = Emitter {
+            tx: tx.clone(),
+            batch: Batch::default(),
+            item: 0,
+        };
+        let result = if is_array {
+            let mut de = serde_json::Deserializer::from_reader(reader);
+            de.deserialize_seq(ArrayVisitor(&mut emitter))
+                .and_then(|()| de.end())
+                .map_err(|e| e.to_string())
+        } else {
+            let stream =
+                serde_json::Deserializer::from_reader(reader).into_iter::<Box<serde_json::value::RawValue>>();
+            let mut outcome = Ok(());
+            for value in stream {
+                match value {
+                    Ok(raw) => {
+                        if !emitter.push(raw.get()) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        outcome = Err(e.to_string());
+                        break;
+                    }
+                }
+            }
+            outcome
+        };
+        emitter.flush();
+        if let Err(e) = result {
+            let _ = tx.send(Err(CliError::Input(format!(
+                "the JSON input is malformed after item {}: {e}",
+                emitter.item
+            ))));
+        }
+    });
+    rx
+}
+
+struct Emitter {
+    tx: std::sync::mpsc::SyncSender<Result<Batch, CliError>>,
+    batch: Batch,
+    item: u64,
+}
+
+impl Emitter {
+    /// Adds one element; `false` when the consumer has gone.
+    fn push(&mut self, raw: &str) -> bool {
+        self.item += 1;
+        let start = self.batch.buf.len();
+        self.batch.buf.extend_from_slice(raw.as_bytes());
+        self.batch.records.push(Record {
+            locator: Locator::Item(self.item),
+            body: Body::Json(start..self.batch.buf.len()),
+        });
+        if self.batch.records.len() >= BATCH_RECORDS {
+            return self.tx.send(Ok(std::mem::take(&mut self.batch))).is_ok();
+        }
+        true
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.records.is_empty() {
+            let _ = self.tx.send(Ok(std::mem::take(&mut self.batch)));
+        }
+    }
+}
+
+struct ArrayVisitor<'a>(&'a mut Emitter);
+
+impl<'de> Visitor<'de> for ArrayVisitor<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of lead objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
+            if !self.0.push(raw.get()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads CSV on a thread: the header names the fields (`company_name`, `tech_stack`,
+/// `contact.email`, `attributes.NAME`, ...), lists are separated by `;`.
+fn spawn_csv(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> {
+    let (tx, rx) = sync_channel(2);
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(reader);
+        if let Ok(head) = reader.fill_buf() {
+            if head.starts_with("\u{feff}".as_bytes()) {
+                reader.consume(3);
+            }
+        }
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::Headers)
+            .from_reader(reader);
+        let headers = match csv.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => {
+                let _ = tx.send(Err(CliError::Input(format!("cannot read the CSV header: {e}"))));
+                return;
+            }
+        };
+        if !headers.iter().any(|h| h == "company_name") {
+            let _ = tx.send(Err(CliError::Input(format!(
+                "the CSV header has no company_name column (found: {})",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ))));
+            return;
+        }
+        let probe = Lead::new("x");
+        let unknown: Vec<&str> = headers
+            .iter()
+            .filter(|h| probe.clone().set_text_field(h, "").map(|known| !known).unwrap_or(false))
+            .collect();
+        if !unknown.is_empty() {
+            tracing::warn!(columns = %unknown.join(", "), "ignoring CSV columns that are not lead fields (use attributes.NAME for your own)");
+        }
+        let mut batch = Batch::default();
+        let mut record = csv::StringRecord::new();
+        loop {
+            match csv.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    let mut lead = Lead::default();
+                    let mut result = Ok(());
+                    for (name, cell) in headers.iter().zip(record.iter()) {
+                        if let Err(e) = lead.set_text_field(name, cell) {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                    let lead = result.and_then(|()| {
+                        if lead.company_name.trim().is_empty() {
+                            Err(LeadError::new("company_name", "required field is missing"))
+                        } else {
+                            lead.validate().map(|()| lead)
+                        }
+                    });
+                    batch.records.push(Record {
+                        locator: Locator::Line(line),
+                        body: Body::Lead(Box::new(lead)),
+                    });
+                    if batch.records.len() >= BATCH_RECORDS
+                        && tx.send(Ok(std::mem::take(&mut batch))).is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                    // One row with bad bytes is one failed row; the rest still count.
+                    let line = e.position().map_or(0, |p| p.line());
+                    batch.records.push(Record {
+                        locator: Locator::Line(line),
+                        body: Body::Lead(Box::new(Err(LeadError::new(
+                            "(row)",
+                            "expected UTF-8 text; save the file as UTF-8",
+                        )))),
+                    });
+                }
+                Err(e) => {
+                    // Any other CSV error (an I/O failure) ends the input.
+                    let _ = tx.send(Ok(std::mem::take(&mut batch)));
+                    let _ = tx.send(Err(CliError::Input(format!("malformed CSV: {e}"))));
+                    return;
+                }
+            }
+        }
+        if !batch.records.is_empty() {
+            let _ = tx.send(Ok(batch));
+        }
+    });
+    rx
+}
