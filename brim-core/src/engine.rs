@@ -12,7 +12,7 @@ use crate::model::{
     Rule, ScoringModel,
 };
 use crate::signals::{extract_signals, Signal, SignalKind};
-use crate::text::{contains_folded, eq_folded, fold, words, Phrase};
+use crate::text::{find_equal, fold, words, Phrase, Substrings};
 
 /// What to do with a lead, from its total score and the model's thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -48,8 +48,7 @@ pub enum CategoryName {
 }
 
 /// How a rule came to give points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// `cases[n]` matched.
     Matched(u16),
@@ -102,26 +101,46 @@ pub struct Reasoning {
     pub missing: Vec<String>,
 }
 
-/// One rule's part in a score, spelled out.
+/// How a rule's contribution came about, in an explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// One of the rule's cases matched (see `case`).
+    Matched,
+    /// The field was present and no case matched.
+    Otherwise,
+    /// The field was absent.
+    Missing,
+}
+
+/// One rule's part in a score, spelled out (its reason sentence is in [`Reasoning`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContributionDetail {
     /// The rule's id.
     pub rule: String,
     /// Fit or intent.
     pub category: CategoryName,
-    /// The lead field the rule read.
-    pub field: String,
     /// Which case fired, `otherwise` or `missing`.
-    pub outcome: Outcome,
+    pub outcome: OutcomeKind,
+    /// Index of the matching case, for `matched`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<u16>,
     /// Points given.
     pub points: i32,
     /// The rule's weight in its category.
     pub weight: f64,
-    /// Whether the points counted in the category.
+    /// Whether the points counted in the category (only an absent field under the `skip`
+    /// policy does not count).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub counted: bool,
-    /// The rendered reason, when the rule has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A score explained: reasons, contributions and the intent signals used.
@@ -199,7 +218,7 @@ enum Value<'a> {
 enum Cond {
     Range(f64, f64),
     AnyOf(Vec<String>),
-    Substring(Vec<String>),
+    Substring(Substrings),
     Words(Vec<Phrase>),
     Signal {
         kind: SignalKind,
@@ -466,14 +485,19 @@ impl Scorer {
                 let vars = self.placeholders(rule, c, lead, &signals);
                 render(tpl, &vars, c.points)
             });
-            if let Some(r) = &reason {
+            if let Some(r) = reason {
                 if c.outcome != Outcome::Missing || spec.missing.is_some() {
                     match polarity {
-                        Polarity::Positive => out.reasoning.positive.push(r.clone()),
-                        Polarity::Negative => out.reasoning.negative.push(r.clone()),
+                        Polarity::Positive => out.reasoning.positive.push(r),
+                        Polarity::Negative => out.reasoning.negative.push(r),
                     }
                 }
             }
+            let (outcome, case) = match c.outcome {
+                Outcome::Matched(j) => (OutcomeKind::Matched, Some(j)),
+                Outcome::Otherwise => (OutcomeKind::Otherwise, None),
+                Outcome::Missing => (OutcomeKind::Missing, None),
+            };
             out.contributions.push(ContributionDetail {
                 rule: spec.id.clone(),
                 category: if idx < self.n_fit {
@@ -481,12 +505,11 @@ impl Scorer {
                 } else {
                     CategoryName::Intent
                 },
-                field: spec.field.clone(),
-                outcome: c.outcome,
+                outcome,
+                case,
                 points: c.points,
                 weight: rule.weight,
                 counted: c.counted,
-                reason,
             });
         }
         out.signals = signals;
@@ -633,7 +656,7 @@ impl Scorer {
             Cond::AnyOf(values) => {
                 let mut matched: Vec<&str> = Vec::new();
                 for h in haystacks() {
-                    if let Some(v) = values.iter().find(|v| eq_folded(h, v)) {
+                    if let Some(v) = find_equal(h, values) {
                         if !matched.contains(&v.as_str()) {
                             matched.push(v);
                         }
@@ -641,34 +664,34 @@ impl Scorer {
                 }
                 vars.matched = matched.join(", ");
                 vars.evidence = haystacks()
-                    .find(|h| values.iter().any(|v| eq_folded(h, v)))
+                    .find(|h| find_equal(h, values).is_some())
                     .unwrap_or_default()
                     .to_string();
             }
-            Cond::Substring(needles) => {
-                let found: Vec<&str> = needles
-                    .iter()
-                    .filter(|n| haystacks().any(|h| contains_folded(h, n)))
-                    .map(String::as_str)
-                    .collect();
+            Cond::Substring(subs) => {
+                let mut found: Vec<&str> = Vec::new();
+                for h in haystacks() {
+                    for n in subs.found_in(h) {
+                        if !found.contains(&n) {
+                            found.push(n);
+                        }
+                    }
+                }
                 vars.matched = found.join(", ");
                 vars.evidence = haystacks()
-                    .find(|h| needles.iter().any(|n| contains_folded(h, n)))
+                    .find(|h| subs.any_in(h))
                     .unwrap_or_default()
                     .to_string();
             }
             Cond::Words(phrases) => {
                 let found: Vec<String> = phrases
                     .iter()
-                    .filter(|p| haystacks().any(|h| p.found_in(&words(h))))
+                    .filter(|p| haystacks().any(|h| phrases_in(std::slice::from_ref(p), h)))
                     .map(|p| p.words.join(" "))
                     .collect();
                 vars.matched = found.join(", ");
                 vars.evidence = haystacks()
-                    .find(|h| {
-                        let ws = words(h);
-                        phrases.iter().any(|p| p.found_in(&ws))
-                    })
+                    .find(|h| phrases_in(phrases, h))
                     .unwrap_or_default()
                     .to_string();
             }
@@ -722,7 +745,7 @@ fn compile_rule(rule: &Rule, getter: Getter) -> CompiledRule {
                 if c.words.unwrap_or(true) {
                     Cond::Words(phrases.iter().map(|p| Phrase::new(p)).collect())
                 } else {
-                    Cond::Substring(phrases.iter().map(|p| fold(p)).collect())
+                    Cond::Substring(Substrings::new(phrases))
                 }
             } else if let Some(kind) = c.signal {
                 Cond::Signal {
@@ -768,28 +791,27 @@ fn cond_matches(cond: &Cond, value: Value<'_>, signals: &[Signal]) -> bool {
             .trim()
             .parse::<f64>()
             .is_ok_and(|n| *lo <= n && n <= *hi),
-        (Cond::AnyOf(values), Value::Text(t)) => values.iter().any(|v| eq_folded(t, v)),
-        (Cond::AnyOf(values), Value::List(items)) => items
-            .iter()
-            .any(|item| values.iter().any(|v| eq_folded(item, v))),
-        (Cond::Substring(needles), Value::Text(t)) => {
-            needles.iter().any(|n| contains_folded(t, n))
+        (Cond::AnyOf(values), Value::Text(t)) => find_equal(t, values).is_some(),
+        (Cond::AnyOf(values), Value::List(items)) => {
+            items.iter().any(|item| find_equal(item, values).is_some())
         }
-        (Cond::Substring(needles), Value::List(items)) => items
-            .iter()
-            .any(|item| needles.iter().any(|n| contains_folded(item, n))),
-        (Cond::Words(phrases), Value::Text(t)) => {
-            let ws = words(t);
-            phrases.iter().any(|p| p.found_in(&ws))
+        (Cond::Substring(subs), Value::Text(t)) => subs.any_in(t),
+        (Cond::Substring(subs), Value::List(items)) => items.iter().any(|item| subs.any_in(item)),
+        (Cond::Words(phrases), Value::Text(t)) => phrases_in(phrases, t),
+        (Cond::Words(phrases), Value::List(items)) => {
+            items.iter().any(|item| phrases_in(phrases, item))
         }
-        (Cond::Words(phrases), Value::List(items)) => items.iter().any(|item| {
-            let ws = words(item);
-            phrases.iter().any(|p| p.found_in(&ws))
-        }),
         (Cond::Signal { .. }, _) => signals.iter().any(|s| signal_matches(cond, s)),
         (Cond::Equals(e), Value::Bool(b)) => *e == b,
         _ => false,
     }
+}
+
+/// Whether any phrase occurs in `text` on word boundaries, ignoring case.
+fn phrases_in(phrases: &[Phrase], text: &str) -> bool {
+    let lower = fold(text);
+    let ws = words(&lower);
+    phrases.iter().any(|p| p.found_in(&ws))
 }
 
 fn signal_matches(cond: &Cond, s: &Signal) -> bool {
@@ -807,7 +829,7 @@ fn signal_matches(cond: &Cond, s: &Signal) -> bool {
     let funding = s.funding.as_ref();
     if let Some(stages) = stages {
         let stage = funding.and_then(|f| f.stage.as_deref());
-        if !stage.is_some_and(|st| stages.iter().any(|v| eq_folded(st, v))) {
+        if !stage.is_some_and(|st| find_equal(st, stages).is_some()) {
             return false;
         }
     }

@@ -322,7 +322,9 @@ pub(crate) fn lead_error_from_json(err: serde_json::Error) -> LeadError {
         Some((field, rest)) if err.is_data() && is_field_path(field) => {
             LeadError::new(field, rest.to_string())
         }
-        _ if err.is_eof() || err.is_syntax() => LeadError::new("(json)", message),
+        _ if err.is_eof() || err.is_syntax() => {
+            LeadError::new("(json)", format!("not valid JSON: {message}"))
+        }
         _ => LeadError::new("(lead)", message),
     }
 }

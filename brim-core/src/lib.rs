@@ -29,7 +29,7 @@ pub mod signals;
 mod text;
 
 pub use engine::{
-    Action, CategoryName, Contribution, ContributionDetail, Explanation, Outcome, Reasoning,
+    Action, CategoryName, Contribution, ContributionDetail, Explanation, Outcome, OutcomeKind, Reasoning,
     Score, ScoreReport, Scorer,
 };
 pub use error::{Error, LeadError, ModelError, ModelProblem, Result};

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::lead::Lead;
-use crate::text::{static_phrase_in, words};
+use crate::text::{fold, static_phrase_in, words};
 
 /// The kinds of intent signal Brim recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -231,7 +231,8 @@ pub struct Signal {
 pub fn extract_signals(lead: &Lead) -> Vec<Signal> {
     let mut out = Vec::new();
     for (index, text) in lead.news_mentions.iter().enumerate() {
-        let ws = words(text);
+        let lower = fold(text);
+        let ws = words(&lower);
         if let Some(f) = funding_in(text, &ws) {
             out.push(Signal {
                 kind: SignalKind::FundingRound,
@@ -256,7 +257,8 @@ pub fn extract_signals(lead: &Lead) -> Vec<Signal> {
         }
     }
     for (index, text) in lead.recent_job_posts.iter().enumerate() {
-        let ws = words(text);
+        let lower = fold(text);
+        let ws = words(&lower);
         for kind in SignalKind::ALL {
             if let Some(p) = kind.job_phrases().iter().find(|p| static_phrase_in(p, &ws)) {
                 out.push(Signal {

@@ -65,6 +65,8 @@ struct ChunkOut {
     rows: Vec<TableRow>,
     scored: u64,
     errors: Vec<(Locator, LeadError)>,
+    /// Output bytes and table rows written before the first error (for `--strict`).
+    before_first_error: Option<(usize, usize)>,
 }
 
 /// Records per parallel task.
@@ -133,7 +135,15 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
                 .map(|records| score_chunk(&scorer, fmt, buf, records))
                 .collect()
         });
-        for chunk in chunks {
+        for mut chunk in chunks {
+            if args.strict {
+                if let Some((bytes, rows)) = chunk.before_first_error {
+                    // Nothing after the first bad lead is written.
+                    chunk.bytes.truncate(bytes);
+                    chunk.rows.truncate(rows);
+                    chunk.errors.truncate(1);
+                }
+            }
             let mut bytes: &[u8] = &chunk.bytes;
             if fmt == OutputFormat::Json && first_json && !bytes.is_empty() {
                 bytes = &bytes[2..]; // no comma before the first element
@@ -193,7 +203,12 @@ fn score_chunk(scorer: &Scorer, fmt: OutputFormat, buf: &[u8], records: &[Record
                 }
                 out.scored += 1;
             }
-            Err(e) => out.errors.push((record.locator, e)),
+            Err(e) => {
+                if out.errors.is_empty() {
+                    out.before_first_error = Some((out.bytes.len(), out.rows.len()));
+                }
+                out.errors.push((record.locator, e));
+            }
         }
     }
     out
