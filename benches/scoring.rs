@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use brim_core::{Lead, Scorer};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn leads(n: usize) -> Vec<Lead> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("baseline/make_leads.py");

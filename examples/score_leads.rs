@@ -2,7 +2,7 @@
 //!
 //! `cargo run -p brim-examples --example score_leads`
 
-use brim_core::{Lead, Scorer, PRESETS};
+use brim_core::{Lead, PRESETS, Scorer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = include_str!("leads.jsonl");

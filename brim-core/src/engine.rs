@@ -6,13 +6,12 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::error::ModelError;
-use crate::lead::{format_number, AttrValue, Lead};
+use crate::lead::{AttrValue, Lead, format_number};
 use crate::model::{
-    Aggregate, Case, MissingPolicy, Outcome as OutcomeSpec, Polarity,
-    Rule, ScoringModel,
+    Aggregate, Case, MissingPolicy, Outcome as OutcomeSpec, Polarity, Rule, ScoringModel,
 };
-use crate::signals::{extract_signals, Signal, SignalKind};
-use crate::text::{find_equal, fold, words, Phrase, Substrings};
+use crate::signals::{Signal, SignalKind, extract_signals};
+use crate::text::{Phrase, Substrings, find_equal, fold, words};
 
 /// What to do with a lead, from its total score and the model's thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -485,12 +484,12 @@ impl Scorer {
                 let vars = self.placeholders(rule, c, lead, &signals);
                 render(tpl, &vars, c.points)
             });
-            if let Some(r) = reason {
-                if c.outcome != Outcome::Missing || spec.missing.is_some() {
-                    match polarity {
-                        Polarity::Positive => out.reasoning.positive.push(r),
-                        Polarity::Negative => out.reasoning.negative.push(r),
-                    }
+            if let Some(r) = reason
+                && (c.outcome != Outcome::Missing || spec.missing.is_some())
+            {
+                match polarity {
+                    Polarity::Positive => out.reasoning.positive.push(r),
+                    Polarity::Negative => out.reasoning.negative.push(r),
                 }
             }
             let (outcome, case) = match c.outcome {
@@ -656,10 +655,10 @@ impl Scorer {
             Cond::AnyOf(values) => {
                 let mut matched: Vec<&str> = Vec::new();
                 for h in haystacks() {
-                    if let Some(v) = find_equal(h, values) {
-                        if !matched.contains(&v.as_str()) {
-                            matched.push(v);
-                        }
+                    if let Some(v) = find_equal(h, values)
+                        && !matched.contains(&v.as_str())
+                    {
+                        matched.push(v);
                     }
                 }
                 vars.matched = matched.join(", ");
@@ -787,10 +786,9 @@ fn cond_matches(cond: &Cond, value: Value<'_>, signals: &[Signal]) -> bool {
     match (cond, value) {
         (Cond::Present(p), _) => *p,
         (Cond::Range(lo, hi), Value::Number(n)) => *lo <= n && n <= *hi,
-        (Cond::Range(lo, hi), Value::Text(t)) => t
-            .trim()
-            .parse::<f64>()
-            .is_ok_and(|n| *lo <= n && n <= *hi),
+        (Cond::Range(lo, hi), Value::Text(t)) => {
+            t.trim().parse::<f64>().is_ok_and(|n| *lo <= n && n <= *hi)
+        }
         (Cond::AnyOf(values), Value::Text(t)) => find_equal(t, values).is_some(),
         (Cond::AnyOf(values), Value::List(items)) => {
             items.iter().any(|item| find_equal(item, values).is_some())
@@ -829,14 +827,14 @@ fn signal_matches(cond: &Cond, s: &Signal) -> bool {
     let funding = s.funding.as_ref();
     if let Some(stages) = stages {
         let stage = funding.and_then(|f| f.stage.as_deref());
-        if !stage.is_some_and(|st| find_equal(st, stages).is_some()) {
+        if stage.is_none_or(|st| find_equal(st, stages).is_none()) {
             return false;
         }
     }
-    if let Some(min) = min_amount {
-        if !funding.and_then(|f| f.amount).is_some_and(|a| a >= *min) {
-            return false;
-        }
+    if let Some(min) = min_amount
+        && !funding.and_then(|f| f.amount).is_some_and(|a| a >= *min)
+    {
+        return false;
     }
     true
 }
@@ -938,7 +936,10 @@ mod tests {
             value: "150".into(),
             ..Placeholders::default()
         };
-        assert_eq!(render("Size {value}, {points} pts", &vars, 50), "Size 150, 50 pts");
+        assert_eq!(
+            render("Size {value}, {points} pts", &vars, 50),
+            "Size 150, 50 pts"
+        );
         assert_eq!(render("open {brace", &vars, 0), "open {brace");
     }
 }

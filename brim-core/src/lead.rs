@@ -175,21 +175,21 @@ impl Lead {
                 "expected a non-empty string, got \"\"",
             ));
         }
-        if let Some(email) = self.contact.as_ref().and_then(|c| c.email.as_deref()) {
-            if !looks_like_email(email) {
-                return Err(LeadError::new(
-                    "contact.email",
-                    format!("expected an e-mail address like name@example.com, got {email:?}"),
-                ));
-            }
+        if let Some(email) = self.contact.as_ref().and_then(|c| c.email.as_deref())
+            && !looks_like_email(email)
+        {
+            return Err(LeadError::new(
+                "contact.email",
+                format!("expected an e-mail address like name@example.com, got {email:?}"),
+            ));
         }
-        if let Some(tz) = &self.timezone {
-            if !looks_like_timezone(tz) {
-                return Err(LeadError::new(
-                    "timezone",
-                    format!("expected an IANA time zone like \"Europe/Berlin\", got {tz:?}"),
-                ));
-            }
+        if let Some(tz) = &self.timezone
+            && !looks_like_timezone(tz)
+        {
+            return Err(LeadError::new(
+                "timezone",
+                format!("expected an IANA time zone like \"Europe/Berlin\", got {tz:?}"),
+            ));
         }
         Ok(())
     }

@@ -29,16 +29,16 @@ pub mod signals;
 mod text;
 
 pub use engine::{
-    Action, CategoryName, Contribution, ContributionDetail, Explanation, Outcome, OutcomeKind, Reasoning,
-    Score, ScoreReport, Scorer,
+    Action, CategoryName, Contribution, ContributionDetail, Explanation, Outcome, OutcomeKind,
+    Reasoning, Score, ScoreReport, Scorer,
 };
 pub use error::{Error, LeadError, ModelError, ModelProblem, Result};
-pub use lead::{company_id_for_name, AttrValue, Contact, Lead, ORIGINAL_FIELDS};
+pub use lead::{AttrValue, Contact, Lead, ORIGINAL_FIELDS, company_id_for_name};
 pub use model::{
-    Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, Polarity, Rule,
-    ScoringModel, Thresholds, PRESETS,
+    Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, PRESETS, Polarity,
+    Rule, ScoringModel, Thresholds,
 };
-pub use signals::{extract_signals, Funding, Signal, SignalKind, SignalSource};
+pub use signals::{Funding, Signal, SignalKind, SignalSource, extract_signals};
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]

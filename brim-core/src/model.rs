@@ -415,7 +415,10 @@ impl ScoringModel {
             );
         }
         if self.fit.rules.is_empty() && self.intent.rules.is_empty() {
-            push("".into(), "the model has no rules: give fit.rules or intent.rules".into());
+            push(
+                "".into(),
+                "the model has no rules: give fit.rules or intent.rules".into(),
+            );
         }
         for (name, cat, weight) in [
             ("fit", &self.fit, b.fit),
@@ -551,7 +554,10 @@ fn rule_problems(rule: &Rule, path: &str, push: &mut impl FnMut(String, String))
             if !allowed(cond) {
                 push(
                     cpath.clone(),
-                    format!("condition `{cond}` does not apply to field {:?}", rule.field),
+                    format!(
+                        "condition `{cond}` does not apply to field {:?}",
+                        rule.field
+                    ),
                 );
             }
         }
@@ -615,13 +621,13 @@ fn rule_problems(rule: &Rule, path: &str, push: &mut impl FnMut(String, String))
                 "`stages` and `min_amount` only apply with signal = \"funding_round\"".into(),
             );
         }
-        if let Some(stages) = &case.stages {
-            if stages.is_empty() {
-                push(
-                    format!("{cpath}.stages"),
-                    "empty list: give at least one stage".into(),
-                );
-            }
+        if let Some(stages) = &case.stages
+            && stages.is_empty()
+        {
+            push(
+                format!("{cpath}.stages"),
+                "empty list: give at least one stage".into(),
+            );
         }
     }
 }
@@ -754,7 +760,10 @@ mod tests {
             "fit.rules[1].cases: empty case list",
         ];
         for e in expect {
-            assert!(text.contains(e.trim_start_matches(": ")), "missing {e:?} in:\n{text}");
+            assert!(
+                text.contains(e.trim_start_matches(": ")),
+                "missing {e:?} in:\n{text}"
+            );
         }
         assert!(err.problems.len() >= expect.len(), "{text}");
     }

@@ -244,7 +244,11 @@ pub fn extract_signals(lead: &Lead) -> Vec<Signal> {
             });
         }
         for kind in SignalKind::ALL {
-            if let Some(p) = kind.news_phrases().iter().find(|p| static_phrase_in(p, &ws)) {
+            if let Some(p) = kind
+                .news_phrases()
+                .iter()
+                .find(|p| static_phrase_in(p, &ws))
+            {
                 out.push(Signal {
                     kind,
                     source: SignalSource::NewsMentions,
@@ -443,14 +447,38 @@ mod tests {
 
     #[test]
     fn each_kind_is_recognised() {
-        assert_eq!(kinds(&["Legacy Manufacturing expands production line"], &[]), [SignalKind::Expansion]);
-        assert_eq!(kinds(&["Acme appoints new CTO"], &[]), [SignalKind::LeadershipHire]);
-        assert_eq!(kinds(&["Acme acquires Beta"], &[]), [SignalKind::Acquisition]);
-        assert_eq!(kinds(&["Acme announces layoffs"], &[]), [SignalKind::Layoffs]);
-        assert_eq!(kinds(&["Acme unveils cost-cutting plan"], &[]), [SignalKind::Layoffs]);
-        assert_eq!(kinds(&[], &["Head of Operations"]), [SignalKind::LeadershipHire, SignalKind::OpsHiring]);
-        assert_eq!(kinds(&[], &["Automation Engineer"]), [SignalKind::OpsHiring]);
-        assert_eq!(kinds(&[], &["Country Manager DACH"]), [SignalKind::Expansion]);
+        assert_eq!(
+            kinds(&["Legacy Manufacturing expands production line"], &[]),
+            [SignalKind::Expansion]
+        );
+        assert_eq!(
+            kinds(&["Acme appoints new CTO"], &[]),
+            [SignalKind::LeadershipHire]
+        );
+        assert_eq!(
+            kinds(&["Acme acquires Beta"], &[]),
+            [SignalKind::Acquisition]
+        );
+        assert_eq!(
+            kinds(&["Acme announces layoffs"], &[]),
+            [SignalKind::Layoffs]
+        );
+        assert_eq!(
+            kinds(&["Acme unveils cost-cutting plan"], &[]),
+            [SignalKind::Layoffs]
+        );
+        assert_eq!(
+            kinds(&[], &["Head of Operations"]),
+            [SignalKind::LeadershipHire, SignalKind::OpsHiring]
+        );
+        assert_eq!(
+            kinds(&[], &["Automation Engineer"]),
+            [SignalKind::OpsHiring]
+        );
+        assert_eq!(
+            kinds(&[], &["Country Manager DACH"]),
+            [SignalKind::Expansion]
+        );
     }
 
     #[test]
@@ -462,6 +490,17 @@ mod tests {
 
     #[test]
     fn odd_text_never_panics() {
-        kinds(&["$", "€", "USD", "$.", "$1,,", "raise $9999999999999999999999999999B", "ñ$ü"], &["", "🚀"]);
+        kinds(
+            &[
+                "$",
+                "€",
+                "USD",
+                "$.",
+                "$1,,",
+                "raise $9999999999999999999999999999B",
+                "ñ$ü",
+            ],
+            &["", "🚀"],
+        );
     }
 }

@@ -107,7 +107,9 @@ impl Substrings {
             self.finders.iter().any(|f| f.find(lower).is_some())
         } else {
             let lower = hay.to_lowercase();
-            self.finders.iter().any(|f| f.find(lower.as_bytes()).is_some())
+            self.finders
+                .iter()
+                .any(|f| f.find(lower.as_bytes()).is_some())
         }
     }
 
@@ -147,8 +149,14 @@ mod tests {
 
     #[test]
     fn phrases_match_whole_words_only() {
-        let w = |s: &str| words(&fold(s)).iter().map(|w| w.to_string()).collect::<Vec<_>>();
-        let found = |p: &Phrase, s: &str| p.found_in(&w(s).iter().map(String::as_str).collect::<Vec<_>>());
+        let w = |s: &str| {
+            words(&fold(s))
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+        };
+        let found =
+            |p: &Phrase, s: &str| p.found_in(&w(s).iter().map(String::as_str).collect::<Vec<_>>());
         let ops = Phrase::new("ops");
         assert!(found(&ops, "Sales Ops Manager"));
         assert!(!found(&ops, "DevOps Engineer"));
@@ -166,6 +174,9 @@ mod tests {
         assert!(subs.any_in("Senior AUTOMATION ENGINEER"));
         assert!(subs.any_in(&"x".repeat(300).replace("xxx", "Ops")));
         assert!(!subs.any_in("Sales"));
-        assert_eq!(find_equal("SaaS", &["ai".into(), "saas".into()]).map(String::as_str), Some("saas"));
+        assert_eq!(
+            find_equal("SaaS", &["ai".into(), "saas".into()]).map(String::as_str),
+            Some("saas")
+        );
     }
 }

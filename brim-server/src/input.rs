@@ -5,9 +5,9 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use brim_core::{Lead, LeadError};
 use serde::de::{Deserializer as _, SeqAccess, Visitor};
@@ -70,7 +70,11 @@ pub struct Batch {
 
 impl Record {
     /// Parses (or takes) the lead.
-    pub fn lead<'a>(&'a self, buf: &[u8], owned: &'a mut Option<Lead>) -> Result<&'a Lead, LeadError> {
+    pub fn lead<'a>(
+        &'a self,
+        buf: &[u8],
+        owned: &'a mut Option<Lead>,
+    ) -> Result<&'a Lead, LeadError> {
         match &self.body {
             Body::Json(range) => {
                 let lead = Lead::from_json_slice(&buf[range.clone()])?;
@@ -143,7 +147,9 @@ pub fn detect(
         Some(b'{') => {
             // One object per line is JSON lines; a pretty-printed object spans lines.
             let first_line = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
-            if ext.as_deref() == Some("json") && serde_json::from_slice::<serde::de::IgnoredAny>(first_line).is_err() {
+            if ext.as_deref() == Some("json")
+                && serde_json::from_slice::<serde::de::IgnoredAny>(first_line).is_err()
+            {
                 InputFormat::Json
             } else {
                 InputFormat::Jsonl
@@ -255,8 +261,15 @@ fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>>
         // Skip a byte-order mark and find out whether this is an array.
         let is_array = match reader.fill_buf() {
             Ok(head) => {
-                let skip = if head.starts_with("\u{feff}".as_bytes()) { 3 } else { 0 };
-                let first = head[skip..].iter().find(|b| !b.is_ascii_whitespace()).copied();
+                let skip = if head.starts_with("\u{feff}".as_bytes()) {
+                    3
+                } else {
+                    0
+                };
+                let first = head[skip..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    .copied();
                 reader.consume(skip);
                 first == Some(b'[')
             }
@@ -276,8 +289,8 @@ fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>>
                 .and_then(|()| de.end())
                 .map_err(|e| e.to_string())
         } else {
-            let stream =
-                serde_json::Deserializer::from_reader(reader).into_iter::<Box<serde_json::value::RawValue>>();
+            let stream = serde_json::Deserializer::from_reader(reader)
+                .into_iter::<Box<serde_json::value::RawValue>>();
             let mut outcome = Ok(());
             for value in stream {
                 match value {
@@ -357,10 +370,10 @@ fn spawn_csv(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> 
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
         let mut reader = BufReader::new(reader);
-        if let Ok(head) = reader.fill_buf() {
-            if head.starts_with("\u{feff}".as_bytes()) {
-                reader.consume(3);
-            }
+        if let Ok(head) = reader.fill_buf()
+            && head.starts_with("\u{feff}".as_bytes())
+        {
+            reader.consume(3);
         }
         let mut csv = csv::ReaderBuilder::new()
             .flexible(true)
@@ -369,7 +382,9 @@ fn spawn_csv(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> 
         let headers = match csv.headers() {
             Ok(h) => h.clone(),
             Err(e) => {
-                let _ = tx.send(Err(CliError::Input(format!("cannot read the CSV header: {e}"))));
+                let _ = tx.send(Err(CliError::Input(format!(
+                    "cannot read the CSV header: {e}"
+                ))));
                 return;
             }
         };
@@ -383,7 +398,13 @@ fn spawn_csv(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> 
         let probe = Lead::new("x");
         let unknown: Vec<&str> = headers
             .iter()
-            .filter(|h| probe.clone().set_text_field(h, "").map(|known| !known).unwrap_or(false))
+            .filter(|h| {
+                probe
+                    .clone()
+                    .set_text_field(h, "")
+                    .map(|known| !known)
+                    .unwrap_or(false)
+            })
             .collect();
         if !unknown.is_empty() {
             tracing::warn!(columns = %unknown.join(", "), "ignoring CSV columns that are not lead fields (use attributes.NAME for your own)");

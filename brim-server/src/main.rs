@@ -66,8 +66,7 @@ pub(crate) fn load_model(spec: &str) -> Result<brim_core::ScoringModel, CliError
         || spec.contains('\\')
         || spec.ends_with(".toml")
         || spec.ends_with(".json");
-    if looks_like_path || (path.is_file() && brim_core::ScoringModel::preset_toml(spec).is_none())
-    {
+    if looks_like_path || (path.is_file() && brim_core::ScoringModel::preset_toml(spec).is_none()) {
         let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read {
             path: path.clone(),
             source,

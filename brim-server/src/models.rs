@@ -11,7 +11,9 @@ pub enum ModelsCommand {
     /// List the presets with a line about each.
     List,
     /// Print a preset (or a model file, normalised) as TOML, to copy and edit.
-    #[command(after_help = "Example:\n  brim models show balanced > my-model.toml\n  brim score leads.jsonl --model my-model.toml")]
+    #[command(
+        after_help = "Example:\n  brim models show balanced > my-model.toml\n  brim score leads.jsonl --model my-model.toml"
+    )]
     Show {
         /// A preset (balanced, aggressive, conservative, intent) or a model file.
         name: String,

@@ -116,7 +116,7 @@ pub fn write_table(
     top: Option<usize>,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    rows.sort_by(|a, b| b.total.cmp(&a.total));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.total));
     let shown = &rows[..top.unwrap_or(rows.len()).min(rows.len())];
     let name_w = shown
         .iter()

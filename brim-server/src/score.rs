@@ -81,7 +81,11 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::Input(format!("cannot start worker threads: {e}")))?;
 
-    let path = args.input.as_ref().filter(|p| p.as_os_str() != "-").cloned();
+    let path = args
+        .input
+        .as_ref()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned();
     let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match &path {
         Some(p) => {
             let file = File::open(p).map_err(|source| CliError::Read {
@@ -136,13 +140,13 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
                 .collect()
         });
         for mut chunk in chunks {
-            if args.strict {
-                if let Some((bytes, rows)) = chunk.before_first_error {
-                    // Nothing after the first bad lead is written.
-                    chunk.bytes.truncate(bytes);
-                    chunk.rows.truncate(rows);
-                    chunk.errors.truncate(1);
-                }
+            if args.strict
+                && let Some((bytes, rows)) = chunk.before_first_error
+            {
+                // Nothing after the first bad lead is written.
+                chunk.bytes.truncate(bytes);
+                chunk.rows.truncate(rows);
+                chunk.errors.truncate(1);
             }
             let mut bytes: &[u8] = &chunk.bytes;
             if fmt == OutputFormat::Json && first_json && !bytes.is_empty() {
@@ -169,7 +173,8 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
     if fmt == OutputFormat::Table {
         output::write_table(&mut rows, args.top, &mut out).map_err(CliError::write)?;
     }
-    out.write_all(output::epilogue(fmt)).map_err(CliError::write)?;
+    out.write_all(output::epilogue(fmt))
+        .map_err(CliError::write)?;
     out.flush().map_err(CliError::write)?;
     let elapsed = started.elapsed().as_secs_f64();
     tracing::info!(scored, failed, elapsed, "done");

@@ -1,6 +1,6 @@
 //! The presets really differ, in the directions their documentation promises.
 
-use brim_core::{Action, Lead, Scorer, PRESETS};
+use brim_core::{Action, Lead, PRESETS, Scorer};
 
 use crate::{lead, report};
 
@@ -46,7 +46,10 @@ fn aggressive_reaches_out_to_more_leads_than_conservative() {
         count_outreach("balanced"),
         count_outreach("conservative"),
     );
-    assert!(agg > bal && bal >= con, "aggressive {agg}, balanced {bal}, conservative {con}");
+    assert!(
+        agg > bal && bal >= con,
+        "aggressive {agg}, balanced {bal}, conservative {con}"
+    );
 }
 
 #[test]
@@ -57,9 +60,17 @@ fn conservative_punishes_missing_data_and_aggressive_does_not() {
     let con = report("conservative", c);
     let agg = report("aggressive", c);
     assert_eq!(bal.fit_score, 100);
-    assert!(con.fit_score < bal.fit_score, "conservative fit {}", con.fit_score);
+    assert!(
+        con.fit_score < bal.fit_score,
+        "conservative fit {}",
+        con.fit_score
+    );
     assert_eq!(agg.fit_score, 100);
-    assert!(con.contributions.iter().any(|d| d.rule == "industry" && d.counted && d.points == 0));
+    assert!(
+        con.contributions
+            .iter()
+            .any(|d| d.rule == "industry" && d.counted && d.points == 0)
+    );
 }
 
 #[test]
@@ -71,12 +82,27 @@ fn intent_preset_reads_typed_signals() {
             "news_mentions": ["A raises $20M in Series B", "A expands to Europe"]}"#,
     );
     let rules: Vec<&str> = r.contributions.iter().map(|c| c.rule.as_str()).collect();
-    assert!(rules.contains(&"funding_round") && rules.contains(&"ops_hiring") && rules.contains(&"expansion"), "{rules:?}");
-    assert!(r.reasoning.positive.iter().any(|p| p == "Raised $20M (Series B): A raises $20M in Series B"), "{:?}", r.reasoning.positive);
+    assert!(
+        rules.contains(&"funding_round")
+            && rules.contains(&"ops_hiring")
+            && rules.contains(&"expansion"),
+        "{rules:?}"
+    );
+    assert!(
+        r.reasoning
+            .positive
+            .iter()
+            .any(|p| p == "Raised $20M (Series B): A raises $20M in Series B"),
+        "{:?}",
+        r.reasoning.positive
+    );
     assert_eq!(r.intent_score, 35 + 30 + 15);
     assert!(!r.signals.is_empty());
     // DevOps alone is not operations hiring here (word boundaries), unlike `balanced`.
-    let devops = report("intent", r#"{"company_name": "D", "recent_job_posts": ["DevOps Engineer"]}"#);
+    let devops = report(
+        "intent",
+        r#"{"company_name": "D", "recent_job_posts": ["DevOps Engineer"]}"#,
+    );
     assert_eq!(devops.intent_score, 0);
 }
 
@@ -90,5 +116,11 @@ fn layoffs_pull_intent_down() {
     );
     assert_eq!(calm.intent_score, 25 + 15);
     assert_eq!(cutting.intent_score, 0);
-    assert!(cutting.reasoning.negative.iter().any(|n| n.starts_with("Layoffs or cost-cutting")));
+    assert!(
+        cutting
+            .reasoning
+            .negative
+            .iter()
+            .any(|n| n.starts_with("Layoffs or cost-cutting"))
+    );
 }

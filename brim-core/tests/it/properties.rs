@@ -1,6 +1,6 @@
 //! Property tests: bounds, no panics on any input, monotonicity, determinism, batch equality.
 
-use brim_core::{AttrValue, Contact, Lead, ScoringModel, Scorer, PRESETS};
+use brim_core::{AttrValue, Contact, Lead, PRESETS, Scorer, ScoringModel};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -10,9 +10,25 @@ fn text() -> impl Strategy<Value = String> {
         "[a-zA-Z ]{0,12}",
         "\\PC{0,24}",
         prop::sample::select(vec![
-            "SaaS", "fintech", "AI", "Operations", "DevOps", "Zapier", "HubSpot", "make",
-            "raises $20M in Series B", "lays off 10%", "acquires Beta", "ÉDUCATION", "İstanbul",
-            "Head of Ops", "Automation Engineer", "€", "$", "Series", "seed",
+            "SaaS",
+            "fintech",
+            "AI",
+            "Operations",
+            "DevOps",
+            "Zapier",
+            "HubSpot",
+            "make",
+            "raises $20M in Series B",
+            "lays off 10%",
+            "acquires Beta",
+            "ÉDUCATION",
+            "İstanbul",
+            "Head of Ops",
+            "Automation Engineer",
+            "€",
+            "$",
+            "Series",
+            "seed",
         ])
         .prop_map(str::to_string),
     ]
@@ -46,7 +62,10 @@ prop_compose! {
 }
 
 fn scorers() -> Vec<Scorer> {
-    PRESETS.iter().map(|(n, _)| Scorer::preset(n).unwrap()).collect()
+    PRESETS
+        .iter()
+        .map(|(n, _)| Scorer::preset(n).unwrap())
+        .collect()
 }
 
 proptest! {

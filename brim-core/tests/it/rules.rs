@@ -1,6 +1,6 @@
 //! Every rule kind, aggregate and missing-data policy, through small model files.
 
-use brim_core::{Outcome, ScoringModel, Scorer};
+use brim_core::{Outcome, Scorer, ScoringModel};
 
 use crate::lead;
 
@@ -40,10 +40,22 @@ fn numeric_ranges_with_open_ends() {
         cases = [{ max = 9, points = 10 }, { min = 10, max = 99, points = 50 }, { min = 100, points = 90 }]
         "#,
     );
-    assert_eq!(intent_of(&s, r#"{"company_name": "a", "employee_count": 0}"#), 10);
-    assert_eq!(intent_of(&s, r#"{"company_name": "a", "employee_count": 10}"#), 50);
-    assert_eq!(intent_of(&s, r#"{"company_name": "a", "employee_count": 99}"#), 50);
-    assert_eq!(intent_of(&s, r#"{"company_name": "a", "employee_count": 1000000}"#), 90);
+    assert_eq!(
+        intent_of(&s, r#"{"company_name": "a", "employee_count": 0}"#),
+        10
+    );
+    assert_eq!(
+        intent_of(&s, r#"{"company_name": "a", "employee_count": 10}"#),
+        50
+    );
+    assert_eq!(
+        intent_of(&s, r#"{"company_name": "a", "employee_count": 99}"#),
+        50
+    );
+    assert_eq!(
+        intent_of(&s, r#"{"company_name": "a", "employee_count": 1000000}"#),
+        90
+    );
 }
 
 #[test]
@@ -63,10 +75,25 @@ fn set_membership_ignores_case_on_text_and_lists() {
         cases = [{ any_of = ["hubspot"], points = 100 }]
         "#,
     );
-    assert_eq!(intent_of(&s, r#"{"company_name": "a", "country": "DE"}"#), 100);
-    assert_eq!(intent_of(&s, r#"{"company_name": "a", "country": "ÖSTERREICH"}"#), 100);
-    assert_eq!(intent_of(&s, r#"{"company_name": "a", "country": "FR"}"#), 10);
-    assert_eq!(intent_of(&s, r#"{"company_name": "a", "tech_stack": ["AWS", "HubSpot"]}"#), 100);
+    assert_eq!(
+        intent_of(&s, r#"{"company_name": "a", "country": "DE"}"#),
+        100
+    );
+    assert_eq!(
+        intent_of(&s, r#"{"company_name": "a", "country": "ÖSTERREICH"}"#),
+        100
+    );
+    assert_eq!(
+        intent_of(&s, r#"{"company_name": "a", "country": "FR"}"#),
+        10
+    );
+    assert_eq!(
+        intent_of(
+            &s,
+            r#"{"company_name": "a", "tech_stack": ["AWS", "HubSpot"]}"#
+        ),
+        100
+    );
     let why = s.report(&lead(r#"{"company_name": "a", "country": "de"}"#));
     assert_eq!(why.reasoning.positive, ["In de"]);
 }
@@ -118,7 +145,12 @@ fn signals_with_stage_and_amount_filters() {
         ]
         "#,
     );
-    let n = |news: &str| intent_of(&s, &format!(r#"{{"company_name": "a", "news_mentions": ["{news}"]}}"#));
+    let n = |news: &str| {
+        intent_of(
+            &s,
+            &format!(r#"{{"company_name": "a", "news_mentions": ["{news}"]}}"#),
+        )
+    };
     assert_eq!(n("a raises $20M in Series B"), 100);
     assert_eq!(n("a raises $2M in Series B"), 40);
     assert_eq!(n("a raises $20M seed round"), 40);
@@ -151,11 +183,17 @@ fn attributes_numbers_bools_and_presence() {
         "#,
     );
     assert_eq!(
-        intent_of(&s, r#"{"company_name": "a", "domain": "a.io", "attributes": {"seats": 12, "trial_active": true}, "contact": {"email": "x@a.io"}}"#),
+        intent_of(
+            &s,
+            r#"{"company_name": "a", "domain": "a.io", "attributes": {"seats": 12, "trial_active": true}, "contact": {"email": "x@a.io"}}"#
+        ),
         30 + 40 + 20 + 5
     );
     assert_eq!(
-        intent_of(&s, r#"{"company_name": "a", "attributes": {"seats": "15", "trial_active": false}}"#),
+        intent_of(
+            &s,
+            r#"{"company_name": "a", "attributes": {"seats": "15", "trial_active": false}}"#
+        ),
         30 - 10 - 5
     );
     let r = s.report(&lead(r#"{"company_name": "a"}"#));
@@ -181,7 +219,12 @@ fn missing_policies_and_rule_level_missing() {
     assert_eq!(intent_of(&skip, only_stack), 100);
     assert_eq!(intent_of(&zero, only_stack), 50);
     let score = zero.score(&lead(only_stack));
-    assert!(score.contributions.iter().any(|c| c.outcome == Outcome::Missing && c.counted));
+    assert!(
+        score
+            .contributions
+            .iter()
+            .any(|c| c.outcome == Outcome::Missing && c.counted)
+    );
 
     let own = intent_model(
         "mean",
@@ -197,7 +240,10 @@ fn missing_policies_and_rule_level_missing() {
     let r = own.report(&lead(r#"{"company_name": "a"}"#));
     assert_eq!(r.intent_score, 30);
     assert_eq!(r.reasoning.missing, ["tech_stack"]);
-    assert_eq!(r.reasoning.positive, ["Stack unknown, assume some tooling."]);
+    assert_eq!(
+        r.reasoning.positive,
+        ["Stack unknown, assume some tooling."]
+    );
 }
 
 #[test]
@@ -215,11 +261,20 @@ fn aggregates_and_weights() {
         "#;
     let lead_json = r#"{"company_name": "a", "industry": "saas", "country": "de"}"#;
     // (3·100 + 1·20) / 4 = 80
-    assert_eq!(intent_of(&intent_model("mean", "skip", rules), lead_json), 80);
+    assert_eq!(
+        intent_of(&intent_model("mean", "skip", rules), lead_json),
+        80
+    );
     // 300 + 20 clamped to 100
-    assert_eq!(intent_of(&intent_model("sum", "skip", rules), lead_json), 100);
+    assert_eq!(
+        intent_of(&intent_model("sum", "skip", rules), lead_json),
+        100
+    );
     // max(300, 20) clamped to 100
-    assert_eq!(intent_of(&intent_model("max", "skip", rules), lead_json), 100);
+    assert_eq!(
+        intent_of(&intent_model("max", "skip", rules), lead_json),
+        100
+    );
 }
 
 #[test]
@@ -236,5 +291,9 @@ fn default_confidence_counts_the_fields_rules_read() {
     );
     // company_name + industry: 1 of 2 present → 0.5
     assert_eq!(s.score(&lead(r#"{"company_name": "a"}"#)).confidence, 0.5);
-    assert_eq!(s.score(&lead(r#"{"company_name": "a", "industry": "x"}"#)).confidence, 1.0);
+    assert_eq!(
+        s.score(&lead(r#"{"company_name": "a", "industry": "x"}"#))
+            .confidence,
+        1.0
+    );
 }

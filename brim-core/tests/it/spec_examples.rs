@@ -15,7 +15,10 @@ fn ideal_lead_scores_100() {
         r#"{"company_name": "Ideal", "employee_count": 150, "industry": "SaaS",
             "tech_stack": ["Zapier", "Salesforce"], "recent_job_posts": ["Head of Operations"]}"#,
     );
-    assert_eq!((r.fit_score, r.intent_score, r.total_score), (100, 100, 100));
+    assert_eq!(
+        (r.fit_score, r.intent_score, r.total_score),
+        (100, 100, 100)
+    );
     assert_eq!(r.action, Action::HighPriorityOutreach);
     assert_eq!(
         r.reasoning.positive,
@@ -38,7 +41,10 @@ fn big_government_company_scores_0() {
         r#"{"company_name": "Gov", "employee_count": 1000, "industry": "Government"}"#,
     );
     assert_eq!((r.fit_score, r.intent_score, r.total_score), (0, 0, 0));
-    assert_eq!(r.reasoning.negative, ["Company size is outside target range."]);
+    assert_eq!(
+        r.reasoning.negative,
+        ["Company size is outside target range."]
+    );
     assert_eq!(r.action, Action::LowPriorityMonitoring);
     // "Government" is neither ideal nor good: no signal at all, not even a reason.
     assert!(r.contributions.iter().all(|c| c.rule != "industry"));
@@ -51,7 +57,12 @@ fn name_only_is_all_missing() {
     assert_eq!(r.confidence, 0.14);
     assert_eq!(
         r.reasoning.missing,
-        ["employee_count", "industry", "tech_stack", "recent_job_posts"]
+        [
+            "employee_count",
+            "industry",
+            "tech_stack",
+            "recent_job_posts"
+        ]
     );
     assert_eq!(r.company_id, brim_core::company_id_for_name("Nameless"));
 }
@@ -123,7 +134,8 @@ fn balanced_equals_the_python_reference_on_the_sample_file() {
         all.push(serde_json::from_str(extra).unwrap());
     }
     let input: String = all.iter().map(|v| format!("{v}\n")).collect();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/baseline/original_scoring.py");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/baseline/original_scoring.py");
     let mut child = Command::new("python3")
         .arg(&script)
         .stdin(std::process::Stdio::piped())
@@ -131,7 +143,12 @@ fn balanced_equals_the_python_reference_on_the_sample_file() {
         .spawn()
         .expect("python3 runs the reference implementation");
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let expected: Vec<serde_json::Value> = String::from_utf8(out.stdout)
