@@ -43,7 +43,7 @@ pub fn append(format: OutputFormat, report: &ScoreReport, out: &mut Vec<u8>) {
                 itoa::Buffer::new().format(report.fit_score),
                 itoa::Buffer::new().format(report.intent_score),
                 itoa::Buffer::new().format(report.total_score),
-                &report.confidence.to_string(),
+                &format!("{:.2}", report.confidence),
                 report.action.as_str(),
                 &r.positive.join("; "),
                 &r.negative.join("; "),

@@ -1,5 +1,6 @@
 //! brim-core's integration tests: one binary, a module per concern.
 
+mod docs;
 mod presets;
 mod properties;
 mod rules;
