@@ -530,7 +530,8 @@ impl Scorer {
             return 0;
         }
         let value = match how {
-            Aggregate::Mean => (sum / weights).floor(),
+            // Truncation equals the floor for the values that survive the clamp below.
+            Aggregate::Mean => (sum / weights).trunc(),
             Aggregate::Sum => sum.trunc(),
             Aggregate::Max => max.trunc(),
         };

@@ -5,9 +5,12 @@
 //! matches "cost cutting". Funding rounds also yield the stage and amount when the text states
 //! them ("raises $20M in Series B" → stage `Series B`, amount 20,000,000 USD).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::lead::Lead;
 use crate::text::{fold, static_phrase_in, words};
@@ -230,53 +233,113 @@ pub struct Signal {
 /// ```
 pub fn extract_signals(lead: &Lead) -> Vec<Signal> {
     let mut out = Vec::new();
-    for (index, text) in lead.news_mentions.iter().enumerate() {
-        let lower = fold(text);
-        let ws = words(&lower);
-        if let Some(f) = funding_in(text, &ws) {
-            out.push(Signal {
-                kind: SignalKind::FundingRound,
-                source: SignalSource::NewsMentions,
+    let sources = [
+        (&lead.news_mentions, SignalSource::NewsMentions, List::News),
+        (
+            &lead.recent_job_posts,
+            SignalSource::RecentJobPosts,
+            List::Jobs,
+        ),
+    ];
+    for (texts, source, list) in sources {
+        for (index, text) in texts.iter().enumerate() {
+            let lower = fold(text);
+            let ws = words(&lower);
+            let found = find_phrases(&ws);
+            let signal = |kind, phrase: &str, funding| Signal {
+                kind,
+                source,
                 index,
                 text: text.clone(),
-                phrase: f.1.to_string(),
-                funding: Some(f.0),
-            });
-        }
-        for kind in SignalKind::ALL {
-            if let Some(p) = kind
-                .news_phrases()
-                .iter()
-                .find(|p| static_phrase_in(p, &ws))
-            {
-                out.push(Signal {
-                    kind,
-                    source: SignalSource::NewsMentions,
-                    index,
-                    text: text.clone(),
-                    phrase: p.to_string(),
-                    funding: None,
-                });
+                phrase: phrase.to_string(),
+                funding,
+            };
+            if list == List::News {
+                if let Some((funding, phrase)) = funding_in(text, &ws, &found) {
+                    out.push(signal(SignalKind::FundingRound, phrase, Some(funding)));
+                }
             }
-        }
-    }
-    for (index, text) in lead.recent_job_posts.iter().enumerate() {
-        let lower = fold(text);
-        let ws = words(&lower);
-        for kind in SignalKind::ALL {
-            if let Some(p) = kind.job_phrases().iter().find(|p| static_phrase_in(p, &ws)) {
-                out.push(Signal {
-                    kind,
-                    source: SignalSource::RecentJobPosts,
-                    index,
-                    text: text.clone(),
-                    phrase: p.to_string(),
-                    funding: None,
-                });
+            for kind in SignalKind::ALL {
+                if let Some(phrase) = found.first(list, kind) {
+                    out.push(signal(kind, phrase, None));
+                }
             }
         }
     }
     out
+}
+
+/// Which list a phrase belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum List {
+    News,
+    Jobs,
+    FundingVerb,
+    FundingNoun,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    list: List,
+    kind: SignalKind,
+    /// Position in its list: when several phrases of a kind match, the earliest in the list wins.
+    order: usize,
+    phrase: &'static str,
+}
+
+/// Every phrase, by its first word, so that a text is read once instead of once per phrase.
+fn phrase_index() -> &'static HashMap<&'static str, Vec<Entry>> {
+    static INDEX: OnceLock<HashMap<&'static str, Vec<Entry>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index: HashMap<&'static str, Vec<Entry>> = HashMap::new();
+        let mut add = |list, kind, phrases: &'static [&'static str]| {
+            for (order, phrase) in phrases.iter().enumerate() {
+                let first = phrase.split(' ').next().unwrap_or(phrase);
+                index.entry(first).or_default().push(Entry {
+                    list,
+                    kind,
+                    order,
+                    phrase,
+                });
+            }
+        };
+        for kind in SignalKind::ALL {
+            add(List::News, kind, kind.news_phrases());
+            add(List::Jobs, kind, kind.job_phrases());
+        }
+        add(List::FundingVerb, SignalKind::FundingRound, &FUNDING_VERBS);
+        add(List::FundingNoun, SignalKind::FundingRound, &FUNDING_NOUNS);
+        index
+    })
+}
+
+/// The phrases found in a text's lower-cased words.
+struct Found(SmallVec<[Entry; 8]>);
+
+impl Found {
+    /// The earliest-listed phrase of `list` and `kind` that was found.
+    fn first(&self, list: List, kind: SignalKind) -> Option<&'static str> {
+        self.0
+            .iter()
+            .filter(|e| e.list == list && e.kind == kind)
+            .min_by_key(|e| e.order)
+            .map(|e| e.phrase)
+    }
+}
+
+fn find_phrases(ws: &[&str]) -> Found {
+    let index = phrase_index();
+    let mut found = SmallVec::new();
+    for (i, w) in ws.iter().enumerate() {
+        if let Some(entries) = index.get(w) {
+            for e in entries {
+                if e.phrase.split(' ').count() == 1 || static_phrase_in(e.phrase, &ws[i..]) {
+                    found.push(*e);
+                }
+            }
+        }
+    }
+    Found(found)
 }
 
 const FUNDING_VERBS: [&str; 14] = [
@@ -296,15 +359,9 @@ const FUNDING_NOUNS: [&str; 6] = [
 /// ("raises $5M", "closes seed round"), or a funding noun with an amount or a stage ("Series B
 /// funding"). A stage word alone ("a seed of doubt") is not enough. Returns the details and the
 /// deciding word.
-fn funding_in(text: &str, ws: &[&str]) -> Option<(Funding, &'static str)> {
-    let verb = FUNDING_VERBS
-        .iter()
-        .find(|v| static_phrase_in(v, ws))
-        .copied();
-    let noun = FUNDING_NOUNS
-        .iter()
-        .find(|n| static_phrase_in(n, ws))
-        .copied();
+fn funding_in(text: &str, ws: &[&str], found: &Found) -> Option<(Funding, &'static str)> {
+    let verb = found.first(List::FundingVerb, SignalKind::FundingRound);
+    let noun = found.first(List::FundingNoun, SignalKind::FundingRound);
     let stage = stage_in(ws);
     let money = amount_in(text);
     let backed = money.is_some() || stage.is_some();

@@ -71,45 +71,51 @@ pub(crate) fn static_phrase_in(phrase: &str, lower_words: &[&str]) -> bool {
 
 /// The first of the lower-cased `values` that `hay` equals, ignoring case.
 pub(crate) fn find_equal<'v>(hay: &str, values: &'v [String]) -> Option<&'v String> {
+    let h = hay.as_bytes();
+    let Some(&first) = h.first() else {
+        return values.iter().find(|v| v.is_empty());
+    };
     if hay.is_ascii() {
-        values
-            .iter()
-            .find(|v| v.len() == hay.len() && hay.eq_ignore_ascii_case(v))
+        let first = first.to_ascii_lowercase();
+        // Length and first byte reject almost every candidate before a full comparison.
+        values.iter().find(|v| {
+            let v = v.as_bytes();
+            v.len() == h.len() && v[0] == first && h[1..].eq_ignore_ascii_case(&v[1..])
+        })
     } else {
         values.iter().find(|v| eq_folded(hay, v))
     }
 }
 
 /// Lower-cased needles, each found anywhere in a haystack ("DevOps" contains "ops").
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Substrings {
     pub(crate) needles: Vec<String>,
-    finders: Vec<memchr::memmem::Finder<'static>>,
 }
+
+/// Haystacks up to this long are lower-cased on the stack.
+const STACK_HAY: usize = 128;
 
 impl Substrings {
     pub(crate) fn new(needles: &[String]) -> Substrings {
-        let needles: Vec<String> = needles.iter().map(|n| fold(n)).collect();
-        let finders = needles
-            .iter()
-            .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
-            .collect();
-        Substrings { needles, finders }
+        Substrings {
+            needles: needles.iter().map(|n| fold(n)).collect(),
+        }
     }
 
     /// Whether any needle occurs in `hay`, ignoring case.
     pub(crate) fn any_in(&self, hay: &str) -> bool {
-        let mut stack = [0u8; 256];
-        if hay.is_ascii() && hay.len() <= stack.len() {
+        if hay.is_ascii() && hay.len() <= STACK_HAY {
+            let mut stack = [0u8; STACK_HAY];
             let lower = &mut stack[..hay.len()];
             lower.copy_from_slice(hay.as_bytes());
             lower.make_ascii_lowercase();
-            self.finders.iter().any(|f| f.find(lower).is_some())
+            self.needles.iter().any(|n| find_bytes(lower, n.as_bytes()))
         } else {
             let lower = hay.to_lowercase();
-            self.finders
+            self.needles
                 .iter()
-                .any(|f| f.find(lower.as_bytes()).is_some())
+                .any(|n| find_bytes(lower.as_bytes(), n.as_bytes()))
         }
     }
 
@@ -118,10 +124,25 @@ impl Substrings {
         let lower = hay.to_lowercase();
         self.needles
             .iter()
-            .zip(&self.finders)
-            .filter(move |(_, f)| f.find(lower.as_bytes()).is_some())
-            .map(|(n, _)| n.as_str())
+            .filter(move |n| find_bytes(lower.as_bytes(), n.as_bytes()))
+            .map(String::as_str)
     }
+}
+
+/// `needle` occurs in `hay` (both short: job titles, industry names). A first-byte scan beats a
+/// general substring searcher's set-up cost at these lengths.
+fn find_bytes(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if needle.len() > hay.len() {
+        return false;
+    }
+    let last_start = hay.len() - needle.len();
+    hay[..=last_start]
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == first && &hay[i + 1..i + needle.len()] == rest)
 }
 
 #[cfg(test)]

@@ -98,6 +98,8 @@ enum SourceKind {
     Lines {
         reader: Box<dyn Read + Send>,
         carry: Vec<u8>,
+        /// A block buffer handed back by the consumer, reused for the next block.
+        spare: Vec<u8>,
         line: u64,
         done: bool,
     },
@@ -174,6 +176,7 @@ impl Source {
             InputFormat::Jsonl => SourceKind::Lines {
                 reader: counted,
                 carry: Vec::new(),
+                spare: Vec::new(),
                 line: 0,
                 done: false,
             },
@@ -183,6 +186,13 @@ impl Source {
         Source { inner }
     }
 
+    /// Hands a batch's buffer back for reuse.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if let SourceKind::Lines { spare, .. } = &mut self.inner {
+            *spare = buf;
+        }
+    }
+
     /// The next batch, `None` at the end of the input.
     pub fn next_batch(&mut self) -> Result<Option<Batch>, CliError> {
         match &mut self.inner {
@@ -190,13 +200,17 @@ impl Source {
             SourceKind::Lines {
                 reader,
                 carry,
+                spare,
                 line,
                 done,
             } => {
                 if *done {
                     return Ok(None);
                 }
-                let mut buf = std::mem::take(carry);
+                let mut buf = std::mem::take(spare);
+                buf.clear();
+                buf.extend_from_slice(carry);
+                carry.clear();
                 let start = buf.len();
                 buf.resize(start + BLOCK_BYTES, 0);
                 let mut filled = start;
@@ -224,7 +238,7 @@ impl Source {
                         }
                     }
                 };
-                *carry = buf[cut..].to_vec();
+                carry.extend_from_slice(&buf[cut..]);
                 buf.truncate(cut);
                 let mut records = Vec::new();
                 let mut pos = 0;

@@ -4,8 +4,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use brim_core::{LeadError, Scorer};
@@ -130,13 +130,22 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
     let mut rows: Vec<TableRow> = Vec::new();
     let (mut scored, mut failed) = (0u64, 0u64);
     let fmt = args.format;
+    let spare_buffers: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     while let Some(batch) = source.next_batch()? {
         let buf = &batch.buf;
+        let spare = &spare_buffers;
         let chunks: Vec<ChunkOut> = pool.install(|| {
             batch
                 .records
                 .par_chunks(CHUNK)
-                .map(|records| score_chunk(&scorer, fmt, buf, records))
+                .map(|records| {
+                    let bytes = spare
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.pop())
+                        .unwrap_or_default();
+                    score_chunk(&scorer, fmt, buf, records, bytes)
+                })
                 .collect()
         });
         for mut chunk in chunks {
@@ -154,6 +163,12 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
                 first_json = false;
             }
             out.write_all(bytes).map_err(CliError::write)?;
+            // Reusing output buffers keeps the kernel from zeroing fresh pages for every chunk.
+            let mut reuse = chunk.bytes;
+            reuse.clear();
+            if let Ok(mut s) = spare_buffers.lock() {
+                s.push(reuse);
+            }
             rows.extend(chunk.rows);
             scored += chunk.scored;
             for (locator, err) in chunk.errors {
@@ -166,6 +181,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
                 }
             }
         }
+        source.recycle(batch.buf);
         progress.set_position(bytes_read.load(Ordering::Relaxed));
         progress.set_message(format!("{scored} scored, {failed} failed"));
     }
@@ -191,9 +207,15 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-fn score_chunk(scorer: &Scorer, fmt: OutputFormat, buf: &[u8], records: &[Record]) -> ChunkOut {
+fn score_chunk(
+    scorer: &Scorer,
+    fmt: OutputFormat,
+    buf: &[u8],
+    records: &[Record],
+    bytes: Vec<u8>,
+) -> ChunkOut {
     let mut out = ChunkOut {
-        bytes: Vec::with_capacity(records.len() * 512),
+        bytes,
         ..ChunkOut::default()
     };
     for record in records {

@@ -1,6 +1,6 @@
 //! The model files shown in docs/scoring.md load, validate and score.
 
-use brim_core::{ScoringModel, Scorer};
+use brim_core::{Scorer, ScoringModel};
 
 #[test]
 fn every_toml_model_in_the_scoring_docs_loads_and_scores() {
@@ -30,7 +30,18 @@ fn every_toml_model_in_the_scoring_docs_loads_and_scores() {
         );
         let r = scorer.report(&lead);
         // fit: (2·100 + 100 + 80) / 4 = 95; intent: 40 + 30 + 40 clamped to 100.
-        assert_eq!((r.fit_score, r.intent_score), (95, 100), "{:?}", r.reasoning);
-        assert!(r.reasoning.positive.contains(&"Raised $15M (Series A).".to_string()), "{:?}", r.reasoning);
+        assert_eq!(
+            (r.fit_score, r.intent_score),
+            (95, 100),
+            "{:?}",
+            r.reasoning
+        );
+        assert!(
+            r.reasoning
+                .positive
+                .contains(&"Raised $15M (Series A).".to_string()),
+            "{:?}",
+            r.reasoning
+        );
     }
 }
