@@ -254,10 +254,10 @@ pub fn extract_signals(lead: &Lead) -> Vec<Signal> {
                 phrase: phrase.to_string(),
                 funding,
             };
-            if list == List::News {
-                if let Some((funding, phrase)) = funding_in(text, &ws, &found) {
-                    out.push(signal(SignalKind::FundingRound, phrase, Some(funding)));
-                }
+            if list == List::News
+                && let Some((funding, phrase)) = funding_in(text, &ws, &found)
+            {
+                out.push(signal(SignalKind::FundingRound, phrase, Some(funding)));
             }
             for kind in SignalKind::ALL {
                 if let Some(phrase) = found.first(list, kind) {
