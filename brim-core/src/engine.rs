@@ -450,16 +450,9 @@ impl Scorer {
             Vec::new()
         };
         let mut out = Explanation::default();
-        let rule_specs: Vec<&Rule> = self
-            .model
-            .fit
-            .rules
-            .iter()
-            .chain(&self.model.intent.rules)
-            .collect();
         for c in &score.contributions {
             let idx = c.rule as usize;
-            let (Some(spec), Some(rule)) = (rule_specs.get(idx), self.rules.get(idx)) else {
+            let (Some(spec), Some(rule)) = (self.rule_spec(idx), self.rules.get(idx)) else {
                 continue;
             };
             let (reason_tpl, polarity) = match c.outcome {
@@ -481,8 +474,12 @@ impl Scorer {
                 }
             }
             let reason = reason_tpl.map(|tpl| {
-                let vars = self.placeholders(rule, c, lead, &signals);
-                render(tpl, &vars, c.points)
+                if tpl.contains('{') {
+                    let vars = self.placeholders(rule, c, lead, &signals);
+                    render(tpl, &vars, c.points)
+                } else {
+                    tpl.to_string()
+                }
             });
             if let Some(r) = reason
                 && (c.outcome != Outcome::Missing || spec.missing.is_some())
@@ -513,6 +510,15 @@ impl Scorer {
         }
         out.signals = signals;
         out
+    }
+
+    /// The model's rule at a compiled index (fit rules first, then intent rules).
+    fn rule_spec(&self, idx: usize) -> Option<&Rule> {
+        if idx < self.n_fit {
+            self.model.fit.rules.get(idx)
+        } else {
+            self.model.intent.rules.get(idx - self.n_fit)
+        }
     }
 
     fn aggregate(&self, how: Aggregate, contributions: &[Contribution]) -> u8 {

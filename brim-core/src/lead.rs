@@ -104,7 +104,7 @@ impl fmt::Display for AttrValue {
 /// Formats a number as the user would write it: `150`, not `150.0`.
 pub(crate) fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
+        itoa::Buffer::new().format(n as i64).to_string()
     } else {
         format!("{n}")
     }
@@ -172,7 +172,7 @@ impl Lead {
         if self.company_name.trim().is_empty() {
             return Err(LeadError::new(
                 "company_name",
-                "expected a non-empty string, got \"\"",
+                format!("expected a non-empty string, got {:?}", self.company_name),
             ));
         }
         if let Some(email) = self.contact.as_ref().and_then(|c| c.email.as_deref())

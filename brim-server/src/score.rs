@@ -95,7 +95,14 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
             let size = file.metadata().ok().map(|m| m.len());
             (Box::new(file), size)
         }
-        None => (Box::new(std::io::stdin()), None),
+        None => {
+            if std::io::stdin().is_terminal() && !args.quiet {
+                eprintln!(
+                    "brim: reading leads from stdin (end with Ctrl-D; `brim score --help` for files)"
+                );
+            }
+            (Box::new(std::io::stdin()), None)
+        }
     };
     let mut reader = BufReader::with_capacity(1 << 16, raw);
     let format = input::detect(args.input_format, path.as_deref(), &mut reader)?;
