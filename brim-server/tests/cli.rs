@@ -276,3 +276,51 @@ fn a_large_input_streams_in_order() {
     }
     assert_eq!(count, n);
 }
+
+/// On a terminal, `brim score` draws a progress bar and ends with a summary on stderr; `script`
+/// (util-linux, in every Debian base system) gives it a pseudo-terminal.
+#[test]
+fn a_terminal_gets_a_progress_bar_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.jsonl");
+    let text: String = (0..30_000)
+        .map(|i| {
+            format!(
+                "{{\"company_name\": \"Co {i}\", \"employee_count\": {}}}\n",
+                i % 600
+            )
+        })
+        .collect();
+    std::fs::write(&input, text).unwrap();
+    let command = format!(
+        "{} score {} -o {}",
+        env!("CARGO_BIN_EXE_brim"),
+        input.display(),
+        dir.path().join("out.jsonl").display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("util-linux `script` runs");
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("MiB") || screen.contains("KiB"),
+        "no progress bar in {screen:?}"
+    );
+    assert!(
+        screen.contains("brim: scored 30000 leads with balanced (0 failed)"),
+        "{screen:?}"
+    );
+    // Without a terminal there is neither.
+    let quiet = brim(
+        &[
+            "score",
+            input.to_str().unwrap(),
+            "-o",
+            dir.path().join("o2.jsonl").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
+}
