@@ -349,12 +349,20 @@ impl Scorer {
 
     /// Scores one lead: numbers and which rules fired, no strings. Never panics.
     pub fn score(&self, lead: &Lead) -> Score {
-        let signals = if self.uses_signals && has_signal_sources(lead) {
-            Some(extract_signals(lead))
+        let signals = self.signals_of(lead);
+        self.score_with(lead, &signals)
+    }
+
+    /// The intent signals of `lead`, read only when the model uses them.
+    fn signals_of(&self, lead: &Lead) -> Vec<Signal> {
+        if self.uses_signals && has_signal_sources(lead) {
+            extract_signals(lead)
         } else {
-            None
-        };
-        let signals = signals.as_deref();
+            Vec::new()
+        }
+    }
+
+    fn score_with(&self, lead: &Lead, signals: &[Signal]) -> Score {
         let mut contributions: SmallVec<[Contribution; 8]> = SmallVec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             if let Some((outcome, points, counted)) = self.evaluate(rule, lead, signals) {
@@ -423,8 +431,9 @@ impl Scorer {
 
     /// Scores and explains one lead, in the original's shape.
     pub fn report(&self, lead: &Lead) -> ScoreReport {
-        let score = self.score(lead);
-        let explanation = self.explain(lead, &score);
+        let signals = self.signals_of(lead);
+        let score = self.score_with(lead, &signals);
+        let explanation = self.explain_with(lead, &score, signals);
         ScoreReport {
             company_id: lead.company_id().into_owned(),
             company_name: lead.company_name.clone(),
@@ -444,11 +453,10 @@ impl Scorer {
     /// Spells out `score` (which must come from this scorer and `lead`): reason sentences,
     /// each rule's contribution, the signals used.
     pub fn explain(&self, lead: &Lead, score: &Score) -> Explanation {
-        let signals = if self.uses_signals {
-            extract_signals(lead)
-        } else {
-            Vec::new()
-        };
+        self.explain_with(lead, score, self.signals_of(lead))
+    }
+
+    fn explain_with(&self, lead: &Lead, score: &Score, signals: Vec<Signal>) -> Explanation {
         let mut out = Explanation::default();
         for c in &score.contributions {
             let idx = c.rule as usize;
@@ -602,7 +610,7 @@ impl Scorer {
         &self,
         rule: &CompiledRule,
         lead: &Lead,
-        signals: Option<&[Signal]>,
+        signals: &[Signal],
     ) -> Option<(Outcome, i32, bool)> {
         let value = self.get(lead, rule.getter);
         if matches!(value, Value::Absent) {
@@ -618,7 +626,7 @@ impl Scorer {
             });
         }
         for (j, (cond, points)) in rule.cases.iter().enumerate() {
-            if cond_matches(cond, value, signals.unwrap_or(&[])) {
+            if cond_matches(cond, value, signals) {
                 return Some((Outcome::Matched(j as u16), *points, true));
             }
         }
