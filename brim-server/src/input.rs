@@ -64,20 +64,54 @@ pub struct Record {
 /// A batch of records and the bytes their JSON ranges point into.
 #[derive(Default)]
 pub struct Batch {
-    pub buf: Vec<u8>,
+    pub data: BatchData,
     pub records: Vec<Record>,
+}
+
+/// The bytes of a batch: checked as UTF-8 once per block when possible, so that parsing a line
+/// does not check every string again.
+pub enum BatchData {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Default for BatchData {
+    fn default() -> Self {
+        BatchData::Text(String::new())
+    }
+}
+
+impl BatchData {
+    fn from_bytes(buf: Vec<u8>) -> BatchData {
+        match String::from_utf8(buf) {
+            Ok(text) => BatchData::Text(text),
+            // Some line has bad bytes: parse line by line, and that line reports it.
+            Err(e) => BatchData::Bytes(e.into_bytes()),
+        }
+    }
+
+    /// The buffer, for reuse.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            BatchData::Text(t) => t.into_bytes(),
+            BatchData::Bytes(b) => b,
+        }
+    }
 }
 
 impl Record {
     /// Parses (or takes) the lead.
     pub fn lead<'a>(
         &'a self,
-        buf: &[u8],
+        data: &BatchData,
         owned: &'a mut Option<Lead>,
     ) -> Result<&'a Lead, LeadError> {
         match &self.body {
             Body::Json(range) => {
-                let lead = Lead::from_json_slice(&buf[range.clone()])?;
+                let lead = match data {
+                    BatchData::Text(text) => Lead::from_json(&text[range.clone()])?,
+                    BatchData::Bytes(bytes) => Lead::from_json_slice(&bytes[range.clone()])?,
+                };
                 Ok(owned.insert(lead))
             }
             Body::Lead(result) => match result.as_ref() {
@@ -260,7 +294,10 @@ impl Source {
                 if records.is_empty() && !*done {
                     return self.next_batch();
                 }
-                Ok(Some(Batch { buf, records }))
+                Ok(Some(Batch {
+                    data: BatchData::from_bytes(buf),
+                    records,
+                }))
             }
         }
     }
@@ -294,7 +331,8 @@ fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>>
         };
         let mut emitter = Emitter {
             tx: tx.clone(),
-            batch: Batch::default(),
+            text: String::new(),
+            records: Vec::new(),
             item: 0,
         };
         let result = if is_array {
@@ -334,7 +372,8 @@ fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>>
 
 struct Emitter {
     tx: std::sync::mpsc::SyncSender<Result<Batch, CliError>>,
-    batch: Batch,
+    text: String,
+    records: Vec<Record>,
     item: u64,
 }
 
@@ -342,21 +381,30 @@ impl Emitter {
     /// Adds one element; `false` when the consumer has gone.
     fn push(&mut self, raw: &str) -> bool {
         self.item += 1;
-        let start = self.batch.buf.len();
-        self.batch.buf.extend_from_slice(raw.as_bytes());
-        self.batch.records.push(Record {
+        let start = self.text.len();
+        self.text.push_str(raw);
+        self.records.push(Record {
             locator: Locator::Item(self.item),
-            body: Body::Json(start..self.batch.buf.len()),
+            body: Body::Json(start..self.text.len()),
         });
-        if self.batch.records.len() >= BATCH_RECORDS {
-            return self.tx.send(Ok(std::mem::take(&mut self.batch))).is_ok();
+        if self.records.len() >= BATCH_RECORDS {
+            return self.send();
         }
         true
     }
 
+    /// Sends what has been gathered; `false` when the consumer has gone.
+    fn send(&mut self) -> bool {
+        let batch = Batch {
+            data: BatchData::Text(std::mem::take(&mut self.text)),
+            records: std::mem::take(&mut self.records),
+        };
+        self.tx.send(Ok(batch)).is_ok()
+    }
+
     fn flush(&mut self) {
-        if !self.batch.records.is_empty() {
-            let _ = self.tx.send(Ok(std::mem::take(&mut self.batch)));
+        if !self.records.is_empty() {
+            self.send();
         }
     }
 }

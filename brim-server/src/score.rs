@@ -13,7 +13,7 @@ use clap::Args;
 use rayon::prelude::*;
 
 use crate::error::CliError;
-use crate::input::{self, InputFormat, Locator, Record, Source};
+use crate::input::{self, BatchData, InputFormat, Locator, Record, Source};
 use crate::output::{self, OutputFormat, TableRow};
 
 pub const EXAMPLES: &str = "\
@@ -114,7 +114,8 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
         Some(p) => Box::new(File::create(p).map_err(CliError::Write)?),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut out = BufWriter::with_capacity(1 << 20, sink);
+    // Smaller than a chunk's output, so chunks go to the sink without a copy through the buffer.
+    let mut out = BufWriter::with_capacity(64 << 10, sink);
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = match (show_progress, size) {
         (true, Some(len)) => {
@@ -139,7 +140,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
     let fmt = args.format;
     let spare_buffers: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     while let Some(batch) = source.next_batch()? {
-        let buf = &batch.buf;
+        let data = &batch.data;
         let spare = &spare_buffers;
         let chunks: Vec<ChunkOut> = pool.install(|| {
             batch
@@ -151,7 +152,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
                         .ok()
                         .and_then(|mut s| s.pop())
                         .unwrap_or_default();
-                    score_chunk(&scorer, fmt, buf, records, bytes)
+                    score_chunk(&scorer, fmt, data, records, bytes)
                 })
                 .collect()
         });
@@ -188,7 +189,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
                 }
             }
         }
-        source.recycle(batch.buf);
+        source.recycle(batch.data.into_bytes());
         progress.set_position(bytes_read.load(Ordering::Relaxed));
         progress.set_message(format!("{scored} scored, {failed} failed"));
     }
@@ -217,7 +218,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
 fn score_chunk(
     scorer: &Scorer,
     fmt: OutputFormat,
-    buf: &[u8],
+    data: &BatchData,
     records: &[Record],
     bytes: Vec<u8>,
 ) -> ChunkOut {
@@ -227,7 +228,7 @@ fn score_chunk(
     };
     for record in records {
         let mut owned = None;
-        match record.lead(buf, &mut owned) {
+        match record.lead(data, &mut owned) {
             Ok(lead) => {
                 let report = scorer.report(lead);
                 if fmt == OutputFormat::Table {

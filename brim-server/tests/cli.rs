@@ -119,6 +119,23 @@ fn bad_lines_are_reported_and_the_rest_scored() {
 }
 
 #[test]
+fn a_line_with_bad_bytes_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mixed.jsonl");
+    let mut bytes = b"{\"company_name\": \"A\"}\n{\"company_name\": \"B\xff\"}\n".to_vec();
+    bytes.extend_from_slice("{\"company_name\": \"Ç\"}\n".as_bytes());
+    std::fs::write(&p, bytes).unwrap();
+    let out = brim(&["score", p.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let names: Vec<_> = json_lines(&out)
+        .iter()
+        .map(|r| r["company_name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["A", "Ç"]);
+    assert!(stderr(&out).starts_with("line 2: "), "{}", stderr(&out));
+}
+
+#[test]
 fn bad_csv_rows_and_array_items_are_reported_by_position() {
     let csv = "company_name,employee_count\nA,10\nB,many\n,5\nC,7\n";
     let out = brim(&["score", "--input-format", "csv"], Some(csv));
