@@ -250,6 +250,53 @@ impl Lead {
         Ok(true)
     }
 
+    /// Folds a newer record of the same company into this one. **What the newer record states
+    /// wins; what it leaves out is kept**: a re-import without `contact` does not erase the
+    /// contact. Lists are replaced when the newer list is non-empty; contact fields and
+    /// attributes are overlaid one by one.
+    ///
+    /// ```
+    /// use brim_core::Lead;
+    /// let mut stored = Lead::from_json(r#"{"company_name": "Acme", "industry": "SaaS",
+    ///     "contact": {"email": "ada@acme.io"}}"#).unwrap();
+    /// stored.merge(Lead::from_json(r#"{"company_name": "Acme", "employee_count": 50}"#).unwrap());
+    /// assert_eq!(stored.industry.as_deref(), Some("SaaS"));
+    /// assert_eq!(stored.employee_count, Some(50));
+    /// assert!(stored.contact.is_some());
+    /// ```
+    pub fn merge(&mut self, newer: Lead) {
+        fn keep<T>(old: &mut Option<T>, new: Option<T>) {
+            if new.is_some() {
+                *old = new;
+            }
+        }
+        fn keep_list(old: &mut Vec<String>, new: Vec<String>) {
+            if !new.is_empty() {
+                *old = new;
+            }
+        }
+        keep(&mut self.id, newer.id);
+        if !newer.company_name.is_empty() {
+            self.company_name = newer.company_name;
+        }
+        keep(&mut self.employee_count, newer.employee_count);
+        keep(&mut self.industry, newer.industry);
+        keep(&mut self.funding_stage, newer.funding_stage);
+        keep_list(&mut self.tech_stack, newer.tech_stack);
+        keep_list(&mut self.recent_job_posts, newer.recent_job_posts);
+        keep_list(&mut self.news_mentions, newer.news_mentions);
+        keep(&mut self.timezone, newer.timezone);
+        keep(&mut self.country, newer.country);
+        keep(&mut self.domain, newer.domain);
+        if let Some(c) = newer.contact {
+            let mine = self.contact_mut();
+            keep(&mut mine.name, c.name);
+            keep(&mut mine.email, c.email);
+            keep(&mut mine.title, c.title);
+        }
+        self.attributes.extend(newer.attributes);
+    }
+
     fn contact_mut(&mut self) -> &mut Contact {
         self.contact.get_or_insert_with(Contact::default)
     }

@@ -1,0 +1,124 @@
+//! The SQL both adapters share. SQLite and PostgreSQL both take `$N` parameters, `ON CONFLICT
+//! ... DO UPDATE` and multi-row `VALUES`, so one macro writes the port implementations for each
+//! pool type; only connecting and migrating differ (see `sqlite.rs`, `postgres.rs`).
+
+/// Rows per multi-row INSERT: 6 parameters a row stays far below both databases' limits.
+pub(crate) const ROWS_PER_INSERT: usize = 1000;
+
+macro_rules! impl_ports {
+    ($store:ty, $db:ty) => {
+        impl $crate::LeadStore for $store {
+            async fn upsert_leads(&self, leads: &[brim_core::Lead], now: i64) -> $crate::Result<()> {
+                let merged = $crate::merge_by_company(leads);
+                let mut tx = self.pool.begin().await?;
+                for (company_id, lead) in merged {
+                    let existing: Option<(sqlx::types::Json<brim_core::Lead>,)> =
+                        sqlx::query_as("SELECT lead FROM leads WHERE company_id = $1")
+                            .bind(&company_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let lead = match existing {
+                        Some((sqlx::types::Json(mut stored),)) => {
+                            stored.merge(lead);
+                            stored
+                        }
+                        None => lead,
+                    };
+                    sqlx::query(
+                        "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $4) \
+                         ON CONFLICT (company_id) DO UPDATE SET \
+                         company_name = excluded.company_name, lead = excluded.lead, \
+                         updated_at = excluded.updated_at",
+                    )
+                    .bind(&company_id)
+                    .bind(&lead.company_name)
+                    .bind(sqlx::types::Json(&lead))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_lead(&self, company_id: &str) -> $crate::Result<Option<$crate::StoredLead>> {
+                let row: Option<(sqlx::types::Json<brim_core::Lead>, i64, i64)> = sqlx::query_as(
+                    "SELECT lead, created_at, updated_at FROM leads WHERE company_id = $1",
+                )
+                .bind(company_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(sqlx::types::Json(lead), created_at, updated_at)| $crate::StoredLead {
+                    lead,
+                    created_at,
+                    updated_at,
+                }))
+            }
+        }
+
+        impl $crate::EventStore for $store {
+            async fn append_events(&self, events: &[$crate::NewEvent]) -> $crate::Result<u64> {
+                let mut tx = self.pool.begin().await?;
+                let mut stored = 0u64;
+                for chunk in events.chunks($crate::adapter::ROWS_PER_INSERT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        row.push_bind(e.event_type.as_str())
+                            .push_bind(e.occurred_at)
+                            .push_bind(e.user_id.as_deref())
+                            .push_bind(e.company_id.as_deref())
+                            .push_bind(sqlx::types::Json(&e.payload));
+                    });
+                    stored += insert.build().execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(stored)
+            }
+
+            async fn count_events(&self, event_type: Option<$crate::EventType>) -> $crate::Result<u64> {
+                let (n,): (i64,) = match event_type {
+                    Some(t) => {
+                        sqlx::query_as("SELECT COUNT(*) FROM events WHERE event_type = $1")
+                            .bind(t.as_str())
+                            .fetch_one(&self.pool)
+                            .await?
+                    }
+                    None => sqlx::query_as("SELECT COUNT(*) FROM events").fetch_one(&self.pool).await?,
+                };
+                Ok(n as u64)
+            }
+
+            async fn events_for_company(&self, company_id: &str) -> $crate::Result<Vec<$crate::Event>> {
+                let rows: Vec<(i64, String, i64, Option<String>, Option<String>, sqlx::types::Json<serde_json::Value>)> =
+                    sqlx::query_as(
+                        "SELECT id, event_type, occurred_at, user_id, company_id, payload \
+                         FROM events WHERE company_id = $1 ORDER BY id",
+                    )
+                    .bind(company_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .map(|(id, event_type, occurred_at, user_id, company_id, payload)| {
+                        let event_type = event_type.parse().map_err(|detail| $crate::Error::Corrupt {
+                            what: "event",
+                            detail,
+                        })?;
+                        Ok($crate::Event {
+                            id,
+                            event_type,
+                            occurred_at,
+                            user_id,
+                            company_id,
+                            payload: payload.0,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_ports;

@@ -1,0 +1,32 @@
+//! The PostgreSQL adapter: for several servers and workers sharing one database.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::adapter::impl_ports;
+
+/// Brim's store in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:5432/db`) and applies the migrations.
+    pub async fn connect(url: &str) -> crate::Result<PgStore> {
+        Self::connect_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// Connects with explicit options (e.g. a `search_path` to keep a test's tables apart).
+    pub async fn connect_with(options: PgConnectOptions) -> crate::Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+}
+
+impl_ports!(PgStore, sqlx::Postgres);

@@ -1,0 +1,41 @@
+//! The SQLite adapter: a file (or memory), nothing to install; the embedded default.
+
+use std::str::FromStr;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::adapter::impl_ports;
+
+/// Brim's store in SQLite. WAL mode, one writer at a time (SQLite's own rule), many readers.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` — `sqlite://brim.db`, or
+    /// `sqlite::memory:` for a private in-memory database — and applies the migrations.
+    pub async fn connect(url: &str) -> crate::Result<SqliteStore> {
+        let memory = url.contains(":memory:");
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(if memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        // An in-memory database lives in one connection; a file is shared by several.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 4 })
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+impl_ports!(SqliteStore, sqlx::Sqlite);

@@ -1,0 +1,201 @@
+//! One contract, every adapter: each test runs against SQLite in memory, SQLite on a file and
+//! PostgreSQL (127.0.0.1:5432, or `BRIM_TEST_DATABASE_URL`), each PostgreSQL test in its own
+//! schema. Under `CI=true` an unreachable PostgreSQL fails the run; elsewhere it is skipped
+//! with a loud message.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use brim_core::Lead;
+use brim_store::{EventStore, EventType, LeadStore, NewEvent, PgStore, SqliteStore};
+use sqlx::postgres::PgConnectOptions;
+
+fn pg_url() -> String {
+    std::env::var("BRIM_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A test's own PostgreSQL schema; `drop` removes it with everything in it.
+struct Schema {
+    admin: sqlx::PgPool,
+    name: String,
+}
+
+impl Schema {
+    async fn drop(self) {
+        // The name is built from numbers only.
+        let sql = format!("DROP SCHEMA {} CASCADE", self.name);
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+    }
+}
+
+/// A PostgreSQL store in a fresh schema, or `None` (skip) when the server is unreachable
+/// outside CI.
+async fn pg_store() -> Option<(PgStore, Schema)> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let schema = format!(
+        "brim_test_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let base: PgConnectOptions = pg_url().parse().expect("a PostgreSQL URL");
+    let admin = match sqlx::PgPool::connect_with(base.clone()).await {
+        Ok(pool) => pool,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!(
+                "SKIPPING the PostgreSQL half of this test: {} unreachable: {e}",
+                pg_url()
+            );
+            return None;
+        }
+        Err(e) => panic!("PostgreSQL at {} is required under CI=true: {e}", pg_url()),
+    };
+    // The name is built from numbers only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let options = base.options([("search_path", schema.as_str())]);
+    let store = PgStore::connect_with(options).await.unwrap();
+    Some((
+        store,
+        Schema {
+            admin,
+            name: schema,
+        },
+    ))
+}
+
+/// Runs `$body` with `$store` bound to each adapter in turn.
+macro_rules! for_each_store {
+    (|$store:ident| $body:block) => {{
+        {
+            let $store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+            $body
+        }
+        {
+            let dir = tempfile_dir();
+            let url = format!("sqlite://{}/brim.db", dir.display());
+            let $store = SqliteStore::connect(&url).await.unwrap();
+            $body
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        if let Some(($store, schema)) = pg_store().await {
+            $body
+            schema.drop().await;
+        }
+    }};
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "brim-store-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn lead(json: &str) -> Lead {
+    Lead::from_json(json).unwrap()
+}
+
+#[tokio::test]
+async fn upsert_merges_and_keeps_what_a_new_record_leaves_out() {
+    for_each_store!(|store| {
+        let first = lead(
+            r#"{"company_name": "Acme", "industry": "SaaS", "tech_stack": ["Zapier"],
+            "contact": {"name": "Ada", "email": "ada@acme.io"}, "attributes": {"plan": "pro"}}"#,
+        );
+        store.upsert_leads(&[first], 1_000).await.unwrap();
+        let again = lead(
+            r#"{"company_name": "Acme", "employee_count": 40, "contact": {"title": "COO"},
+            "attributes": {"seats": 3}}"#,
+        );
+        store.upsert_leads(&[again], 2_000).await.unwrap();
+        let id = brim_core::company_id_for_name("Acme");
+        let stored = store.get_lead(&id).await.unwrap().expect("stored");
+        assert_eq!(stored.lead.industry.as_deref(), Some("SaaS"));
+        assert_eq!(stored.lead.employee_count, Some(40));
+        assert_eq!(stored.lead.tech_stack, vec!["Zapier"]);
+        let contact = stored.lead.contact.clone().unwrap();
+        assert_eq!(contact.email.as_deref(), Some("ada@acme.io"));
+        assert_eq!(contact.title.as_deref(), Some("COO"));
+        assert_eq!(stored.lead.attributes.len(), 2);
+        assert_eq!((stored.created_at, stored.updated_at), (1_000, 2_000));
+        assert!(store.get_lead("nope").await.unwrap().is_none());
+    });
+}
+
+#[tokio::test]
+async fn company_ids_follow_the_name_exactly_or_the_given_id() {
+    for_each_store!(|store| {
+        let leads = [
+            lead(r#"{"company_name": "Acme"}"#),
+            lead(r#"{"company_name": "Acme "}"#),
+            lead(r#"{"company_name": "Acme", "industry": "AI"}"#),
+            lead(r#"{"id": "crm-1", "company_name": "Acme"}"#),
+        ];
+        store.upsert_leads(&leads, 5).await.unwrap();
+        let a = store
+            .get_lead(&brim_core::company_id_for_name("Acme"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            a.lead.industry.as_deref(),
+            Some("AI"),
+            "same name, same company: merged"
+        );
+        assert!(
+            store
+                .get_lead(&brim_core::company_id_for_name("Acme "))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(store.get_lead("crm-1").await.unwrap().is_some());
+    });
+}
+
+#[tokio::test]
+async fn events_append_in_bulk_and_read_back_in_order() {
+    for_each_store!(|store| {
+        let events: Vec<NewEvent> = (0..2_500)
+            .map(|i| NewEvent {
+                event_type: if i % 5 == 0 {
+                    EventType::EmailSent
+                } else {
+                    EventType::ScoreCalculated
+                },
+                occurred_at: 1_700_000_000_000 + i,
+                user_id: (i % 2 == 0).then(|| format!("u{i}")),
+                company_id: Some(format!("c{}", i % 10)),
+                payload: serde_json::json!({"score": i % 101, "name": "Ünïcode \"quoted\""}),
+            })
+            .collect();
+        assert_eq!(store.append_events(&events).await.unwrap(), 2_500);
+        assert_eq!(store.count_events(None).await.unwrap(), 2_500);
+        assert_eq!(
+            store
+                .count_events(Some(EventType::EmailSent))
+                .await
+                .unwrap(),
+            500
+        );
+        let c3 = store.events_for_company("c3").await.unwrap();
+        assert_eq!(c3.len(), 250);
+        assert!(c3.windows(2).all(|w| w[0].id < w[1].id));
+        assert_eq!(c3[0].payload["name"], "Ünïcode \"quoted\"");
+        assert_eq!(c3[0].occurred_at, 1_700_000_000_003);
+        assert_eq!(store.append_events(&[]).await.unwrap(), 0);
+    });
+}
