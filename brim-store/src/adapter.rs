@@ -57,6 +57,69 @@ macro_rules! impl_ports {
             }
         }
 
+        impl $crate::ScoreStore for $store {
+            async fn save_scores(&self, scores: &[$crate::NewScore]) -> $crate::Result<u64> {
+                let mut tx = self.pool.begin().await?;
+                let mut stored = 0u64;
+                // 11 parameters a row: stay under SQLite's and PostgreSQL's limits.
+                for chunk in scores.chunks($crate::adapter::ROWS_PER_INSERT / 2) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO scores (company_id, model, model_version, fit_score, \
+                         intent_score, total_score, confidence, action, report, scored_at) ",
+                    );
+                    insert.push_values(chunk, |mut row, s| {
+                        let r = &s.report;
+                        row.push_bind(r.company_id.as_str())
+                            .push_bind(r.model.as_str())
+                            .push_bind(r.model_version.as_str())
+                            .push_bind(i16::from(r.fit_score))
+                            .push_bind(i16::from(r.intent_score))
+                            .push_bind(i16::from(r.total_score))
+                            .push_bind(r.confidence)
+                            .push_bind(r.action.as_str())
+                            .push_bind(sqlx::types::Json(r))
+                            .push_bind(s.scored_at);
+                    });
+                    stored += insert.build().execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(stored)
+            }
+
+            async fn latest_score(&self, company_id: &str) -> $crate::Result<Option<$crate::StoredScore>> {
+                let row: Option<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> = sqlx::query_as(
+                    "SELECT id, report, scored_at FROM scores WHERE company_id = $1 \
+                     ORDER BY scored_at DESC, id DESC LIMIT 1",
+                )
+                .bind(company_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(id, report, scored_at)| $crate::StoredScore {
+                    id,
+                    report: report.0,
+                    scored_at,
+                }))
+            }
+
+            async fn score_history(&self, company_id: &str) -> $crate::Result<Vec<$crate::StoredScore>> {
+                let rows: Vec<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> = sqlx::query_as(
+                    "SELECT id, report, scored_at FROM scores WHERE company_id = $1 \
+                     ORDER BY scored_at DESC, id DESC",
+                )
+                .bind(company_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, report, scored_at)| $crate::StoredScore {
+                        id,
+                        report: report.0,
+                        scored_at,
+                    })
+                    .collect())
+            }
+        }
+
         impl $crate::EventStore for $store {
             async fn append_events(&self, events: &[$crate::NewEvent]) -> $crate::Result<u64> {
                 let mut tx = self.pool.begin().await?;

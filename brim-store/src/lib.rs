@@ -5,8 +5,9 @@
 //! and [`PgStore`] (PostgreSQL, for several servers and workers sharing one database). One
 //! conformance suite (`tests/conformance.rs`) holds both to the same contract.
 //!
-//! This first slice stores leads (with a documented merge rule) and the append-only event log;
-//! scores, outcomes, the e-mail queue and the analytics queries come next (issue 3).
+//! This first slice stores leads (with a documented merge rule), every score with its model,
+//! and the append-only event log; outcomes, the e-mail queue and the analytics queries come
+//! next (issue 3).
 //!
 //! Times are Unix milliseconds (UTC) passed in by the caller: the store has no clock.
 
@@ -56,6 +57,43 @@ pub trait EventStore {
     async fn count_events(&self, event_type: Option<EventType>) -> Result<u64>;
     /// A company's events, oldest first.
     async fn events_for_company(&self, company_id: &str) -> Result<Vec<Event>>;
+}
+
+/// Every score given, with the model (name and version) that gave it.
+///
+/// Contract every adapter keeps:
+/// - `save_scores` is **atomic** and cheap in bulk; scores are never overwritten: re-scoring
+///   adds a row, so a company's history is complete.
+/// - `latest_score` is the score with the greatest `scored_at` (ties: the one saved last), read
+///   through an index on `(company_id, scored_at)`.
+#[allow(async_fn_in_trait)]
+pub trait ScoreStore {
+    /// Saves `scores`, returning how many were stored.
+    async fn save_scores(&self, scores: &[NewScore]) -> Result<u64>;
+    /// The company's latest score, if it was ever scored.
+    async fn latest_score(&self, company_id: &str) -> Result<Option<StoredScore>>;
+    /// The company's scores, newest first.
+    async fn score_history(&self, company_id: &str) -> Result<Vec<StoredScore>>;
+}
+
+/// A score to save: brim-core's report and when it was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewScore {
+    /// The full report (its `company_id`, model and version key the row).
+    pub report: brim_core::ScoreReport,
+    /// When it was scored (Unix ms, UTC).
+    pub scored_at: i64,
+}
+
+/// A stored score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredScore {
+    /// Increases in save order.
+    pub id: i64,
+    /// The report as it was saved.
+    pub report: brim_core::ScoreReport,
+    /// When it was scored (Unix ms, UTC).
+    pub scored_at: i64,
 }
 
 /// A lead as stored.

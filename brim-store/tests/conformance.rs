@@ -6,7 +6,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use brim_core::Lead;
-use brim_store::{EventStore, EventType, LeadStore, NewEvent, PgStore, SqliteStore};
+use brim_core::Scorer;
+use brim_store::{
+    EventStore, EventType, LeadStore, NewEvent, NewScore, PgStore, ScoreStore, SqliteStore,
+};
 use sqlx::postgres::PgConnectOptions;
 
 fn pg_url() -> String {
@@ -197,5 +200,49 @@ async fn events_append_in_bulk_and_read_back_in_order() {
         assert_eq!(c3[0].payload["name"], "Ünïcode \"quoted\"");
         assert_eq!(c3[0].occurred_at, 1_700_000_000_003);
         assert_eq!(store.append_events(&[]).await.unwrap(), 0);
+    });
+}
+
+#[tokio::test]
+async fn every_score_is_kept_and_the_latest_is_found() {
+    for_each_store!(|store| {
+        let acme = lead(r#"{"company_name": "Acme", "employee_count": 150, "industry": "SaaS"}"#);
+        let balanced = Scorer::preset("balanced").unwrap().report(&acme);
+        let conservative = Scorer::preset("conservative").unwrap().report(&acme);
+        let other = Scorer::preset("balanced")
+            .unwrap()
+            .report(&lead(r#"{"company_name": "Other"}"#));
+        let saved = store
+            .save_scores(&[
+                NewScore {
+                    report: balanced.clone(),
+                    scored_at: 10,
+                },
+                NewScore {
+                    report: conservative.clone(),
+                    scored_at: 20,
+                },
+                NewScore {
+                    report: other,
+                    scored_at: 30,
+                },
+                // Same time as the conservative score, saved later: it is the latest.
+                NewScore {
+                    report: balanced.clone(),
+                    scored_at: 20,
+                },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(saved, 4);
+        let id = balanced.company_id.clone();
+        let latest = store.latest_score(&id).await.unwrap().unwrap();
+        assert_eq!(latest.report, balanced);
+        assert_eq!(latest.scored_at, 20);
+        let history = store.score_history(&id).await.unwrap();
+        assert_eq!(history.len(), 3);
+        assert_eq!(history[1].report.model, "conservative");
+        assert_eq!(history[2].scored_at, 10);
+        assert!(store.latest_score("nobody").await.unwrap().is_none());
     });
 }
