@@ -120,6 +120,49 @@ macro_rules! impl_ports {
             }
         }
 
+        impl $crate::OutcomeStore for $store {
+            async fn report_outcomes(&self, outcomes: &[$crate::Outcome]) -> $crate::Result<u64> {
+                let mut tx = self.pool.begin().await?;
+                let mut stored = 0u64;
+                for chunk in outcomes.chunks($crate::adapter::ROWS_PER_INSERT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO outcomes (company_id, outcome, occurred_at) ",
+                    );
+                    insert.push_values(chunk, |mut row, o| {
+                        row.push_bind(o.company_id.as_str())
+                            .push_bind(o.outcome.as_str())
+                            .push_bind(o.occurred_at);
+                    });
+                    stored += insert.build().execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(stored)
+            }
+
+            async fn outcomes_for(&self, company_id: &str) -> $crate::Result<Vec<$crate::Outcome>> {
+                let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                    "SELECT company_id, outcome, occurred_at FROM outcomes \
+                     WHERE company_id = $1 ORDER BY occurred_at, id",
+                )
+                .bind(company_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(company_id, outcome, occurred_at)| {
+                        let outcome = outcome.parse().map_err(|detail| $crate::Error::Corrupt {
+                            what: "outcome",
+                            detail,
+                        })?;
+                        Ok($crate::Outcome {
+                            company_id,
+                            outcome,
+                            occurred_at,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
         impl $crate::EventStore for $store {
             async fn append_events(&self, events: &[$crate::NewEvent]) -> $crate::Result<u64> {
                 let mut tx = self.pool.begin().await?;

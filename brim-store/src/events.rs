@@ -106,3 +106,60 @@ pub struct Event {
     /// Details.
     pub payload: serde_json::Value,
 }
+
+/// What a CRM reports about a company (the learned model's labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// A demo was booked.
+    DemoBooked,
+    /// The deal was won.
+    ClosedWon,
+    /// The deal was lost.
+    ClosedLost,
+    /// The company is not a fit.
+    NotAFit,
+}
+
+impl OutcomeKind {
+    /// Every kind.
+    pub const ALL: [OutcomeKind; 4] = [
+        OutcomeKind::DemoBooked,
+        OutcomeKind::ClosedWon,
+        OutcomeKind::ClosedLost,
+        OutcomeKind::NotAFit,
+    ];
+
+    /// The stored name, e.g. `closed_won`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::DemoBooked => "demo_booked",
+            OutcomeKind::ClosedWon => "closed_won",
+            OutcomeKind::ClosedLost => "closed_lost",
+            OutcomeKind::NotAFit => "not_a_fit",
+        }
+    }
+}
+
+impl FromStr for OutcomeKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OutcomeKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown outcome {s:?}; expected demo_booked, closed_won, closed_lost or not_a_fit")
+            })
+    }
+}
+
+/// A reported outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The company.
+    pub company_id: String,
+    /// What happened.
+    pub outcome: OutcomeKind,
+    /// When (Unix ms, UTC).
+    pub occurred_at: i64,
+}

@@ -6,7 +6,7 @@
 //! conformance suite (`tests/conformance.rs`) holds both to the same contract.
 //!
 //! This first slice stores leads (with a documented merge rule), every score with its model,
-//! and the append-only event log; outcomes, the e-mail queue and the analytics queries come
+//! outcomes and the append-only event log; the e-mail queue and the analytics queries come
 //! next (issue 3).
 //!
 //! Times are Unix milliseconds (UTC) passed in by the caller: the store has no clock.
@@ -18,7 +18,7 @@ mod postgres;
 mod sqlite;
 
 pub use error::{Error, Result};
-pub use events::{Event, EventType, NewEvent};
+pub use events::{Event, EventType, NewEvent, Outcome, OutcomeKind};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -74,6 +74,20 @@ pub trait ScoreStore {
     async fn latest_score(&self, company_id: &str) -> Result<Option<StoredScore>>;
     /// The company's scores, newest first.
     async fn score_history(&self, company_id: &str) -> Result<Vec<StoredScore>>;
+}
+
+/// Outcomes reported for companies (demo booked, won, lost, not a fit), the learned model's
+/// labels.
+///
+/// Contract every adapter keeps: `report_outcomes` is atomic; outcomes are appended, never
+/// replaced (a company can book a demo and later be won); `outcomes_for` lists them oldest
+/// first.
+#[allow(async_fn_in_trait)]
+pub trait OutcomeStore {
+    /// Records `outcomes`, returning how many were stored.
+    async fn report_outcomes(&self, outcomes: &[Outcome]) -> Result<u64>;
+    /// A company's outcomes, oldest first.
+    async fn outcomes_for(&self, company_id: &str) -> Result<Vec<Outcome>>;
 }
 
 /// A score to save: brim-core's report and when it was made.

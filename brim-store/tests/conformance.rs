@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use brim_core::Lead;
 use brim_core::Scorer;
 use brim_store::{
-    EventStore, EventType, LeadStore, NewEvent, NewScore, PgStore, ScoreStore, SqliteStore,
+    EventStore, EventType, LeadStore, NewEvent, NewScore, Outcome, OutcomeKind, OutcomeStore,
+    PgStore, ScoreStore, SqliteStore,
 };
 use sqlx::postgres::PgConnectOptions;
 
@@ -244,5 +245,35 @@ async fn every_score_is_kept_and_the_latest_is_found() {
         assert_eq!(history[1].report.model, "conservative");
         assert_eq!(history[2].scored_at, 10);
         assert!(store.latest_score("nobody").await.unwrap().is_none());
+    });
+}
+
+#[tokio::test]
+async fn outcomes_are_appended_and_listed_oldest_first() {
+    for_each_store!(|store| {
+        let o = |kind, at| Outcome {
+            company_id: "acme".into(),
+            outcome: kind,
+            occurred_at: at,
+        };
+        let n = store
+            .report_outcomes(&[
+                o(OutcomeKind::ClosedWon, 300),
+                o(OutcomeKind::DemoBooked, 100),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        let listed = store.outcomes_for("acme").await.unwrap();
+        assert_eq!(
+            listed,
+            vec![
+                o(OutcomeKind::DemoBooked, 100),
+                o(OutcomeKind::ClosedWon, 300)
+            ]
+        );
+        assert!(store.outcomes_for("other").await.unwrap().is_empty());
+        assert_eq!("not_a_fit".parse::<OutcomeKind>(), Ok(OutcomeKind::NotAFit));
+        assert!("maybe".parse::<OutcomeKind>().is_err());
     });
 }
