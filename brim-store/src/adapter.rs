@@ -5,6 +5,22 @@
 /// Rows per multi-row INSERT: 6 parameters a row stays far below both databases' limits.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
 
+/// One transaction of multi-row INSERTs, `rows` rows each: every item is stored or none is.
+/// Evaluates to `Result<u64>`, the number of rows stored.
+macro_rules! batch_insert {
+    ($pool:expr, $db:ty, $items:expr, $rows:expr, $sql:expr, |$row:ident, $item:ident| $push:block) => {{
+        let mut tx = $pool.begin().await?;
+        let mut stored = 0u64;
+        for chunk in $items.chunks($rows) {
+            let mut insert = sqlx::QueryBuilder::<$db>::new($sql);
+            insert.push_values(chunk, |mut $row, $item| $push);
+            stored += insert.build().execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }};
+}
+
 macro_rules! impl_ports {
     ($store:ty, $db:ty) => {
         impl $crate::LeadStore for $store {
@@ -59,15 +75,15 @@ macro_rules! impl_ports {
 
         impl $crate::ScoreStore for $store {
             async fn save_scores(&self, scores: &[$crate::NewScore]) -> $crate::Result<u64> {
-                let mut tx = self.pool.begin().await?;
-                let mut stored = 0u64;
-                // 11 parameters a row: stay under SQLite's and PostgreSQL's limits.
-                for chunk in scores.chunks($crate::adapter::ROWS_PER_INSERT / 2) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO scores (company_id, model, model_version, fit_score, \
-                         intent_score, total_score, confidence, action, report, scored_at) ",
-                    );
-                    insert.push_values(chunk, |mut row, s| {
+                // 10 parameters a row: half the rows keeps under both databases' limits.
+                $crate::adapter::batch_insert!(
+                    self.pool,
+                    $db,
+                    scores,
+                    $crate::adapter::ROWS_PER_INSERT / 2,
+                    "INSERT INTO scores (company_id, model, model_version, fit_score, \
+                     intent_score, total_score, confidence, action, report, scored_at) ",
+                    |row, s| {
                         let r = &s.report;
                         row.push_bind(r.company_id.as_str())
                             .push_bind(r.model.as_str())
@@ -79,11 +95,8 @@ macro_rules! impl_ports {
                             .push_bind(r.action.as_str())
                             .push_bind(sqlx::types::Json(r))
                             .push_bind(s.scored_at);
-                    });
-                    stored += insert.build().execute(&mut *tx).await?.rows_affected();
-                }
-                tx.commit().await?;
-                Ok(stored)
+                    }
+                )
             }
 
             async fn latest_score(&self, company_id: &str) -> $crate::Result<Option<$crate::StoredScore>> {
@@ -122,21 +135,18 @@ macro_rules! impl_ports {
 
         impl $crate::OutcomeStore for $store {
             async fn report_outcomes(&self, outcomes: &[$crate::Outcome]) -> $crate::Result<u64> {
-                let mut tx = self.pool.begin().await?;
-                let mut stored = 0u64;
-                for chunk in outcomes.chunks($crate::adapter::ROWS_PER_INSERT) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO outcomes (company_id, outcome, occurred_at) ",
-                    );
-                    insert.push_values(chunk, |mut row, o| {
+                $crate::adapter::batch_insert!(
+                    self.pool,
+                    $db,
+                    outcomes,
+                    $crate::adapter::ROWS_PER_INSERT,
+                    "INSERT INTO outcomes (company_id, outcome, occurred_at) ",
+                    |row, o| {
                         row.push_bind(o.company_id.as_str())
                             .push_bind(o.outcome.as_str())
                             .push_bind(o.occurred_at);
-                    });
-                    stored += insert.build().execute(&mut *tx).await?.rows_affected();
-                }
-                tx.commit().await?;
-                Ok(stored)
+                    }
+                )
             }
 
             async fn outcomes_for(&self, company_id: &str) -> $crate::Result<Vec<$crate::Outcome>> {
@@ -165,23 +175,20 @@ macro_rules! impl_ports {
 
         impl $crate::EventStore for $store {
             async fn append_events(&self, events: &[$crate::NewEvent]) -> $crate::Result<u64> {
-                let mut tx = self.pool.begin().await?;
-                let mut stored = 0u64;
-                for chunk in events.chunks($crate::adapter::ROWS_PER_INSERT) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ",
-                    );
-                    insert.push_values(chunk, |mut row, e| {
+                $crate::adapter::batch_insert!(
+                    self.pool,
+                    $db,
+                    events,
+                    $crate::adapter::ROWS_PER_INSERT,
+                    "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ",
+                    |row, e| {
                         row.push_bind(e.event_type.as_str())
                             .push_bind(e.occurred_at)
                             .push_bind(e.user_id.as_deref())
                             .push_bind(e.company_id.as_deref())
                             .push_bind(sqlx::types::Json(&e.payload));
-                    });
-                    stored += insert.build().execute(&mut *tx).await?.rows_affected();
-                }
-                tx.commit().await?;
-                Ok(stored)
+                    }
+                )
             }
 
             async fn count_events(&self, event_type: Option<$crate::EventType>) -> $crate::Result<u64> {
@@ -227,4 +234,4 @@ macro_rules! impl_ports {
     };
 }
 
-pub(crate) use impl_ports;
+pub(crate) use {batch_insert, impl_ports};
