@@ -405,28 +405,12 @@ impl Scorer {
     /// Scores many leads, in order; in parallel on native targets with the `parallel` feature.
     /// The results equal scoring one by one.
     pub fn score_batch(&self, leads: &[Lead]) -> Vec<Score> {
-        #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-        {
-            use rayon::prelude::*;
-            leads.par_iter().map(|l| self.score(l)).collect()
-        }
-        #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
-        {
-            leads.iter().map(|l| self.score(l)).collect()
-        }
+        map_in_order(leads, |l| self.score(l))
     }
 
     /// Scores and explains many leads, in order (in parallel where [`Scorer::score_batch`] is).
     pub fn report_batch(&self, leads: &[Lead]) -> Vec<ScoreReport> {
-        #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
-        {
-            use rayon::prelude::*;
-            leads.par_iter().map(|l| self.report(l)).collect()
-        }
-        #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
-        {
-            leads.iter().map(|l| self.report(l)).collect()
-        }
+        map_in_order(leads, |l| self.report(l))
     }
 
     /// Scores and explains one lead, in the original's shape.
@@ -725,6 +709,20 @@ impl Scorer {
             Cond::Range(..) | Cond::Equals(_) | Cond::Present(_) => {}
         }
         vars
+    }
+}
+
+/// `f` over `leads`, results in input order: on every core with the `parallel` feature on
+/// native targets, one by one otherwise.
+fn map_in_order<T: Send>(leads: &[Lead], f: impl Fn(&Lead) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+    {
+        use rayon::prelude::*;
+        leads.par_iter().map(f).collect()
+    }
+    #[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+    {
+        leads.iter().map(f).collect()
     }
 }
 

@@ -403,6 +403,47 @@ fn describe_unexpected(u: de::Unexpected<'_>) -> String {
     }
 }
 
+/// Writes the `visit_*` methods of a visitor that reject those JSON types, each through the
+/// visitor's own `fail` (which names the field and what it expected).
+macro_rules! reject_with_fail {
+    ($($kind:ident),+) => { $(reject_with_fail!(@ $kind);)+ };
+    (@ bool) => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Err(self.fail(de::Unexpected::Bool(v)))
+        }
+    };
+    (@ i64) => {
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Err(self.fail(de::Unexpected::Signed(v)))
+        }
+    };
+    (@ u64) => {
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Err(self.fail(de::Unexpected::Unsigned(v)))
+        }
+    };
+    (@ f64) => {
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Err(self.fail(de::Unexpected::Float(v)))
+        }
+    };
+    (@ str) => {
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Err(self.fail(de::Unexpected::Str(v)))
+        }
+    };
+    (@ seq) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
+            Err(self.fail(de::Unexpected::Seq))
+        }
+    };
+    (@ map) => {
+        fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
+            Err(self.fail(de::Unexpected::Map))
+        }
+    };
+}
+
 /// Reads an optional string field (`null` → `None`).
 struct OptText<'a>(&'a str);
 
@@ -443,27 +484,10 @@ impl<'de> Visitor<'de> for OptText<'_> {
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Bool(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Signed(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Unsigned(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Float(v)))
-    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
-        Err(self.fail(de::Unexpected::Seq))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
-        Err(self.fail(de::Unexpected::Map))
-    }
+    reject_with_fail!(bool, i64, u64, f64, seq, map);
 }
 
 /// Reads a list of strings (`null` → empty).
@@ -500,24 +524,6 @@ impl<'de> Visitor<'de> for TextList<'_> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Bool(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Signed(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Unsigned(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Float(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Str(v)))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
-        Err(self.fail(de::Unexpected::Map))
-    }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         let mut index = 0usize;
@@ -532,6 +538,7 @@ impl<'de> Visitor<'de> for TextList<'_> {
         }
         Ok(out)
     }
+    reject_with_fail!(bool, i64, u64, f64, str, map);
 }
 
 struct ItemPath<'a>(&'a str, usize);
@@ -576,27 +583,10 @@ impl<'de> Visitor<'de> for ListItem<'_, '_> {
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
         Ok(Some(v))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Bool(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Signed(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Unsigned(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Float(v)))
-    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
-        Err(self.fail(de::Unexpected::Seq))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
-        Err(self.fail(de::Unexpected::Map))
-    }
+    reject_with_fail!(bool, i64, u64, f64, seq, map);
 }
 
 /// Reads `employee_count`: a whole number >= 0, as a number or numeric string; `null` → `None`.
@@ -646,15 +636,7 @@ impl<'de> Visitor<'de> for OptCount {
             .map(Some)
             .ok_or_else(|| self.fail(de::Unexpected::Str(v)))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Bool(v)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
-        Err(self.fail(de::Unexpected::Seq))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
-        Err(self.fail(de::Unexpected::Map))
-    }
+    reject_with_fail!(bool, seq, map);
 }
 
 /// Reads `contact`: an object with optional `name`, `email`, `title`.
@@ -697,24 +679,7 @@ impl<'de> Visitor<'de> for ContactVisitor {
         }
         Ok(Some(c))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Bool(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Signed(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Unsigned(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Float(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Err(self.fail(de::Unexpected::Str(v)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
-        Err(self.fail(de::Unexpected::Seq))
-    }
+    reject_with_fail!(bool, i64, u64, f64, str, seq);
 }
 
 /// Reads `attributes`: an object of string, number or bool values (`null` values are dropped).
