@@ -21,6 +21,7 @@
 //! The model file format, the presets and the signals are described in `docs/scoring.md`.
 #![warn(missing_docs)]
 
+mod delivery;
 mod engine;
 mod error;
 mod lead;
@@ -28,6 +29,7 @@ mod model;
 pub mod signals;
 mod text;
 
+pub use delivery::{Backoff, message_id};
 pub use engine::{
     Action, CategoryName, Contribution, ContributionDetail, Explanation, Outcome, OutcomeKind,
     Reasoning, Score, ScoreReport, Scorer,

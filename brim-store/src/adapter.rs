@@ -5,17 +5,29 @@
 /// Rows per multi-row INSERT: 6 parameters a row stays far below both databases' limits.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
 
-/// One transaction of multi-row INSERTs, `rows` rows each: every item is stored or none is.
-/// Evaluates to `Result<u64>`, the number of rows stored.
-macro_rules! batch_insert {
-    ($pool:expr, $db:ty, $items:expr, $rows:expr, $sql:expr, |$row:ident, $item:ident| $push:block) => {{
-        let mut tx = $pool.begin().await?;
+/// Multi-row INSERTs of `items`, `rows` rows each, inside the transaction `tx`; `suffix`
+/// follows the VALUES (e.g. an ON CONFLICT clause). Evaluates to `Result<u64>`, the number of
+/// rows stored.
+macro_rules! insert_rows {
+    ($tx:expr, $db:ty, $items:expr, $rows:expr, $sql:expr, $suffix:expr, |$row:ident, $item:ident| $push:block) => {{
         let mut stored = 0u64;
         for chunk in $items.chunks($rows) {
             let mut insert = sqlx::QueryBuilder::<$db>::new($sql);
             insert.push_values(chunk, |mut $row, $item| $push);
-            stored += insert.build().execute(&mut *tx).await?.rows_affected();
+            insert.push($suffix);
+            stored += insert.build().execute(&mut *$tx).await?.rows_affected();
         }
+        Ok::<u64, $crate::Error>(stored)
+    }};
+}
+
+/// One transaction of multi-row INSERTs: every item is stored or none is.
+/// Evaluates to `Result<u64>`, the number of rows stored.
+macro_rules! batch_insert {
+    ($pool:expr, $db:ty, $items:expr, $rows:expr, $sql:expr, |$row:ident, $item:ident| $push:block) => {{
+        let mut tx = $pool.begin().await?;
+        let stored =
+            $crate::adapter::insert_rows!(tx, $db, $items, $rows, $sql, "", |$row, $item| $push)?;
         tx.commit().await?;
         Ok(stored)
     }};
@@ -75,14 +87,16 @@ macro_rules! impl_ports {
 
         impl $crate::ScoreStore for $store {
             async fn save_scores(&self, scores: &[$crate::NewScore]) -> $crate::Result<u64> {
+                let mut tx = self.pool.begin().await?;
                 // 10 parameters a row: half the rows keeps under both databases' limits.
-                $crate::adapter::batch_insert!(
-                    self.pool,
+                let stored = $crate::adapter::insert_rows!(
+                    tx,
                     $db,
                     scores,
                     $crate::adapter::ROWS_PER_INSERT / 2,
                     "INSERT INTO scores (company_id, model, model_version, fit_score, \
                      intent_score, total_score, confidence, action, report, scored_at) ",
+                    "",
                     |row, s| {
                         let r = &s.report;
                         row.push_bind(r.company_id.as_str())
@@ -96,7 +110,39 @@ macro_rules! impl_ports {
                             .push_bind(sqlx::types::Json(r))
                             .push_bind(s.scored_at);
                     }
+                )?;
+                // Keep each company's latest score in latest_scores (one row per company for
+                // the scored-leads table); a newer score already there wins.
+                let latest = $crate::latest_by_company(scores);
+                $crate::adapter::insert_rows!(
+                    tx,
+                    $db,
+                    latest,
+                    $crate::adapter::ROWS_PER_INSERT / 2,
+                    "INSERT INTO latest_scores (company_id, company_name, name_key, model, \
+                     fit_score, intent_score, total_score, action, scored_at) ",
+                    " ON CONFLICT (company_id) DO UPDATE SET company_name = excluded.company_name, \
+                     name_key = excluded.name_key, model = excluded.model, \
+                     fit_score = excluded.fit_score, intent_score = excluded.intent_score, \
+                     total_score = excluded.total_score, action = excluded.action, \
+                     scored_at = excluded.scored_at \
+                     WHERE excluded.scored_at >= latest_scores.scored_at",
+                    |row, s| {
+                        let r = &s.report;
+                        row.push_bind(r.company_id.as_str())
+                            .push_bind(r.company_name.as_str())
+                            .push_bind(r.company_name.to_lowercase())
+                            .push_bind(r.model.as_str())
+                            .push_bind(i16::from(r.fit_score))
+                            .push_bind(i16::from(r.intent_score))
+                            .push_bind(i16::from(r.total_score))
+                            .push_bind(r.action.as_str())
+                            .push_bind(s.scored_at);
+                    }
                 )
+?;
+                tx.commit().await?;
+                Ok(stored)
             }
 
             async fn latest_score(&self, company_id: &str) -> $crate::Result<Option<$crate::StoredScore>> {
@@ -234,4 +280,4 @@ macro_rules! impl_ports {
     };
 }
 
-pub(crate) use {batch_insert, impl_ports};
+pub(crate) use {batch_insert, impl_ports, insert_rows};

@@ -20,4 +20,30 @@ pub enum Error {
         /// Why.
         detail: String,
     },
+    /// No row with this id.
+    #[error("no {what} with id {id}")]
+    NotFound {
+        /// Which kind of row.
+        what: &'static str,
+        /// The id asked for.
+        id: i64,
+    },
+    /// The row is not in a state that allows this change (e.g. marking a cancelled e-mail sent).
+    #[error("e-mail {id} is {status}; cannot {action}")]
+    InvalidState {
+        /// The row.
+        id: i64,
+        /// Its status now.
+        status: String,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// An argument is out of range; names it and what was expected.
+    #[error("{field}: {expected}")]
+    Invalid {
+        /// Which argument.
+        field: &'static str,
+        /// What was expected.
+        expected: String,
+    },
 }

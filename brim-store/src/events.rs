@@ -1,77 +1,28 @@
 //! Event types and rows.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::names::names;
 
-use serde::{Deserialize, Serialize};
-
-/// The kinds of event Brim records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    /// A lead was scored.
-    ScoreCalculated,
-    /// An e-mail was written for a lead.
-    EmailGenerated,
-    /// An e-mail left for the recipient.
-    EmailSent,
-    /// Sending an e-mail failed.
-    EmailFailed,
-    /// The recipient opened an e-mail.
-    EmailOpened,
-    /// The recipient clicked a link.
-    EmailClicked,
-    /// The recipient unsubscribed.
-    Unsubscribed,
-    /// A CRM reported an outcome for a company.
-    OutcomeReported,
-    /// A visitor completed a step of the activation flow.
-    ActivationStepCompleted,
-}
-
-impl EventType {
-    /// Every type.
-    pub const ALL: [EventType; 9] = [
-        EventType::ScoreCalculated,
-        EventType::EmailGenerated,
-        EventType::EmailSent,
-        EventType::EmailFailed,
-        EventType::EmailOpened,
-        EventType::EmailClicked,
-        EventType::Unsubscribed,
-        EventType::OutcomeReported,
-        EventType::ActivationStepCompleted,
-    ];
-
-    /// The stored name, e.g. `score_calculated`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::ScoreCalculated => "score_calculated",
-            EventType::EmailGenerated => "email_generated",
-            EventType::EmailSent => "email_sent",
-            EventType::EmailFailed => "email_failed",
-            EventType::EmailOpened => "email_opened",
-            EventType::EmailClicked => "email_clicked",
-            EventType::Unsubscribed => "unsubscribed",
-            EventType::OutcomeReported => "outcome_reported",
-            EventType::ActivationStepCompleted => "activation_step_completed",
-        }
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EventType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown event type {s:?}"))
+names! {
+    /// The kinds of event Brim records.
+    pub enum EventType ("event type") {
+        /// A lead was scored.
+        ScoreCalculated = "score_calculated",
+        /// An e-mail was written for a lead.
+        EmailGenerated = "email_generated",
+        /// An e-mail left for the recipient.
+        EmailSent = "email_sent",
+        /// Sending an e-mail failed.
+        EmailFailed = "email_failed",
+        /// The recipient opened an e-mail.
+        EmailOpened = "email_opened",
+        /// The recipient clicked a link.
+        EmailClicked = "email_clicked",
+        /// The recipient unsubscribed.
+        Unsubscribed = "unsubscribed",
+        /// A CRM reported an outcome for a company.
+        OutcomeReported = "outcome_reported",
+        /// A visitor completed a step of the activation flow.
+        ActivationStepCompleted = "activation_step_completed",
     }
 }
 
@@ -107,49 +58,17 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
-/// What a CRM reports about a company (the learned model's labels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeKind {
-    /// A demo was booked.
-    DemoBooked,
-    /// The deal was won.
-    ClosedWon,
-    /// The deal was lost.
-    ClosedLost,
-    /// The company is not a fit.
-    NotAFit,
-}
-
-impl OutcomeKind {
-    /// Every kind.
-    pub const ALL: [OutcomeKind; 4] = [
-        OutcomeKind::DemoBooked,
-        OutcomeKind::ClosedWon,
-        OutcomeKind::ClosedLost,
-        OutcomeKind::NotAFit,
-    ];
-
-    /// The stored name, e.g. `closed_won`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutcomeKind::DemoBooked => "demo_booked",
-            OutcomeKind::ClosedWon => "closed_won",
-            OutcomeKind::ClosedLost => "closed_lost",
-            OutcomeKind::NotAFit => "not_a_fit",
-        }
-    }
-}
-
-impl FromStr for OutcomeKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OutcomeKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown outcome {s:?}; expected demo_booked, closed_won, closed_lost or not_a_fit")
-            })
+names! {
+    /// What a CRM reports about a company (the learned model's labels).
+    pub enum OutcomeKind ("outcome") {
+        /// A demo was booked.
+        DemoBooked = "demo_booked",
+        /// The deal was won.
+        ClosedWon = "closed_won",
+        /// The deal was lost.
+        ClosedLost = "closed_lost",
+        /// The company is not a fit.
+        NotAFit = "not_a_fit",
     }
 }
 

@@ -5,21 +5,36 @@
 //! and [`PgStore`] (PostgreSQL, for several servers and workers sharing one database). One
 //! conformance suite (`tests/conformance.rs`) holds both to the same contract.
 //!
-//! This first slice stores leads (with a documented merge rule), every score with its model,
-//! outcomes and the append-only event log; the e-mail queue and the analytics queries come
-//! next (issue 3).
+//! Ports: [`LeadStore`] (leads with a documented merge rule), [`ScoreStore`] (every score with
+//! its model), [`OutcomeStore`], [`EventStore`] (append-only, typed), [`EmailQueue`] (the
+//! durable, prioritised outbound queue with leases, backoff and a suppression list) and
+//! [`Analytics`] (KPIs, funnel, the scored-leads table — all computed in SQL).
 //!
 //! Times are Unix milliseconds (UTC) passed in by the caller: the store has no clock.
 
 mod adapter;
+mod analytics;
+mod analytics_sql;
 mod error;
 mod events;
+mod names;
 mod postgres;
+mod queue;
+mod queue_sql;
 mod sqlite;
 
+pub use analytics::{
+    ACTIVATION_STEP, ACTIVATION_STEPS, DAY_MS, FunnelDay, Kpi, Kpis, LeadSort, LeadsQuery, Page,
+    Period, QUALIFIED_SCORE, ScoreBin, ScoredLead, StatusFilter, StepCount, VariantStats,
+};
+pub use brim_core::Backoff;
 pub use error::{Error, Result};
 pub use events::{Event, EventType, NewEvent, Outcome, OutcomeKind};
 pub use postgres::PgStore;
+pub use queue::{
+    EmailStatus, Enqueued, FailMark, Failure, NewEmail, QueueCounts, QueuedEmail, SendMark,
+    Suppression, SuppressionReason, WaitReason, Writer,
+};
 pub use sqlite::SqliteStore;
 
 use brim_core::Lead;
@@ -90,6 +105,117 @@ pub trait OutcomeStore {
     async fn outcomes_for(&self, company_id: &str) -> Result<Vec<Outcome>>;
 }
 
+/// The outbound e-mail queue: durable, prioritised, shared by any number of workers.
+///
+/// Contract every adapter keeps:
+/// - **Once per company, enforced by the database**: a company has at most one e-mail that is
+///   not cancelled (a unique index), so at most one is ever *sent*. `enqueue` skips companies
+///   that already have one and says so.
+/// - `claim(worker, n, now, lease_ms)` returns up to `n` *due* rows — queued with
+///   `due_at <= now`, or leased with an expired lease — highest score first, ties oldest first
+///   (then lowest id), and leases them to `worker` until `now + lease_ms`. Two workers never
+///   hold the same row: PostgreSQL picks with `FOR UPDATE SKIP LOCKED`, SQLite in one
+///   `BEGIN IMMEDIATE` transaction (one writer at a time).
+/// - Rows whose recipient address or domain is on the suppression list are never claimed;
+///   rows waiting for a contact (`waiting`) or deferred to a send window are not claimed
+///   before they are due, and say why (`wait_reason`).
+/// - A worker that dies loses its lease when it expires; the row is claimable again.
+/// - `mark_sent` is idempotent: marking a sent row again answers [`SendMark::AlreadySent`] and
+///   changes nothing. It accepts a leased row whoever holds the lease (the mail has left).
+/// - `mark_failed` counts the attempt; a transient failure is retried after the [`Backoff`]
+///   delay for that attempt (jittered by the caller's seed); a permanent failure or the last
+///   attempt makes the row *dead*. Dead rows stay visible and `requeue` brings them back with
+///   their attempts reset. A worker that no longer holds the lease gets
+///   [`FailMark::LeaseLost`] and changes nothing.
+/// - Every change is one transaction: a batch is stored whole or not at all.
+#[allow(async_fn_in_trait)]
+pub trait EmailQueue {
+    /// Queues `emails` at time `now`, atomically. An e-mail without a recipient is *waiting*
+    /// (`no_contact`); one with `not_before` in the future is queued as deferred to its send
+    /// window. A duplicate Message-ID is an error (and nothing of the call is stored).
+    async fn enqueue(&self, emails: &[NewEmail], now: i64) -> Result<Enqueued>;
+    /// Leases up to `n` due rows to `worker` until `now + lease_ms`, best first.
+    async fn claim(
+        &self,
+        worker: &str,
+        n: u32,
+        now: i64,
+        lease_ms: u64,
+    ) -> Result<Vec<QueuedEmail>>;
+    /// Marks a leased row sent at `now`.
+    async fn mark_sent(&self, id: i64, now: i64) -> Result<SendMark>;
+    /// Records a failed attempt of `worker` on a row it holds.
+    async fn mark_failed(
+        &self,
+        id: i64,
+        worker: &str,
+        now: i64,
+        failure: &Failure<'_>,
+        backoff: &Backoff,
+    ) -> Result<FailMark>;
+    /// Gives a held row back without counting an attempt, not to be claimed before `until`
+    /// (e.g. the start of the lead's send window). `false` if `worker` does not hold it.
+    async fn defer(
+        &self,
+        id: i64,
+        worker: &str,
+        until: i64,
+        reason: WaitReason,
+        now: i64,
+    ) -> Result<bool>;
+    /// Sets the recipient of the company's unsent e-mail; a *waiting* row becomes queued.
+    /// `false` if the company has no waiting or queued e-mail.
+    async fn set_recipient(&self, company_id: &str, recipient: &str, now: i64) -> Result<bool>;
+    /// Brings a dead row back to the queue, attempts reset. `false` if it is not dead.
+    async fn requeue(&self, id: i64, now: i64) -> Result<bool>;
+    /// Withdraws a waiting or queued row. `false` if it is leased, sent, dead or cancelled.
+    async fn cancel(&self, id: i64, now: i64) -> Result<bool>;
+    /// One row.
+    async fn get_email(&self, id: i64) -> Result<Option<QueuedEmail>>;
+    /// The company's e-mail that is not cancelled, if any.
+    async fn email_for_company(&self, company_id: &str) -> Result<Option<QueuedEmail>>;
+    /// Rows in one status (or all), best first, `limit` from `offset`.
+    async fn list_emails(
+        &self,
+        status: Option<EmailStatus>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<QueuedEmail>>;
+    /// How many rows are in each status.
+    async fn queue_counts(&self) -> Result<QueueCounts>;
+    /// Adds addresses or domains to the suppression list (lower-cased; an existing entry keeps
+    /// its first reason). Returns how many were new.
+    async fn suppress(&self, entries: &[Suppression]) -> Result<u64>;
+    /// Removes an address or domain; `false` if it was not there.
+    async fn unsuppress(&self, value: &str) -> Result<bool>;
+    /// Why `address` (or its domain) is suppressed, if it is.
+    async fn suppression_of(&self, address: &str) -> Result<Option<Suppression>>;
+}
+
+/// Analytics, computed in SQL (nothing is loaded into memory to be counted).
+///
+/// Contract every adapter keeps: the same data gives the same answers on every database; all
+/// times are UTC, periods are `[start, end)`.
+#[allow(async_fn_in_trait)]
+pub trait Analytics {
+    /// The KPI cards for `period`, each against the period before.
+    async fn kpis(&self, period: Period) -> Result<Kpis>;
+    /// Per UTC day of `period` (oldest first, every day present): qualified leads and
+    /// activations.
+    async fn funnel_over_time(&self, period: Period) -> Result<Vec<FunnelDay>>;
+    /// One page of the scored-leads table: one row per company (its latest score).
+    async fn scored_leads(&self, query: &LeadsQuery) -> Result<Page<ScoredLead>>;
+    /// Latest scores in ten bins: 0–9, 10–19, ..., 90–100 (all ten, empty ones too).
+    async fn score_distribution(&self) -> Result<Vec<ScoreBin>>;
+    /// The `n` best companies by latest score.
+    async fn top_leads(&self, n: u32) -> Result<Vec<ScoredLead>>;
+    /// Distinct users per activation step in `[start, end)`: the three known steps first, in
+    /// flow order (zero when nobody reached them), then any other step by name.
+    async fn activation_funnel(&self, start: i64, end: i64) -> Result<Vec<StepCount>>;
+    /// Per variant: e-mails sent, and how many of those companies opened and clicked.
+    async fn variant_stats(&self) -> Result<Vec<VariantStats>>;
+}
+
 /// A score to save: brim-core's report and when it was made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewScore {
@@ -135,6 +261,27 @@ fn merge_by_company(leads: &[Lead]) -> Vec<(String, Lead)> {
             None => {
                 index.insert(id.clone(), out.len());
                 out.push((id, lead.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Each company's latest score of a batch (greatest `scored_at`; ties: the later in the batch).
+fn latest_by_company(scores: &[NewScore]) -> Vec<&NewScore> {
+    let mut index: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(scores.len());
+    let mut out: Vec<&NewScore> = Vec::with_capacity(scores.len());
+    for score in scores {
+        match index.get(score.report.company_id.as_str()) {
+            Some(&i) => {
+                if score.scored_at >= out[i].scored_at {
+                    out[i] = score;
+                }
+            }
+            None => {
+                index.insert(score.report.company_id.as_str(), out.len());
+                out.push(score);
             }
         }
     }

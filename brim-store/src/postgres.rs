@@ -5,6 +5,8 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::adapter::impl_ports;
+use crate::analytics_sql::impl_analytics;
+use crate::queue_sql::impl_queue;
 
 /// Brim's store in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -29,4 +31,20 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// The connection pool, for queries of your own (the schema is documented in the
+    /// migrations; write through the ports to keep their contracts).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
 impl_ports!(PgStore, sqlx::Postgres);
+// Concurrent claims skip the rows another transaction has locked instead of waiting for them.
+impl_queue!(
+    PgStore,
+    sqlx::Postgres,
+    |pool| pool.begin(),
+    "FOR UPDATE SKIP LOCKED"
+);
+impl_analytics!(PgStore, sqlx::Postgres);

@@ -7,6 +7,8 @@ use sqlx::sqlite::{
 };
 
 use crate::adapter::impl_ports;
+use crate::analytics_sql::impl_analytics;
+use crate::queue_sql::impl_queue;
 
 /// Brim's store in SQLite. WAL mode, one writer at a time (SQLite's own rule), many readers.
 #[derive(Debug, Clone)]
@@ -38,4 +40,21 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The connection pool, for queries of your own (the schema is documented in the
+    /// migrations; write through the ports to keep their contracts).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
 impl_ports!(SqliteStore, sqlx::Sqlite);
+// SQLite has one writer: taking the write lock before the claim reads makes the pick and the
+// lease one step no other connection can interleave with.
+impl_queue!(
+    SqliteStore,
+    sqlx::Sqlite,
+    |pool| pool.begin_with("BEGIN IMMEDIATE"),
+    ""
+);
+impl_analytics!(SqliteStore, sqlx::Sqlite);

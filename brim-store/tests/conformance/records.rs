@@ -1,116 +1,12 @@
-//! One contract, every adapter: each test runs against SQLite in memory, SQLite on a file and
-//! PostgreSQL (127.0.0.1:5432, or `BRIM_TEST_DATABASE_URL`), each PostgreSQL test in its own
-//! schema. Under `CI=true` an unreachable PostgreSQL fails the run; elsewhere it is skipped
-//! with a loud message.
+//! Leads, scores, outcomes and events.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use brim_core::Lead;
 use brim_core::Scorer;
 use brim_store::{
     EventStore, EventType, LeadStore, NewEvent, NewScore, Outcome, OutcomeKind, OutcomeStore,
-    PgStore, ScoreStore, SqliteStore,
+    ScoreStore,
 };
-use sqlx::postgres::PgConnectOptions;
 
-fn pg_url() -> String {
-    std::env::var("BRIM_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// A test's own PostgreSQL schema; `drop` removes it with everything in it.
-struct Schema {
-    admin: sqlx::PgPool,
-    name: String,
-}
-
-impl Schema {
-    async fn drop(self) {
-        // The name is built from numbers only.
-        let sql = format!("DROP SCHEMA {} CASCADE", self.name);
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&self.admin)
-            .await
-            .unwrap();
-    }
-}
-
-/// A PostgreSQL store in a fresh schema, or `None` (skip) when the server is unreachable
-/// outside CI.
-async fn pg_store() -> Option<(PgStore, Schema)> {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let schema = format!(
-        "brim_test_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-    );
-    let base: PgConnectOptions = pg_url().parse().expect("a PostgreSQL URL");
-    let admin = match sqlx::PgPool::connect_with(base.clone()).await {
-        Ok(pool) => pool,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!(
-                "SKIPPING the PostgreSQL half of this test: {} unreachable: {e}",
-                pg_url()
-            );
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL at {} is required under CI=true: {e}", pg_url()),
-    };
-    // The name is built from numbers only.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options = base.options([("search_path", schema.as_str())]);
-    let store = PgStore::connect_with(options).await.unwrap();
-    Some((
-        store,
-        Schema {
-            admin,
-            name: schema,
-        },
-    ))
-}
-
-/// Runs `$body` with `$store` bound to each adapter in turn.
-macro_rules! for_each_store {
-    (|$store:ident| $body:block) => {{
-        {
-            let $store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-            $body
-        }
-        {
-            let dir = tempfile_dir();
-            let url = format!("sqlite://{}/brim.db", dir.display());
-            let $store = SqliteStore::connect(&url).await.unwrap();
-            $body
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-        if let Some(($store, schema)) = pg_store().await {
-            $body
-            schema.drop().await;
-        }
-    }};
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "brim-store-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn lead(json: &str) -> Lead {
-    Lead::from_json(json).unwrap()
-}
+use crate::{for_each_store, lead};
 
 #[tokio::test]
 async fn upsert_merges_and_keeps_what_a_new_record_leaves_out() {
