@@ -50,12 +50,12 @@ use brim_core::Lead;
 ///   wins, what it leaves out is kept (a re-import without `contact` keeps the contact).
 ///   Several records of one company in the same call merge in order.
 /// - `created_at` is set once; `updated_at` is the `now` of the last upsert.
-#[allow(async_fn_in_trait)]
 pub trait LeadStore {
     /// Inserts or merges `leads` at time `now` (Unix ms), atomically.
-    async fn upsert_leads(&self, leads: &[Lead], now: i64) -> Result<()>;
+    fn upsert_leads(&self, leads: &[Lead], now: i64) -> impl Future<Output = Result<()>> + Send;
     /// The stored (merged) lead, if any.
-    async fn get_lead(&self, company_id: &str) -> Result<Option<StoredLead>>;
+    fn get_lead(&self, company_id: &str)
+    -> impl Future<Output = Result<Option<StoredLead>>> + Send;
 }
 
 /// Append-only, typed events.
@@ -64,14 +64,19 @@ pub trait LeadStore {
 /// - `append_events` is **atomic** and cheap in bulk (one transaction, multi-row inserts):
 ///   either every event of the call is stored or none is.
 /// - Events are never updated or deleted; ids increase in append order.
-#[allow(async_fn_in_trait)]
 pub trait EventStore {
     /// Appends `events`, returning how many were stored.
-    async fn append_events(&self, events: &[NewEvent]) -> Result<u64>;
+    fn append_events(&self, events: &[NewEvent]) -> impl Future<Output = Result<u64>> + Send;
     /// How many events there are, of one type or all.
-    async fn count_events(&self, event_type: Option<EventType>) -> Result<u64>;
+    fn count_events(
+        &self,
+        event_type: Option<EventType>,
+    ) -> impl Future<Output = Result<u64>> + Send;
     /// A company's events, oldest first.
-    async fn events_for_company(&self, company_id: &str) -> Result<Vec<Event>>;
+    fn events_for_company(
+        &self,
+        company_id: &str,
+    ) -> impl Future<Output = Result<Vec<Event>>> + Send;
 }
 
 /// Every score given, with the model (name and version) that gave it.
@@ -81,14 +86,19 @@ pub trait EventStore {
 ///   adds a row, so a company's history is complete.
 /// - `latest_score` is the score with the greatest `scored_at` (ties: the one saved last), read
 ///   through an index on `(company_id, scored_at)`.
-#[allow(async_fn_in_trait)]
 pub trait ScoreStore {
     /// Saves `scores`, returning how many were stored.
-    async fn save_scores(&self, scores: &[NewScore]) -> Result<u64>;
+    fn save_scores(&self, scores: &[NewScore]) -> impl Future<Output = Result<u64>> + Send;
     /// The company's latest score, if it was ever scored.
-    async fn latest_score(&self, company_id: &str) -> Result<Option<StoredScore>>;
+    fn latest_score(
+        &self,
+        company_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredScore>>> + Send;
     /// The company's scores, newest first.
-    async fn score_history(&self, company_id: &str) -> Result<Vec<StoredScore>>;
+    fn score_history(
+        &self,
+        company_id: &str,
+    ) -> impl Future<Output = Result<Vec<StoredScore>>> + Send;
 }
 
 /// Outcomes reported for companies (demo booked, won, lost, not a fit), the learned model's
@@ -97,12 +107,11 @@ pub trait ScoreStore {
 /// Contract every adapter keeps: `report_outcomes` is atomic; outcomes are appended, never
 /// replaced (a company can book a demo and later be won); `outcomes_for` lists them oldest
 /// first.
-#[allow(async_fn_in_trait)]
 pub trait OutcomeStore {
     /// Records `outcomes`, returning how many were stored.
-    async fn report_outcomes(&self, outcomes: &[Outcome]) -> Result<u64>;
+    fn report_outcomes(&self, outcomes: &[Outcome]) -> impl Future<Output = Result<u64>> + Send;
     /// A company's outcomes, oldest first.
-    async fn outcomes_for(&self, company_id: &str) -> Result<Vec<Outcome>>;
+    fn outcomes_for(&self, company_id: &str) -> impl Future<Output = Result<Vec<Outcome>>> + Send;
 }
 
 /// The outbound e-mail queue: durable, prioritised, shared by any number of workers.
@@ -128,92 +137,115 @@ pub trait OutcomeStore {
 ///   their attempts reset. A worker that no longer holds the lease gets
 ///   [`FailMark::LeaseLost`] and changes nothing.
 /// - Every change is one transaction: a batch is stored whole or not at all.
-#[allow(async_fn_in_trait)]
 pub trait EmailQueue {
     /// Queues `emails` at time `now`, atomically. An e-mail without a recipient is *waiting*
     /// (`no_contact`); one with `not_before` in the future is queued as deferred to its send
     /// window. A duplicate Message-ID is an error (and nothing of the call is stored).
-    async fn enqueue(&self, emails: &[NewEmail], now: i64) -> Result<Enqueued>;
+    fn enqueue(
+        &self,
+        emails: &[NewEmail],
+        now: i64,
+    ) -> impl Future<Output = Result<Enqueued>> + Send;
     /// Leases up to `n` due rows to `worker` until `now + lease_ms`, best first.
-    async fn claim(
+    fn claim(
         &self,
         worker: &str,
         n: u32,
         now: i64,
         lease_ms: u64,
-    ) -> Result<Vec<QueuedEmail>>;
+    ) -> impl Future<Output = Result<Vec<QueuedEmail>>> + Send;
     /// Marks a leased row sent at `now`.
-    async fn mark_sent(&self, id: i64, now: i64) -> Result<SendMark>;
+    fn mark_sent(&self, id: i64, now: i64) -> impl Future<Output = Result<SendMark>> + Send;
     /// Records a failed attempt of `worker` on a row it holds.
-    async fn mark_failed(
+    fn mark_failed(
         &self,
         id: i64,
         worker: &str,
         now: i64,
         failure: &Failure<'_>,
         backoff: &Backoff,
-    ) -> Result<FailMark>;
+    ) -> impl Future<Output = Result<FailMark>> + Send;
     /// Gives a held row back without counting an attempt, not to be claimed before `until`
     /// (e.g. the start of the lead's send window). `false` if `worker` does not hold it.
-    async fn defer(
+    fn defer(
         &self,
         id: i64,
         worker: &str,
         until: i64,
         reason: WaitReason,
         now: i64,
-    ) -> Result<bool>;
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Sets the recipient of the company's unsent e-mail; a *waiting* row becomes queued.
     /// `false` if the company has no waiting or queued e-mail.
-    async fn set_recipient(&self, company_id: &str, recipient: &str, now: i64) -> Result<bool>;
+    fn set_recipient(
+        &self,
+        company_id: &str,
+        recipient: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Brings a dead row back to the queue, attempts reset. `false` if it is not dead.
-    async fn requeue(&self, id: i64, now: i64) -> Result<bool>;
+    fn requeue(&self, id: i64, now: i64) -> impl Future<Output = Result<bool>> + Send;
     /// Withdraws a waiting or queued row. `false` if it is leased, sent, dead or cancelled.
-    async fn cancel(&self, id: i64, now: i64) -> Result<bool>;
+    fn cancel(&self, id: i64, now: i64) -> impl Future<Output = Result<bool>> + Send;
     /// One row.
-    async fn get_email(&self, id: i64) -> Result<Option<QueuedEmail>>;
+    fn get_email(&self, id: i64) -> impl Future<Output = Result<Option<QueuedEmail>>> + Send;
     /// The company's e-mail that is not cancelled, if any.
-    async fn email_for_company(&self, company_id: &str) -> Result<Option<QueuedEmail>>;
+    fn email_for_company(
+        &self,
+        company_id: &str,
+    ) -> impl Future<Output = Result<Option<QueuedEmail>>> + Send;
     /// Rows in one status (or all), best first, `limit` from `offset`.
-    async fn list_emails(
+    fn list_emails(
         &self,
         status: Option<EmailStatus>,
         limit: u32,
         offset: u64,
-    ) -> Result<Vec<QueuedEmail>>;
+    ) -> impl Future<Output = Result<Vec<QueuedEmail>>> + Send;
     /// How many rows are in each status.
-    async fn queue_counts(&self) -> Result<QueueCounts>;
+    fn queue_counts(&self) -> impl Future<Output = Result<QueueCounts>> + Send;
     /// Adds addresses or domains to the suppression list (lower-cased; an existing entry keeps
     /// its first reason). Returns how many were new.
-    async fn suppress(&self, entries: &[Suppression]) -> Result<u64>;
+    fn suppress(&self, entries: &[Suppression]) -> impl Future<Output = Result<u64>> + Send;
     /// Removes an address or domain; `false` if it was not there.
-    async fn unsuppress(&self, value: &str) -> Result<bool>;
+    fn unsuppress(&self, value: &str) -> impl Future<Output = Result<bool>> + Send;
     /// Why `address` (or its domain) is suppressed, if it is.
-    async fn suppression_of(&self, address: &str) -> Result<Option<Suppression>>;
+    fn suppression_of(
+        &self,
+        address: &str,
+    ) -> impl Future<Output = Result<Option<Suppression>>> + Send;
 }
 
 /// Analytics, computed in SQL (nothing is loaded into memory to be counted).
 ///
 /// Contract every adapter keeps: the same data gives the same answers on every database; all
 /// times are UTC, periods are `[start, end)`.
-#[allow(async_fn_in_trait)]
 pub trait Analytics {
     /// The KPI cards for `period`, each against the period before.
-    async fn kpis(&self, period: Period) -> Result<Kpis>;
+    fn kpis(&self, period: Period) -> impl Future<Output = Result<Kpis>> + Send;
     /// Per UTC day of `period` (oldest first, every day present): qualified leads and
     /// activations.
-    async fn funnel_over_time(&self, period: Period) -> Result<Vec<FunnelDay>>;
+    fn funnel_over_time(
+        &self,
+        period: Period,
+    ) -> impl Future<Output = Result<Vec<FunnelDay>>> + Send;
     /// One page of the scored-leads table: one row per company (its latest score).
-    async fn scored_leads(&self, query: &LeadsQuery) -> Result<Page<ScoredLead>>;
+    fn scored_leads(
+        &self,
+        query: &LeadsQuery,
+    ) -> impl Future<Output = Result<Page<ScoredLead>>> + Send;
     /// Latest scores in ten bins: 0–9, 10–19, ..., 90–100 (all ten, empty ones too).
-    async fn score_distribution(&self) -> Result<Vec<ScoreBin>>;
+    fn score_distribution(&self) -> impl Future<Output = Result<Vec<ScoreBin>>> + Send;
     /// The `n` best companies by latest score.
-    async fn top_leads(&self, n: u32) -> Result<Vec<ScoredLead>>;
+    fn top_leads(&self, n: u32) -> impl Future<Output = Result<Vec<ScoredLead>>> + Send;
     /// Distinct users per activation step in `[start, end)`: the three known steps first, in
     /// flow order (zero when nobody reached them), then any other step by name.
-    async fn activation_funnel(&self, start: i64, end: i64) -> Result<Vec<StepCount>>;
+    fn activation_funnel(
+        &self,
+        start: i64,
+        end: i64,
+    ) -> impl Future<Output = Result<Vec<StepCount>>> + Send;
     /// Per variant: e-mails sent, and how many of those companies opened and clicked.
-    async fn variant_stats(&self) -> Result<Vec<VariantStats>>;
+    fn variant_stats(&self) -> impl Future<Output = Result<Vec<VariantStats>>> + Send;
 }
 
 /// A score to save: brim-core's report and when it was made.

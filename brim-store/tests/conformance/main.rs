@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 mod analytics;
+mod concurrency;
 mod queue;
 mod records;
 
