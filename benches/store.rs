@@ -7,7 +7,8 @@
 
 use std::hint::black_box;
 
-use brim_store::{EventStore, EventType, NewEvent, PgStore, SqliteStore};
+use brim_benches::pg_bench_store;
+use brim_store::{EventStore, EventType, NewEvent, SqliteStore};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const BATCH: usize = 10_000;
@@ -18,26 +19,18 @@ fn events() -> Vec<NewEvent> {
             event_type: EventType::ScoreCalculated,
             occurred_at: 1_700_000_000_000 + i,
             user_id: None,
-            company_id: Some(format!("c{:07}", i % 5000)),
+            // 50,000 companies, in no particular order.
+            company_id: Some(format!("c{:07}", (i * 7919) % 50_000)),
             payload: serde_json::json!({"model_used": "balanced", "score": i % 101, "company_name": "Acme"}),
         })
         .collect()
 }
 
-const DROP_SCHEMA: &str = "DROP SCHEMA IF EXISTS brim_bench CASCADE";
-
-/// A store in a schema of its own (`brim_bench`, dropped before and after), so the benchmark
-/// leaves the database as it found it.
-async fn pg_bench_store(url: &str) -> Result<(PgStore, sqlx::PgPool), brim_store::Error> {
-    let base: sqlx::postgres::PgConnectOptions =
-        url.parse().map_err(brim_store::Error::Database)?;
-    let admin = sqlx::PgPool::connect_with(base.clone()).await?;
-    sqlx::query(DROP_SCHEMA).execute(&admin).await?;
-    sqlx::query("CREATE SCHEMA brim_bench")
-        .execute(&admin)
-        .await?;
-    let store = PgStore::connect_with(base.options([("search_path", "brim_bench")])).await?;
-    Ok((store, admin))
+/// Moves a batch on in time: events arrive in time order, as in a running system.
+fn later(events: &mut [NewEvent]) {
+    for e in events {
+        e.occurred_at += BATCH as i64;
+    }
 }
 
 fn append(c: &mut Criterion) {
@@ -50,21 +43,26 @@ fn append(c: &mut Criterion) {
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}/bench.db", dir.display());
     let sqlite = rt.block_on(SqliteStore::connect(&url)).unwrap();
+    let mut events_sqlite = events.clone();
     group.bench_function("sqlite file, batches of 10,000", |b| {
-        b.iter(|| black_box(rt.block_on(sqlite.append_events(&events)).unwrap()))
+        b.iter(|| {
+            later(&mut events_sqlite);
+            black_box(rt.block_on(sqlite.append_events(&events_sqlite)).unwrap())
+        })
     });
 
-    let pg_url = std::env::var("BRIM_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    match rt.block_on(pg_bench_store(&pg_url)) {
-        Ok((pg, admin)) => {
+    match rt.block_on(pg_bench_store()) {
+        Ok(pg) => {
+            let mut events_pg = events.clone();
             group.bench_function("postgres, batches of 10,000", |b| {
-                b.iter(|| black_box(rt.block_on(pg.append_events(&events)).unwrap()))
+                b.iter(|| {
+                    later(&mut events_pg);
+                    black_box(rt.block_on(pg.store.append_events(&events_pg)).unwrap())
+                })
             });
-            rt.block_on(sqlx::query(DROP_SCHEMA).execute(&admin))
-                .unwrap();
+            rt.block_on(pg.drop_schema());
         }
-        Err(e) => eprintln!("skipping the PostgreSQL benchmark: {pg_url}: {e}"),
+        Err(e) => eprintln!("skipping the PostgreSQL benchmark: {e}"),
     }
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);

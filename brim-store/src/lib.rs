@@ -156,6 +156,15 @@ pub trait EmailQueue {
     ) -> impl Future<Output = Result<Vec<QueuedEmail>>> + Send;
     /// Marks a leased row sent at `now`.
     fn mark_sent(&self, id: i64, now: i64) -> impl Future<Output = Result<SendMark>> + Send;
+    /// Marks several leased rows sent at `now` in one statement (one commit for the lot: a
+    /// worker that sends a claimed batch marks it with one round trip). Answers per id, in
+    /// order: what [`EmailQueue::mark_sent`] would have answered; a bad id never keeps the
+    /// others from being marked.
+    fn mark_sent_many(
+        &self,
+        ids: &[i64],
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<Result<SendMark>>>> + Send;
     /// Records a failed attempt of `worker` on a row it holds.
     fn mark_failed(
         &self,

@@ -237,6 +237,53 @@ macro_rules! impl_queue {
                 }
             }
 
+            async fn mark_sent_many(
+                &self,
+                ids: &[i64],
+                now: i64,
+            ) -> $crate::Result<Vec<$crate::Result<$crate::SendMark>>> {
+                let mut marked = std::collections::HashSet::with_capacity(ids.len());
+                let mut tx = self.pool.begin().await?;
+                for chunk in ids.chunks($crate::adapter::ROWS_PER_INSERT) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE email_queue SET status = 'sent', sent_at = ",
+                    );
+                    update
+                        .push_bind(now)
+                        .push(", updated_at = ")
+                        .push_bind(now)
+                        .push(
+                            ", attempts = attempts + 1, wait_reason = NULL \
+                             WHERE status = 'leased' AND id IN (",
+                        );
+                    let mut list = update.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    update.push(") RETURNING id");
+                    let rows: Vec<(i64,)> = update.build_query_as().fetch_all(&mut *tx).await?;
+                    marked.extend(rows.into_iter().map(|(id,)| id));
+                }
+                tx.commit().await?;
+                let mut out = Vec::with_capacity(ids.len());
+                for &id in ids {
+                    out.push(if marked.remove(&id) {
+                        Ok($crate::SendMark::Marked)
+                    } else {
+                        match self.status_of(id).await? {
+                            Some($crate::EmailStatus::Sent) => Ok($crate::SendMark::AlreadySent),
+                            Some(status) => Err($crate::Error::InvalidState {
+                                id,
+                                status: status.to_string(),
+                                action: "mark it sent (only a leased e-mail can be)",
+                            }),
+                            None => Err($crate::Error::NotFound { what: "e-mail", id }),
+                        }
+                    });
+                }
+                Ok(out)
+            }
+
             async fn mark_failed(
                 &self,
                 id: i64,

@@ -493,3 +493,41 @@ async fn an_interrupted_batch_leaves_nothing_half_written() {
         }
     });
 }
+
+#[tokio::test]
+async fn a_batch_of_marks_answers_per_id_and_keeps_the_good_ones() {
+    for_each_store!(|store| {
+        let ids = store
+            .enqueue(
+                &[
+                    email("a", 90, Some("a@a.io")),
+                    email("b", 80, Some("b@b.io")),
+                    email("c", 70, Some("c@c.io")),
+                    email("d", 10, Some("d@d.io")),
+                ],
+                0,
+            )
+            .await
+            .unwrap()
+            .queued;
+        let held = store.claim("w", 3, 1, LEASE).await.unwrap();
+        assert_eq!(held.len(), 3);
+        store.mark_sent(ids[2], 2).await.unwrap();
+        let marks = store
+            .mark_sent_many(&[ids[0], ids[3], ids[1], ids[2], 777_777, ids[0]], 3)
+            .await
+            .unwrap();
+        assert_eq!(marks[0].as_ref().unwrap(), &SendMark::Marked);
+        assert!(matches!(&marks[1], Err(Error::InvalidState { status, .. }) if status == "queued"));
+        assert_eq!(marks[2].as_ref().unwrap(), &SendMark::Marked);
+        assert_eq!(marks[3].as_ref().unwrap(), &SendMark::AlreadySent);
+        assert!(matches!(marks[4], Err(Error::NotFound { id: 777_777, .. })));
+        assert_eq!(marks[5].as_ref().unwrap(), &SendMark::AlreadySent);
+        let b = store.get_email(ids[1]).await.unwrap().unwrap();
+        assert_eq!(
+            (b.status, b.sent_at, b.attempts),
+            (EmailStatus::Sent, Some(3), 1)
+        );
+        assert!(store.mark_sent_many(&[], 4).await.unwrap().is_empty());
+    });
+}
