@@ -14,12 +14,15 @@ pub(crate) fn activations_where(first: usize) -> String {
     )
 }
 
-/// The scored-leads table's FROM and WHERE, with its binds in order.
-pub(crate) fn leads_filter(query: &LeadsQuery) -> (String, Vec<String>) {
-    let mut sql = String::from(
+/// The scored-leads table's FROM and WHERE, with its binds in order. `count`: for counting
+/// rows, where the e-mail join is needed only to filter by status.
+pub(crate) fn leads_filter(query: &LeadsQuery, count: bool) -> (String, Vec<String>) {
+    let mut sql = String::from(if count && query.status.is_none() {
+        " FROM latest_scores l WHERE 1 = 1"
+    } else {
         " FROM latest_scores l LEFT JOIN email_queue q \
-         ON q.company_id = l.company_id AND q.status <> 'cancelled' WHERE 1 = 1",
-    );
+         ON q.company_id = l.company_id AND q.status <> 'cancelled' WHERE 1 = 1"
+    });
     let mut binds = Vec::new();
     if let Some(action) = &query.action {
         binds.push(action.clone());
@@ -265,13 +268,14 @@ macro_rules! impl_analytics {
                 query: &$crate::LeadsQuery,
             ) -> $crate::Result<$crate::Page<$crate::ScoredLead>> {
                 query.check()?;
-                let (filter, binds) = $crate::analytics_sql::leads_filter(query);
-                let count_sql = format!("SELECT COUNT(*){filter}");
+                let (count_filter, binds) = $crate::analytics_sql::leads_filter(query, true);
+                let count_sql = format!("SELECT COUNT(*){count_filter}");
                 let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql));
                 for b in &binds {
                     count = count.bind(b.as_str());
                 }
                 let (total,) = count.fetch_one(&self.pool).await?;
+                let (filter, binds) = $crate::analytics_sql::leads_filter(query, false);
                 let n = binds.len();
                 let page_sql = format!(
                     "{}{filter}{} LIMIT ${} OFFSET ${}",
@@ -332,7 +336,7 @@ macro_rules! impl_analytics {
                     per_page: n.min(500),
                     ..$crate::LeadsQuery::default()
                 };
-                let (filter, _) = $crate::analytics_sql::leads_filter(&query);
+                let (filter, _) = $crate::analytics_sql::leads_filter(&query, false);
                 let sql = format!(
                     "{}{filter}{} LIMIT $1",
                     $crate::analytics_sql::LEAD_COLUMNS,
@@ -383,16 +387,23 @@ macro_rules! impl_analytics {
                 Ok(steps)
             }
 
-            async fn variant_stats(&self) -> $crate::Result<Vec<$crate::VariantStats>> {
+            async fn variant_stats(
+                &self,
+                start: i64,
+                end: i64,
+            ) -> $crate::Result<Vec<$crate::VariantStats>> {
                 let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-                    "SELECT q.variant, COUNT(*), COUNT(o.company_id), COUNT(c.company_id) \
+                    "SELECT q.variant, COUNT(*), \
+                     SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.company_id = q.company_id \
+                       AND e.event_type = 'email_opened') THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.company_id = q.company_id \
+                       AND e.event_type = 'email_clicked') THEN 1 ELSE 0 END) \
                      FROM email_queue q \
-                     LEFT JOIN (SELECT DISTINCT company_id FROM events \
-                       WHERE event_type = 'email_opened') o ON o.company_id = q.company_id \
-                     LEFT JOIN (SELECT DISTINCT company_id FROM events \
-                       WHERE event_type = 'email_clicked') c ON c.company_id = q.company_id \
-                     WHERE q.status = 'sent' GROUP BY q.variant ORDER BY q.variant",
+                     WHERE q.status = 'sent' AND q.sent_at >= $1 AND q.sent_at < $2 \
+                     GROUP BY q.variant ORDER BY q.variant",
                 )
+                .bind(start)
+                .bind(end)
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows

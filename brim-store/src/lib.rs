@@ -253,8 +253,13 @@ pub trait Analytics {
         start: i64,
         end: i64,
     ) -> impl Future<Output = Result<Vec<StepCount>>> + Send;
-    /// Per variant: e-mails sent, and how many of those companies opened and clicked.
-    fn variant_stats(&self) -> impl Future<Output = Result<Vec<VariantStats>>> + Send;
+    /// Per variant, over the e-mails sent in `[start, end)`: how many, and how many of those
+    /// companies opened and clicked (at any time).
+    fn variant_stats(
+        &self,
+        start: i64,
+        end: i64,
+    ) -> impl Future<Output = Result<Vec<VariantStats>>> + Send;
 }
 
 /// A score to save: brim-core's report and when it was made.

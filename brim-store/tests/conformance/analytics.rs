@@ -416,7 +416,7 @@ async fn distribution_top_activation_and_variants() {
             ]
         );
 
-        let variants = store.variant_stats().await.unwrap();
+        let variants = store.variant_stats(i64::MIN, i64::MAX).await.unwrap();
         let got: Vec<(&str, u64, u64, u64)> = variants
             .iter()
             .map(|v| (v.variant.as_str(), v.sent, v.opened, v.clicked))
