@@ -116,7 +116,7 @@ where
         sent_at.extend(batch.iter().map(|e| (e.company_id.clone(), at)));
     }
     // 700,000 more events: sent, opened, clicked, activation steps.
-    let mut push =
+    let push =
         |events: &mut Vec<NewEvent>, t, at, user: Option<String>, c: Option<String>, payload| {
             events.push(NewEvent {
                 event_type: t,

@@ -14,15 +14,10 @@ pub(crate) fn activations_where(first: usize) -> String {
     )
 }
 
-/// The scored-leads table's FROM and WHERE, with its binds in order. `count`: for counting
-/// rows, where the e-mail join is needed only to filter by status.
-pub(crate) fn leads_filter(query: &LeadsQuery, count: bool) -> (String, Vec<String>) {
-    let mut sql = String::from(if count && query.status.is_none() {
-        " FROM latest_scores l WHERE 1 = 1"
-    } else {
-        " FROM latest_scores l LEFT JOIN email_queue q \
-         ON q.company_id = l.company_id AND q.status <> 'cancelled' WHERE 1 = 1"
-    });
+/// The scored-leads table's FROM and WHERE, with its binds in order. One table: the e-mail's
+/// status and variant are kept on `latest_scores` by triggers.
+pub(crate) fn leads_filter(query: &LeadsQuery) -> (String, Vec<String>) {
+    let mut sql = String::from(" FROM latest_scores l WHERE 1 = 1");
     let mut binds = Vec::new();
     if let Some(action) = &query.action {
         binds.push(action.clone());
@@ -30,13 +25,13 @@ pub(crate) fn leads_filter(query: &LeadsQuery, count: bool) -> (String, Vec<Stri
     }
     match query.status {
         None => {}
-        Some(StatusFilter::NoEmail) => sql.push_str(" AND q.id IS NULL"),
+        Some(StatusFilter::NoEmail) => sql.push_str(" AND l.email_status IS NULL"),
         Some(StatusFilter::Pending) => {
-            sql.push_str(" AND q.status IN ('waiting', 'queued', 'leased')")
+            sql.push_str(" AND l.email_status IN ('waiting', 'queued', 'leased')")
         }
         Some(StatusFilter::Is(status)) => {
             binds.push(status.as_str().to_string());
-            sql.push_str(&format!(" AND q.status = ${}", binds.len()));
+            sql.push_str(&format!(" AND l.email_status = ${}", binds.len()));
         }
     }
     if let Some(search) = query
@@ -77,7 +72,7 @@ pub(crate) fn leads_order(query: &LeadsQuery) -> String {
 
 /// Columns of a scored-leads row.
 pub(crate) const LEAD_COLUMNS: &str = "SELECT l.company_id, l.company_name, l.total_score, \
-     l.fit_score, l.intent_score, l.action, l.model, l.scored_at, q.status, q.variant";
+     l.fit_score, l.intent_score, l.action, l.model, l.scored_at, l.email_status, l.email_variant";
 
 /// A scored-leads row as the database returns it.
 pub(crate) type LeadRow = (
@@ -268,14 +263,13 @@ macro_rules! impl_analytics {
                 query: &$crate::LeadsQuery,
             ) -> $crate::Result<$crate::Page<$crate::ScoredLead>> {
                 query.check()?;
-                let (count_filter, binds) = $crate::analytics_sql::leads_filter(query, true);
-                let count_sql = format!("SELECT COUNT(*){count_filter}");
+                let (filter, binds) = $crate::analytics_sql::leads_filter(query);
+                let count_sql = format!("SELECT COUNT(*){filter}");
                 let mut count = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql));
                 for b in &binds {
                     count = count.bind(b.as_str());
                 }
                 let (total,) = count.fetch_one(&self.pool).await?;
-                let (filter, binds) = $crate::analytics_sql::leads_filter(query, false);
                 let n = binds.len();
                 let page_sql = format!(
                     "{}{filter}{} LIMIT ${} OFFSET ${}",
@@ -336,7 +330,7 @@ macro_rules! impl_analytics {
                     per_page: n.min(500),
                     ..$crate::LeadsQuery::default()
                 };
-                let (filter, _) = $crate::analytics_sql::leads_filter(&query, false);
+                let (filter, _) = $crate::analytics_sql::leads_filter(&query);
                 let sql = format!(
                     "{}{filter}{} LIMIT $1",
                     $crate::analytics_sql::LEAD_COLUMNS,

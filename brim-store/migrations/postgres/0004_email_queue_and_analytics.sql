@@ -52,13 +52,51 @@ CREATE TABLE latest_scores (
     intent_score  SMALLINT NOT NULL,
     total_score   SMALLINT NOT NULL,
     action        TEXT NOT NULL,
-    scored_at     BIGINT NOT NULL
+    scored_at     BIGINT NOT NULL,
+    email_status  TEXT,                  -- the company's e-mail (not cancelled), kept by triggers
+    email_variant TEXT
 );
 CREATE INDEX latest_scores_score ON latest_scores (total_score DESC, scored_at DESC, company_id);
 CREATE INDEX latest_scores_name ON latest_scores (name_key, company_id);
 CREATE INDEX latest_scores_date ON latest_scores (scored_at DESC, company_id);
 CREATE INDEX latest_scores_action ON latest_scores (action, total_score DESC);
 CREATE INDEX scores_time ON scores (scored_at, total_score, company_id);
+
+-- Analytics read events through covering indexes: by type and time (with who and which company),
+-- activation steps by step (a small partial index), and a company's events by type.
+DROP INDEX events_type_time;
+CREATE INDEX events_type_time ON events (event_type, occurred_at, company_id, user_id);
+CREATE INDEX events_activation ON events ((payload->>'step'), occurred_at, user_id, company_id)
+    WHERE event_type = 'activation_step_completed';
+DROP INDEX events_company;
+CREATE INDEX events_company ON events (company_id, event_type);
+
+CREATE INDEX latest_scores_email ON latest_scores (email_status, action, total_score DESC);
+
+-- Keep latest_scores.email_status/email_variant equal to the company's e-mail that is not
+-- cancelled, so the scored-leads table filters by status without a join.
+CREATE FUNCTION brim_email_to_latest() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE latest_scores
+    SET email_status = CASE WHEN NEW.status = 'cancelled' THEN NULL ELSE NEW.status END,
+        email_variant = CASE WHEN NEW.status = 'cancelled' THEN NULL ELSE NEW.variant END
+    WHERE company_id = NEW.company_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER email_queue_inserted AFTER INSERT ON email_queue
+    FOR EACH ROW WHEN (NEW.status <> 'cancelled') EXECUTE FUNCTION brim_email_to_latest();
+CREATE TRIGGER email_queue_status_changed AFTER UPDATE OF status ON email_queue
+    FOR EACH ROW EXECUTE FUNCTION brim_email_to_latest();
+CREATE FUNCTION brim_latest_from_email() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE latest_scores l SET email_status = q.status, email_variant = q.variant
+    FROM email_queue q
+    WHERE l.company_id = NEW.company_id AND q.company_id = NEW.company_id
+      AND q.status <> 'cancelled';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER latest_scores_inserted AFTER INSERT ON latest_scores
+    FOR EACH ROW EXECUTE FUNCTION brim_latest_from_email();
 
 -- Fill latest_scores from scores saved before this migration.
 INSERT INTO latest_scores (company_id, company_name, name_key, model, fit_score, intent_score, total_score, action, scored_at)

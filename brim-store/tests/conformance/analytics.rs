@@ -427,3 +427,63 @@ async fn distribution_top_activation_and_variants() {
         );
     });
 }
+
+#[tokio::test]
+async fn the_table_follows_the_email_whatever_came_first() {
+    for_each_store!(|store| {
+        // The e-mail is queued before the company's first score is saved.
+        let ids = store
+            .enqueue(&[email("early", 80, Some("a@early.io"))], 1)
+            .await
+            .unwrap()
+            .queued;
+        store
+            .save_scores(&[score("early", "Early Bird", 80, 2)])
+            .await
+            .unwrap();
+        let row = |page: brim_store::Page<brim_store::ScoredLead>| page.rows[0].clone();
+        let r = row(store.scored_leads(&LeadsQuery::default()).await.unwrap());
+        assert_eq!(r.email_status, Some(EmailStatus::Queued));
+        assert_eq!(r.email_variant.as_deref(), Some("roi_focused"));
+        // A newer score keeps the e-mail's status.
+        store
+            .save_scores(&[score("early", "Early Bird", 85, 3)])
+            .await
+            .unwrap();
+        let held = store.claim("w", 1, 4, 60_000).await.unwrap();
+        assert_eq!(held.len(), 1);
+        let r = row(store.scored_leads(&LeadsQuery::default()).await.unwrap());
+        assert_eq!((r.score, r.email_status), (85, Some(EmailStatus::Leased)));
+        store.mark_sent(ids[0], 5).await.unwrap();
+        let sent = LeadsQuery {
+            status: Some(StatusFilter::Is(EmailStatus::Sent)),
+            ..LeadsQuery::default()
+        };
+        assert_eq!(store.scored_leads(&sent).await.unwrap().total, 1);
+
+        // Cancelling leaves the company without an e-mail.
+        store
+            .save_scores(&[score("late", "Late", 40, 6)])
+            .await
+            .unwrap();
+        let late = store
+            .enqueue(&[email("late", 40, Some("b@late.io"))], 7)
+            .await
+            .unwrap()
+            .queued;
+        assert!(store.cancel(late[0], 8).await.unwrap());
+        let none = LeadsQuery {
+            status: Some(StatusFilter::NoEmail),
+            ..LeadsQuery::default()
+        };
+        let page = store.scored_leads(&none).await.unwrap();
+        assert_eq!(
+            page.rows
+                .iter()
+                .map(|r| r.company_id.as_str())
+                .collect::<Vec<_>>(),
+            ["late"]
+        );
+        assert_eq!(page.rows[0].email_variant, None);
+    });
+}
