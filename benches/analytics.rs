@@ -265,7 +265,7 @@ fn analytics(c: &mut Criterion) {
         Ok(pg) => {
             eprintln!("building the PostgreSQL data set...");
             rt.block_on(fill(&pg.store));
-            rt.block_on(sqlx::query("ANALYZE").execute(pg.store.pool()))
+            rt.block_on(sqlx::query("VACUUM ANALYZE").execute(pg.store.pool()))
                 .unwrap();
             queries(c, &rt, "postgres", &pg.store);
             rt.block_on(pg.drop_schema());

@@ -167,10 +167,16 @@ macro_rules! impl_analytics {
             async fn kpis(&self, period: $crate::Period) -> $crate::Result<$crate::Kpis> {
                 period.check()?;
                 let (cur, prev) = (period.current(), period.previous());
-                let qualified = (self.qualified_between(cur).await?, self.qualified_between(prev).await?);
-                let activations =
-                    (self.activations_between(cur).await?, self.activations_between(prev).await?);
-                let ctr = (self.ctr_between(cur).await?, self.ctr_between(prev).await?);
+                // Independent reads: run them side by side on the pool's connections.
+                let (q_cur, q_prev, a_cur, a_prev, c_cur, c_prev) = tokio::try_join!(
+                    self.qualified_between(cur),
+                    self.qualified_between(prev),
+                    self.activations_between(cur),
+                    self.activations_between(prev),
+                    self.ctr_between(cur),
+                    self.ctr_between(prev),
+                )?;
+                let (qualified, activations, ctr) = ((q_cur, q_prev), (a_cur, a_prev), (c_cur, c_prev));
                 let rate = |a: f64, q: f64| if q == 0.0 { 0.0 } else { a / q * 100.0 };
                 let sql = format!(
                     "SELECT CAST(AVG(CAST(a.t - (SELECT MIN(s.scored_at) FROM scores s \

@@ -333,3 +333,8 @@ fn latest_by_company(scores: &[NewScore]) -> Vec<&NewScore> {
     }
     out
 }
+
+/// docs/storage.md's Rust example, compiled and run as a doc test.
+#[doc = include_str!("../../docs/storage.md")]
+#[cfg(doctest)]
+pub struct StorageDoctests;
