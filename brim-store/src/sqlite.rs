@@ -31,8 +31,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10))
             // SQLite's default page cache is 2 MB: a growing event log and its indexes then
-            // re-read pages from the OS on every batch. 64 MB of cache and memory-mapped reads
-            // keep the hot pages at hand (3x faster appends; see docs/PERFORMANCE.md).
+            // re-read pages from the OS on every batch. 64 MB of cache keeps the hot pages at
+            // hand (memory-mapped reads were tried and were slower; see docs/PERFORMANCE.md).
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
         // An in-memory database lives in one connection; a file is shared by several.
