@@ -205,10 +205,7 @@ macro_rules! impl_ports {
                 .await?;
                 rows.into_iter()
                     .map(|(company_id, outcome, occurred_at)| {
-                        let outcome = outcome.parse().map_err(|detail| $crate::Error::Corrupt {
-                            what: "outcome",
-                            detail,
-                        })?;
+                        let outcome = $crate::error::parse_stored("outcome", &outcome)?;
                         Ok($crate::Outcome {
                             company_id,
                             outcome,
@@ -261,10 +258,7 @@ macro_rules! impl_ports {
                     .await?;
                 rows.into_iter()
                     .map(|(id, event_type, occurred_at, user_id, company_id, payload)| {
-                        let event_type = event_type.parse().map_err(|detail| $crate::Error::Corrupt {
-                            what: "event",
-                            detail,
-                        })?;
+                        let event_type = $crate::error::parse_stored("event", &event_type)?;
                         Ok($crate::Event {
                             id,
                             event_type,

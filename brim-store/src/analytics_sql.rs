@@ -106,12 +106,9 @@ pub(crate) fn lead_from_row(row: LeadRow) -> crate::Result<crate::ScoredLead> {
         action,
         model,
         scored_at,
-        email_status: status.map(|s| s.parse()).transpose().map_err(|detail| {
-            crate::Error::Corrupt {
-                what: "e-mail",
-                detail,
-            }
-        })?,
+        email_status: status
+            .map(|s| crate::error::parse_stored("e-mail", &s))
+            .transpose()?,
         email_variant: variant,
     })
 }

@@ -47,3 +47,12 @@ pub enum Error {
         expected: String,
     },
 }
+
+/// Reads a value stored as text (an enum's name), or says which kind of row holds an unknown one.
+pub(crate) fn parse_stored<T: std::str::FromStr<Err = String>>(
+    what: &'static str,
+    text: &str,
+) -> Result<T> {
+    text.parse()
+        .map_err(|detail| Error::Corrupt { what, detail })
+}

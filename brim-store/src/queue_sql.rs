@@ -51,6 +51,10 @@ fn corrupt(detail: String) -> crate::Error {
     }
 }
 
+fn parse_email_field<T: std::str::FromStr<Err = String>>(text: &str) -> crate::Result<T> {
+    crate::error::parse_stored("e-mail", text)
+}
+
 impl TryFrom<EmailRow> for QueuedEmail {
     type Error = crate::Error;
     fn try_from(r: EmailRow) -> crate::Result<QueuedEmail> {
@@ -63,19 +67,17 @@ impl TryFrom<EmailRow> for QueuedEmail {
             subject: r.subject,
             body_text: r.body_text,
             body_html: r.body_html,
-            writer: r.writer.parse::<Writer>().map_err(corrupt)?,
+            writer: parse_email_field::<Writer>(&r.writer)?,
             message_id: r.message_id,
-            status: r.status.parse::<EmailStatus>().map_err(corrupt)?,
+            status: parse_email_field::<EmailStatus>(&r.status)?,
             wait_reason: r
                 .wait_reason
-                .map(|w| w.parse::<WaitReason>())
-                .transpose()
-                .map_err(corrupt)?,
+                .map(|w| parse_email_field::<WaitReason>(&w))
+                .transpose()?,
             suppressed: r
                 .suppressed
-                .map(|s| s.parse::<SuppressionReason>())
-                .transpose()
-                .map_err(corrupt)?,
+                .map(|s| parse_email_field::<SuppressionReason>(&s))
+                .transpose()?,
             attempts: u32::try_from(r.attempts).unwrap_or(0),
             last_error: r.last_error,
             leased_by: r.leased_by,
@@ -226,15 +228,7 @@ macro_rules! impl_queue {
                 if done == 1 {
                     return Ok($crate::SendMark::Marked);
                 }
-                match self.status_of(id).await? {
-                    Some($crate::EmailStatus::Sent) => Ok($crate::SendMark::AlreadySent),
-                    Some(status) => Err($crate::Error::InvalidState {
-                        id,
-                        status: status.to_string(),
-                        action: "mark it sent (only a leased e-mail can be)",
-                    }),
-                    None => Err($crate::Error::NotFound { what: "e-mail", id }),
-                }
+                self.not_marked_sent(id).await?
             }
 
             async fn mark_sent_many(
@@ -270,15 +264,7 @@ macro_rules! impl_queue {
                     out.push(if marked.remove(&id) {
                         Ok($crate::SendMark::Marked)
                     } else {
-                        match self.status_of(id).await? {
-                            Some($crate::EmailStatus::Sent) => Ok($crate::SendMark::AlreadySent),
-                            Some(status) => Err($crate::Error::InvalidState {
-                                id,
-                                status: status.to_string(),
-                                action: "mark it sent (only a leased e-mail can be)",
-                            }),
-                            None => Err($crate::Error::NotFound { what: "e-mail", id }),
-                        }
+                        self.not_marked_sent(id).await?
                     });
                 }
                 Ok(out)
@@ -481,12 +467,7 @@ macro_rules! impl_queue {
                 let mut counts = $crate::QueueCounts::default();
                 for (status, n) in rows {
                     let n = u64::try_from(n).unwrap_or(0);
-                    match status.parse::<$crate::EmailStatus>().map_err(|detail| {
-                        $crate::Error::Corrupt {
-                            what: "e-mail",
-                            detail,
-                        }
-                    })? {
+                    match $crate::error::parse_stored::<$crate::EmailStatus>("e-mail", &status)? {
                         $crate::EmailStatus::Waiting => counts.waiting = n,
                         $crate::EmailStatus::Queued => counts.queued = n,
                         $crate::EmailStatus::Leased => counts.leased = n,
@@ -542,10 +523,7 @@ macro_rules! impl_queue {
                 row.map(|(value, reason, created_at)| {
                     Ok($crate::Suppression {
                         value,
-                        reason: reason.parse().map_err(|detail| $crate::Error::Corrupt {
-                            what: "suppression",
-                            detail,
-                        })?,
+                        reason: $crate::error::parse_stored("suppression", &reason)?,
                         created_at,
                     })
                 })
@@ -554,19 +532,31 @@ macro_rules! impl_queue {
         }
 
         impl $store {
+            /// Why a row was not marked sent (the inner answer): it already was, it is in
+            /// another state, or it does not exist. The outer error is the database's.
+            async fn not_marked_sent(
+                &self,
+                id: i64,
+            ) -> $crate::Result<$crate::Result<$crate::SendMark>> {
+                Ok(match self.status_of(id).await? {
+                    Some($crate::EmailStatus::Sent) => Ok($crate::SendMark::AlreadySent),
+                    Some(status) => Err($crate::Error::InvalidState {
+                        id,
+                        status: status.to_string(),
+                        action: "mark it sent (only a leased e-mail can be)",
+                    }),
+                    None => Err($crate::Error::NotFound { what: "e-mail", id }),
+                })
+            }
+
             async fn status_of(&self, id: i64) -> $crate::Result<Option<$crate::EmailStatus>> {
                 let row: Option<(String,)> =
                     sqlx::query_as("SELECT status FROM email_queue WHERE id = $1")
                         .bind(id)
                         .fetch_optional(&self.pool)
                         .await?;
-                row.map(|(s,)| {
-                    s.parse().map_err(|detail| $crate::Error::Corrupt {
-                        what: "e-mail",
-                        detail,
-                    })
-                })
-                .transpose()
+                row.map(|(s,)| $crate::error::parse_stored("e-mail", &s))
+                    .transpose()
             }
         }
     };
