@@ -91,6 +91,8 @@ where
         .map(|c| NewEmail {
             company_id: company(c),
             recipient: Some(format!("ceo@{c}.example")),
+            recipient_name: None,
+            timezone: None,
             score: rng.below(101) as u8,
             variant: ["roi_focused", "problem_focused"][(c % 2) as usize].into(),
             subject: "Subject".into(),

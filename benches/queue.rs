@@ -24,6 +24,8 @@ fn emails() -> Vec<NewEmail> {
         .map(|i| NewEmail {
             company_id: format!("r{round}-c{i}"),
             recipient: Some(format!("ceo@c{i}.example")),
+            recipient_name: None,
+            timezone: None,
             score: (i % 101) as u8,
             variant: "roi_focused".into(),
             subject: "A quick idea for your operations team".into(),

@@ -28,6 +28,8 @@ mod lead;
 mod model;
 pub mod signals;
 mod text;
+mod variant;
+mod window;
 
 pub use delivery::{Backoff, message_id};
 pub use engine::{
@@ -40,6 +42,11 @@ pub use model::{
     Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, PRESETS, Polarity,
     Rule, ScoringModel, Thresholds,
 };
+pub use variant::{
+    PROBLEM_FOCUSED, ROI_FOCUSED, VariantChoice, VariantPolicy, VariantRules, experiment_bucket,
+};
+pub use window::{SendWindow, WindowError, time_zone};
+pub use jiff::tz::TimeZone;
 pub use signals::{Funding, Signal, SignalKind, SignalSource, extract_signals};
 
 /// The README's examples, compiled and run as doc tests.

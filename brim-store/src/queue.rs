@@ -62,6 +62,10 @@ pub struct NewEmail {
     pub company_id: String,
     /// The address; `None` queues the e-mail as *waiting* for a contact.
     pub recipient: Option<String>,
+    /// The contact's name, for the `To:` header.
+    pub recipient_name: Option<String>,
+    /// The lead's IANA time zone, for its send window (`None`: the deployment's default).
+    pub timezone: Option<String>,
     /// The lead's score: the priority (higher first).
     pub score: u8,
     /// The A/B variant.
@@ -89,6 +93,10 @@ pub struct QueuedEmail {
     pub company_id: String,
     /// The address, if known.
     pub recipient: Option<String>,
+    /// The contact's name, if known.
+    pub recipient_name: Option<String>,
+    /// The lead's IANA time zone, if known.
+    pub timezone: Option<String>,
     /// The priority.
     pub score: u8,
     /// The A/B variant.

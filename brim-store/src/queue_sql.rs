@@ -7,15 +7,15 @@ use sqlx::FromRow;
 use crate::queue::{EmailStatus, QueuedEmail, SuppressionReason, WaitReason, Writer};
 
 /// Columns of a queue row as [`EmailRow`] reads them, with the suppression looked up.
-pub(crate) const EMAIL_COLUMNS: &str = "q.id, q.company_id, q.recipient, q.score, q.variant, \
-     q.subject, q.body_text, q.body_html, q.writer, q.message_id, q.status, q.wait_reason, \
+pub(crate) const EMAIL_COLUMNS: &str = "q.id, q.company_id, q.recipient, q.recipient_name, q.timezone, q.score, \
+     q.variant, q.subject, q.body_text, q.body_html, q.writer, q.message_id, q.status, q.wait_reason, \
      (SELECT s.reason FROM suppressions s WHERE s.value = q.recipient_key \
       OR s.value = q.recipient_domain LIMIT 1) AS suppressed, \
      q.attempts, q.last_error, q.leased_by, q.created_at, q.due_at, q.sent_at, q.updated_at";
 
 /// The same columns for `RETURNING` (claimed rows are never suppressed).
-pub(crate) const RETURNING_COLUMNS: &str = "id, company_id, recipient, score, variant, subject, \
-     body_text, body_html, writer, message_id, status, wait_reason, \
+pub(crate) const RETURNING_COLUMNS: &str = "id, company_id, recipient, recipient_name, timezone, score, variant, \
+     subject, body_text, body_html, writer, message_id, status, wait_reason, \
      CAST(NULL AS TEXT) AS suppressed, attempts, last_error, leased_by, created_at, due_at, \
      sent_at, updated_at";
 
@@ -25,6 +25,8 @@ pub(crate) struct EmailRow {
     id: i64,
     company_id: String,
     recipient: Option<String>,
+    recipient_name: Option<String>,
+    timezone: Option<String>,
     score: i16,
     variant: String,
     subject: String,
@@ -62,6 +64,8 @@ impl TryFrom<EmailRow> for QueuedEmail {
             id: r.id,
             company_id: r.company_id,
             recipient: r.recipient,
+            recipient_name: r.recipient_name,
+            timezone: r.timezone,
             score: u8::try_from(r.score).map_err(|_| corrupt(format!("score {}", r.score)))?,
             variant: r.variant,
             subject: r.subject,
@@ -110,8 +114,8 @@ macro_rules! impl_queue {
                 let mut inserted: HashMap<String, i64> = HashMap::with_capacity(emails.len());
                 for chunk in emails.chunks($crate::adapter::ROWS_PER_INSERT / 4) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO email_queue (company_id, recipient, recipient_key, \
-                         recipient_domain, score, variant, subject, body_text, body_html, writer, \
+                        "INSERT INTO email_queue (company_id, recipient, recipient_name, \
+                         timezone, recipient_key, recipient_domain, score, variant, subject, body_text, body_html, writer, \
                          message_id, status, wait_reason, created_at, due_at, updated_at) ",
                     );
                     insert.push_values(chunk, |mut row, e| {
@@ -124,6 +128,8 @@ macro_rules! impl_queue {
                         };
                         row.push_bind(e.company_id.as_str())
                             .push_bind(e.recipient.as_deref())
+                            .push_bind(e.recipient_name.as_deref())
+                            .push_bind(e.timezone.as_deref())
                             .push_bind(key)
                             .push_bind(domain)
                             .push_bind(i16::from(e.score))

@@ -11,6 +11,8 @@ pub fn email(company: &str, score: u8, recipient: Option<&str>) -> NewEmail {
     NewEmail {
         company_id: company.to_string(),
         recipient: recipient.map(str::to_string),
+        recipient_name: recipient.map(|_| "Ada Lovelace".to_string()),
+        timezone: Some("Europe/Berlin".into()),
         score,
         variant: if score > 75 {
             "roi_focused"
@@ -114,6 +116,11 @@ async fn claims_best_first_once_per_company() {
         assert_eq!(
             (sent.status, sent.sent_at, sent.attempts),
             (EmailStatus::Sent, Some(6_000), 1)
+        );
+        assert_eq!(
+            (sent.recipient_name.as_deref(), sent.timezone.as_deref()),
+            (Some("Ada Lovelace"), Some("Europe/Berlin")),
+            "the contact's name and the lead's zone are kept"
         );
 
         // Sent once per company, for ever: a new e-mail for it is skipped.
