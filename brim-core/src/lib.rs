@@ -37,17 +37,17 @@ pub use engine::{
     Reasoning, Score, ScoreReport, Scorer,
 };
 pub use error::{Error, LeadError, ModelError, ModelProblem, Result};
+pub use jiff::tz::TimeZone;
 pub use lead::{AttrValue, Contact, Lead, ORIGINAL_FIELDS, company_id_for_name};
 pub use model::{
     Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, PRESETS, Polarity,
     Rule, ScoringModel, Thresholds,
 };
+pub use signals::{Funding, Signal, SignalKind, SignalSource, extract_signals};
 pub use variant::{
     PROBLEM_FOCUSED, ROI_FOCUSED, VariantChoice, VariantPolicy, VariantRules, experiment_bucket,
 };
 pub use window::{SendWindow, WindowError, time_zone};
-pub use jiff::tz::TimeZone;
-pub use signals::{Funding, Signal, SignalKind, SignalSource, extract_signals};
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]

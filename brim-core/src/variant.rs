@@ -208,18 +208,12 @@ impl VariantRules {
         if total_score > self.roi_score_above {
             pick(
                 ROI_FOCUSED,
-                format!(
-                    "score {total_score} (above {})",
-                    self.roi_score_above
-                ),
+                format!("score {total_score} (above {})", self.roi_score_above),
             )
         } else {
             pick(
                 PROBLEM_FOCUSED,
-                format!(
-                    "score {total_score} (not above {})",
-                    self.roi_score_above
-                ),
+                format!("score {total_score} (not above {})", self.roi_score_above),
             )
         }
     }

@@ -137,8 +137,7 @@ impl FromStr for SendWindow {
             .ok_or_else(|| err("expected days, a space, then hours"))?;
         let mut days = [false; 7];
         let days_text = days_text.trim();
-        if days_text.eq_ignore_ascii_case("daily") || days_text.eq_ignore_ascii_case("every day")
-        {
+        if days_text.eq_ignore_ascii_case("daily") || days_text.eq_ignore_ascii_case("every day") {
             days = [true; 7];
         } else {
             for part in days_text.split(',') {
