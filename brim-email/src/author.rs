@@ -49,7 +49,7 @@ impl Author {
     /// that fails validation twice falls back to the templates, with the reason.
     pub async fn write(&self, req: &WriteRequest<'_>) -> Written {
         let Some(llm) = &self.llm else {
-            return self.from_template(req, None, 0);
+            return self.by_template(req, None, 0);
         };
         let prompt = build_prompt(req, &self.sender);
         let variant = req.variant.variant.as_str();
@@ -83,10 +83,10 @@ impl Author {
         }
         let reason = format!("{}: {last_problem}", llm.label());
         tracing::info!(company = %req.report.company_id, %reason, "LLM failed; the template writes this e-mail");
-        self.from_template(req, Some(reason), replies)
+        self.by_template(req, Some(reason), replies)
     }
 
-    fn from_template(
+    fn by_template(
         &self,
         req: &WriteRequest<'_>,
         fallback_reason: Option<String>,
