@@ -1,10 +1,10 @@
 //! Send worker throughput: `cargo bench -p brim-benches --bench email`.
 //!
 //! A SQLite file queue holds 2,000 e-mails (filling it is not measured); one worker (batches of
-//! 500, 32 sends in flight) drains it, composing each message (both parts, signed unsubscribe
-//! link, tracking) and marking it sent, to (1) the outbox folder and (2) SMTP on loopback (a
-//! pool of 16 lettre connections to a minimal SMTP server in this process). Numbers in
-//! docs/PERFORMANCE.md.
+//! 500) drains it, composing each message (both parts, signed unsubscribe link, tracking) and
+//! marking it sent, to (1) the outbox folder (32 sends in flight) and (2) SMTP on loopback: a
+//! pool of 64 lettre connections (`BRIM_BENCH_SMTP_CONNECTIONS`), one send in flight per
+//! connection, to a minimal SMTP server in this process. Numbers in docs/PERFORMANCE.md.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -57,7 +57,7 @@ fn composer() -> Arc<Composer> {
     ))
 }
 
-async fn drain<M: Mailer>(mailer: Arc<M>) -> Duration {
+async fn drain<M: Mailer>(mailer: Arc<M>, concurrency: usize) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         SqliteStore::connect(&format!("sqlite://{}/queue.db", dir.path().display()))
@@ -73,7 +73,7 @@ async fn drain<M: Mailer>(mailer: Arc<M>) -> Duration {
         WorkerConfig {
             worker_id: "bench".into(),
             batch_size: 500,
-            concurrency: 32,
+            concurrency,
             window: SendWindow::Always,
             ..WorkerConfig::default()
         },
@@ -108,13 +108,19 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
 
+    let outboxes = tempfile::tempdir().unwrap();
     group.bench_function("outbox", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
                 let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let out = tempfile::tempdir().unwrap();
-                    total += drain(Arc::new(OutboxMailer::new(out.path()).unwrap())).await;
+                for i in 0..iters {
+                    // Folders are kept until the end: deleting thousands of files between
+                    // samples slows the next creates (ext4's inode allocator), which a real
+                    // outbox, only ever added to, does not see.
+                    let out = outboxes
+                        .path()
+                        .join(format!("{}-{i}", ROUND.load(Ordering::Relaxed)));
+                    total += drain(Arc::new(OutboxMailer::new(out).unwrap()), 32).await;
                 }
                 total
             })
@@ -122,11 +128,16 @@ fn bench(c: &mut Criterion) {
     });
 
     let (port, accepted) = rt.block_on(smtp_sink());
+    let _runtime = rt.enter();
+    let connections: u32 = std::env::var("BRIM_BENCH_SMTP_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
     let smtp = Arc::new(
         SmtpMailer::new(
             &format!("smtp://127.0.0.1:{port}"),
             None,
-            16,
+            connections,
             Duration::from_secs(10),
         )
         .unwrap(),
@@ -136,7 +147,7 @@ fn bench(c: &mut Criterion) {
             rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    total += drain(smtp.clone()).await;
+                    total += drain(smtp.clone(), connections as usize).await;
                 }
                 total
             })

@@ -37,8 +37,13 @@ fn lead(i: usize) -> Lead {
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` runs this too: keep that quick.
-    let testing = std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
-    let leads = if testing { 200 } else { env_usize("BRIM_BENCH_LEADS", 10_000) };
+    let testing =
+        std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
+    let leads = if testing {
+        200
+    } else {
+        env_usize("BRIM_BENCH_LEADS", 10_000)
+    };
     let in_flight = env_usize("BRIM_BENCH_IN_FLIGHT", 64);
     let latency = Duration::from_millis(200);
     let rt = tokio::runtime::Runtime::new().unwrap();

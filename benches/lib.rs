@@ -83,9 +83,15 @@ pub async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::atomic::AtomicU64>) 
                         .map(|v| v.to_ascii_uppercase())
                         .unwrap_or_default();
                     let reply: &[u8] = match &verb[..] {
-                        b"EHLO" => b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+                        b"EHLO" => {
+                            b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+                        }
                         b"DATA" => {
-                            if write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await.is_err() {
+                            if write
+                                .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
+                                .await
+                                .is_err()
+                            {
                                 return;
                             }
                             loop {

@@ -40,3 +40,8 @@ pub use preview::{Preview, preview};
 pub use template::{BUILTIN_TEMPLATES, Sender, TemplateWriter, WriteRequest, industry_slug};
 pub use token::{Claims, InvalidToken, Signer, TokenKind};
 pub use worker::{Clock, CycleReport, SystemClock, Worker, WorkerConfig};
+
+/// docs/email.md's Rust example, compiled and run as a doc test.
+#[doc = include_str!("../../docs/email.md")]
+#[cfg(doctest)]
+pub struct EmailDoctests;

@@ -53,17 +53,28 @@ pub trait Mailer: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct OutboxMailer {
     dir: PathBuf,
+    /// One writer at a time: concurrent creates and renames in one directory contend on its
+    /// lock in the kernel and were measured slower than taking turns.
+    turn: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl OutboxMailer {
-    /// An outbox in `dir` (created if missing).
+    /// An outbox in `dir` (created if missing, with a `.tmp` folder for partial writes).
     pub fn new(dir: impl Into<PathBuf>) -> Result<OutboxMailer> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
             path: dir.display().to_string(),
             source,
         })?;
-        Ok(OutboxMailer { dir })
+        let tmp = dir.join(".tmp");
+        std::fs::create_dir_all(&tmp).map_err(|source| Error::Io {
+            path: tmp.display().to_string(),
+            source,
+        })?;
+        Ok(OutboxMailer {
+            dir,
+            turn: std::sync::Arc::default(),
+        })
     }
 
     /// The folder.
@@ -93,9 +104,15 @@ impl Mailer for OutboxMailer {
     async fn send(&self, message: &Message, message_id: &str) -> Result<(), SendError> {
         let path = self.file_for(message_id);
         let bytes = message.formatted();
-        // Write to a temporary name, then rename: a reader never sees half a message.
-        let tmp = path.with_extension("eml.tmp");
+        // Write under `.tmp/`, then rename into the folder: a reader never sees half a message
+        // (as in Maildir).
+        let tmp = self
+            .dir
+            .join(".tmp")
+            .join(path.file_name().unwrap_or_default());
+        let turn = self.turn.clone();
         let result = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let _turn = turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             std::fs::write(&tmp, bytes)?;
             std::fs::rename(&tmp, &path)
         })
@@ -148,7 +165,8 @@ impl SmtpMailer {
     /// `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS from the start).
     /// Credentials come from the URL's user and password or, when these are set, from
     /// `username`/`password` (e.g. `BRIM_SMTP_USERNAME`/`BRIM_SMTP_PASSWORD`). `connections`
-    /// caps the pool; `timeout` applies to each SMTP command.
+    /// caps the pool; `timeout` applies to each SMTP command. Call it inside a Tokio runtime
+    /// (the pool runs a task).
     pub fn new(
         url: &str,
         credentials: Option<(String, String)>,
@@ -156,6 +174,13 @@ impl SmtpMailer {
         timeout: Duration,
     ) -> Result<SmtpMailer> {
         let label = redact_url(url);
+        if tokio::runtime::Handle::try_current().is_err() {
+            // lettre's pool starts a task: without a runtime it would panic.
+            return Err(Error::config(
+                "BRIM_SMTP_URL",
+                "the SMTP mailer must be created inside a Tokio runtime",
+            ));
+        }
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| {
             Error::config(
                 "BRIM_SMTP_URL",
@@ -209,7 +234,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_stay_out_of_labels() {
+    fn outside_a_runtime_it_is_an_error_not_a_panic() {
+        let err = SmtpMailer::new("smtp://127.0.0.1:25", None, 1, Duration::from_secs(1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("inside a Tokio runtime"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn passwords_stay_out_of_labels() {
         assert_eq!(
             redact_url("smtps://user:hunter2@mail.example:465"),
             "smtps://***@mail.example:465"

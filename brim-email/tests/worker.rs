@@ -78,7 +78,22 @@ async fn sends_best_first_at_most_a_batch_per_cycle_and_copes_with_an_empty_queu
     assert_eq!(worker.run_once(&stop).await.unwrap().sent, 5);
     assert_eq!(worker.run_once(&stop).await.unwrap().sent, 2);
     assert_eq!(worker.run_once(&stop).await.unwrap().claimed, 0);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 12);
+    let eml = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "eml")
+        })
+        .count();
+    assert_eq!(eml, 12);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0,
+        "no partial file left behind"
+    );
 }
 
 #[tokio::test]

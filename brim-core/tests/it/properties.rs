@@ -156,3 +156,57 @@ fn huge_lists_and_huge_numbers() {
         assert!(r.total_score <= 100);
     }
 }
+
+const ZONES: [&str; 6] = [
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+    "Pacific/Apia",
+    "UTC",
+];
+
+proptest! {
+    #[test]
+    fn every_lead_gets_one_of_the_policy_variants(lead in arb_lead(), score in 0u8..=100) {
+        for policy in [
+            brim_core::VariantPolicy::default(),
+            brim_core::VariantPolicy::Experiment {
+                variants: vec!["a".into(), "b".into(), "c".into()],
+                salt: "s".into(),
+            },
+        ] {
+            let choice = policy.choose(&lead, score);
+            prop_assert!(policy.variants().contains(&choice.variant));
+            prop_assert!(!choice.reason.is_empty());
+            prop_assert_eq!(&choice, &policy.choose(&lead, score));
+        }
+    }
+
+    #[test]
+    fn the_next_opening_is_open_and_nothing_earlier_is(
+        at in -2_000_000_000_000i64..4_000_000_000_000,
+        zone in prop::sample::select(ZONES.to_vec()),
+        days in prop::array::uniform7(any::<bool>()),
+        start in 0u16..1439,
+        length in 1u16..600,
+    ) {
+        let end = (start + length).min(1440);
+        let window = brim_core::SendWindow::Weekly { days, start, end };
+        let tz = brim_core::time_zone(zone).unwrap();
+        let next = window.next_open(at, &tz);
+        if days.iter().any(|d| *d) && next != i64::MAX {
+            prop_assert!(next >= at);
+            prop_assert!(window.is_open(next, &tz), "{window} {zone} at {at}: {next}");
+            // A minute before the opening (when it is not `at` itself) the window is closed.
+            if next > at && next - 60_000 >= at {
+                prop_assert!(!window.is_open(next - 60_000, &tz));
+            }
+        }
+    }
+
+    #[test]
+    fn window_parsing_never_panics(text in "\\PC{0,40}") {
+        let _ = text.parse::<brim_core::SendWindow>();
+    }
+}
