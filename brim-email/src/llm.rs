@@ -34,6 +34,24 @@ impl ApiKey {
     }
 }
 
+impl ApiKey {
+    /// Reads a key from a file (surrounding whitespace removed), e.g. a mounted secret.
+    pub fn from_file(path: &std::path::Path) -> Result<ApiKey> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let key = text.trim();
+        if key.is_empty() {
+            return Err(Error::config(
+                path.display().to_string(),
+                "the key file is empty",
+            ));
+        }
+        Ok(ApiKey(key.to_string()))
+    }
+}
+
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("<redacted>")
@@ -76,6 +94,44 @@ impl LlmConfig {
             api_key: Some(api_key),
             ..LlmConfig::openai(None)
         }
+    }
+
+    /// The LLM the environment configures, or `None` for templates only:
+    /// `GEMINI_API_KEY` → Gemini; else `OPENAI_API_KEY` or `BRIM_LLM_URL` → OpenAI-compatible
+    /// (`BRIM_LLM_URL` is the base URL, e.g. `http://localhost:11434/v1` for Ollama). The
+    /// model is `BRIM_LLM_MODEL` when set. Keys are read, never logged.
+    pub fn from_env() -> Result<Option<LlmConfig>> {
+        LlmConfig::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// [`LlmConfig::from_env`] over any lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Option<LlmConfig>> {
+        let mut config = if let Some(key) = get("GEMINI_API_KEY") {
+            let mut c = LlmConfig::gemini(ApiKey::new(key.trim()));
+            if let Some(url) = get("BRIM_LLM_URL") {
+                c.base_url = url;
+            }
+            c
+        } else if get("OPENAI_API_KEY").is_some() || get("BRIM_LLM_URL").is_some() {
+            let mut c = LlmConfig::openai(get("OPENAI_API_KEY").map(|k| ApiKey::new(k.trim())));
+            if let Some(url) = get("BRIM_LLM_URL") {
+                c.base_url = url;
+            }
+            c
+        } else {
+            return Ok(None);
+        };
+        if let Some(model) = get("BRIM_LLM_MODEL") {
+            config.model = model;
+        }
+        let base = config.base_url.trim();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::config(
+                "BRIM_LLM_URL",
+                format!("expected an http:// or https:// URL, got {base:?}"),
+            ));
+        }
+        Ok(Some(config))
     }
 
     /// OpenAI (or, with `base_url` changed, any compatible server) with the same defaults and
@@ -482,6 +538,51 @@ mod tests {
         assert_eq!(server_delay(&headers, gemini), Some(Duration::from_secs(3)));
         assert_eq!(parse_seconds("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_seconds("-1s"), None);
+    }
+
+    #[test]
+    fn the_environment_picks_the_provider() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(LlmConfig::from_lookup(env(&[])).unwrap().is_none());
+        let g = LlmConfig::from_lookup(env(&[("GEMINI_API_KEY", "g"), ("OPENAI_API_KEY", "o")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(g.provider, LlmProvider::Gemini);
+        let o = LlmConfig::from_lookup(env(&[
+            ("BRIM_LLM_URL", "http://localhost:11434/v1"),
+            ("BRIM_LLM_MODEL", "llama3.2"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (o.provider, o.base_url.as_str(), o.model.as_str(), o.api_key),
+            (
+                LlmProvider::OpenAi,
+                "http://localhost:11434/v1",
+                "llama3.2",
+                None
+            )
+        );
+        let err = LlmConfig::from_lookup(env(&[("BRIM_LLM_URL", "localhost:11434")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("BRIM_LLM_URL: expected an http"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "  sk-from-file\n").unwrap();
+        assert_eq!(
+            ApiKey::from_file(&file).unwrap(),
+            ApiKey::new("sk-from-file")
+        );
+        std::fs::write(&file, "\n").unwrap();
+        assert!(ApiKey::from_file(&file).is_err());
     }
 
     #[test]

@@ -200,6 +200,21 @@ impl SmtpMailer {
     }
 }
 
+impl SmtpMailer {
+    /// [`SmtpMailer::new`] with the user and password from `BRIM_SMTP_USERNAME` and
+    /// `BRIM_SMTP_PASSWORD` when both are set (otherwise the URL's, if any).
+    pub fn from_env(url: &str, connections: u32, timeout: Duration) -> Result<SmtpMailer> {
+        let credentials = match (
+            std::env::var("BRIM_SMTP_USERNAME"),
+            std::env::var("BRIM_SMTP_PASSWORD"),
+        ) {
+            (Ok(user), Ok(password)) => Some((user, password)),
+            _ => None,
+        };
+        SmtpMailer::new(url, credentials, connections, timeout)
+    }
+}
+
 /// Classifies an SMTP error: 4xx and connection problems are transient; 550, 551 and 553 are
 /// hard bounces; other 5xx are permanent.
 pub fn classify(error: &lettre::transport::smtp::Error) -> FailureKind {

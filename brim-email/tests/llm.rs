@@ -445,3 +445,26 @@ async fn every_lead_ends_with_exactly_one_queued_email() {
         (EmailStatus::Queued, Writer::Template)
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn parsing_any_reply_never_panics(reply in "\\PC{0,300}", variant in "[a-z_]{0,20}") {
+        if let Ok(draft) = brim_email::parse_reply(&reply, &variant) {
+            proptest::prop_assert_eq!(draft.variant, variant);
+            proptest::prop_assert!(!draft.subject.is_empty() && draft.subject.chars().count() <= 150);
+            proptest::prop_assert!(!draft.body_html.contains("<script"));
+        }
+    }
+
+    #[test]
+    fn parsing_any_json_object_reply_never_panics(
+        subject in "\\PC{0,200}",
+        body in "\\PC{0,400}",
+    ) {
+        let reply = serde_json::json!({"variant_name": "v", "subject": subject, "body": body}).to_string();
+        if let Ok(draft) = brim_email::parse_reply(&reply, "v") {
+            proptest::prop_assert!(!draft.body_html.contains('<') || draft.body_html.starts_with("<p>"));
+            proptest::prop_assert!(!draft.body_html.contains("<script"));
+        }
+    }
+}
