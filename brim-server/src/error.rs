@@ -33,6 +33,9 @@ pub enum CliError {
     /// The input is not readable as the format it claims.
     #[error("{0}")]
     Input(String),
+    /// `brim serve` could not start or stopped on an error (names the setting or the cause).
+    #[error("{0}")]
+    Serve(String),
 }
 
 impl CliError {

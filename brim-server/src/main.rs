@@ -10,13 +10,14 @@ mod input;
 mod models;
 mod output;
 mod score;
+mod serve;
 
 use error::CliError;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Brim: score leads, explain why, and (soon) write and send the e-mails.
+/// Brim: score leads, explain why, write the e-mails and send them.
 #[derive(Debug, Parser)]
 #[command(name = "brim", version, propagate_version = true)]
 struct Cli {
@@ -34,6 +35,9 @@ enum Command {
         #[command(subcommand)]
         command: models::ModelsCommand,
     },
+    /// Run the HTTP API with the e-mail pipeline: scores, writes and sends (SQLite, the outbox
+    /// folder and templates by default).
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Score(args) => score::run(args),
         Command::Models { command } => models::run(command),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,376 @@
+//! The HTTP API: the original's endpoints (spec §6) with its paths and JSON shapes, and JSON
+//! errors for everything else.
+
+mod error;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use brim_core::Lead;
+use brim_store::{EventType, LeadSort, LeadsQuery, NewEvent, NewScore, Period, StatusFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub use error::ApiError;
+
+use crate::app::{App, Store};
+
+/// Largest JSON body accepted by the JSON endpoints.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+type AppState<S> = State<Arc<App<S>>>;
+
+/// The router: every endpoint, with JSON 404/405/413 answers.
+pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz::<S>))
+        .route("/api/score-company", post(score_company::<S>))
+        .route("/api/activation/log-event", post(log_event::<S>))
+        .route("/api/analytics/kpi/{metric}", get(kpi::<S>))
+        .route(
+            "/api/analytics/funnel-over-time",
+            get(funnel_over_time::<S>),
+        )
+        .route(
+            "/api/analytics/scored-leads-table",
+            get(scored_leads_table::<S>),
+        )
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                error: "method_not_allowed",
+                detail: "this endpoint does not accept that method".into(),
+                field: None,
+            }
+        })
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .with_state(app)
+}
+
+/// The body, or a JSON 413 / 400.
+fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    bytes.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(JSON_BODY_LIMIT)
+        } else {
+            ApiError {
+                status: StatusCode::BAD_REQUEST,
+                error: "bad_request",
+                detail: "the request body could not be read".into(),
+                field: None,
+            }
+        }
+    })
+}
+
+async fn healthz<S: Store>(State(app): AppState<S>) -> Result<Json<Value>, ApiError> {
+    app.store.queue_counts().await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+#[derive(Deserialize)]
+struct ModelQuery {
+    model: Option<String>,
+}
+
+/// `POST /api/score-company?model=balanced`: the score in the original's shape (plus
+/// contributions); stores the lead and the score, logs `score_calculated`, and queues the lead
+/// for its e-mail.
+async fn score_company<S: Store>(
+    State(app): AppState<S>,
+    Query(query): Query<ModelQuery>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<brim_core::ScoreReport>, ApiError> {
+    let bytes = body(bytes)?;
+    let model = query.model.as_deref().unwrap_or("balanced");
+    let scorer = app.scorer(model).ok_or_else(|| {
+        ApiError::invalid(
+            "model",
+            format!(
+                "unknown model {model:?} (known: {})",
+                app.model_names().join(", ")
+            ),
+        )
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid(
+            "body",
+            "expected a JSON object with at least company_name",
+        ));
+    }
+    let lead = Lead::from_json_slice(&bytes).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let report = scorer.report(&lead);
+    let now = app.clock.now_ms();
+    app.store
+        .upsert_leads(std::slice::from_ref(&lead), now)
+        .await?;
+    app.store
+        .save_scores(&[NewScore {
+            report: report.clone(),
+            scored_at: now,
+        }])
+        .await?;
+    app.store
+        .append_events(&[NewEvent {
+            event_type: EventType::ScoreCalculated,
+            occurred_at: now,
+            user_id: None,
+            company_id: Some(report.company_id.clone()),
+            payload: json!({
+                "model_used": report.model,
+                "score": report.total_score,
+                "company_name": report.company_name,
+            }),
+        }])
+        .await?;
+    if let Some(generation) = &app.generation
+        && generation.send((lead, report.clone())).await.is_err()
+    {
+        tracing::warn!(company = %report.company_id, "e-mail generation has stopped; no e-mail queued");
+    }
+    Ok(Json(report))
+}
+
+#[derive(Deserialize)]
+struct ActivationEvent {
+    user_id: String,
+    step_name: String,
+    #[serde(default)]
+    metadata: Option<serde_json::Map<String, Value>>,
+}
+
+/// `POST /api/activation/log-event` {user_id, step_name, metadata?} → 201.
+async fn log_event<S: Store>(
+    State(app): AppState<S>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let bytes = body(bytes)?;
+    let mut json = serde_json::Deserializer::from_slice(&bytes);
+    let event: ActivationEvent = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        // A missing field is reported at its parent; its name is in the message.
+        let field = if path == "." {
+            ["user_id", "step_name"]
+                .into_iter()
+                .find(|f| message.contains(&format!("`{f}`")))
+                .unwrap_or("body")
+                .to_string()
+        } else {
+            path
+        };
+        ApiError::invalid(
+            field,
+            format!("expected {{\"user_id\": string, \"step_name\": string, \"metadata\"?: object}}: {message}"),
+        )
+    })?;
+    for (field, value) in [("user_id", &event.user_id), ("step_name", &event.step_name)] {
+        if value.trim().is_empty() || value.len() > 200 {
+            return Err(ApiError::invalid(
+                field,
+                "expected a non-empty string of at most 200 bytes",
+            ));
+        }
+    }
+    let mut payload = event.metadata.unwrap_or_default();
+    payload.insert("step".into(), Value::String(event.step_name.clone()));
+    app.store
+        .append_events(&[NewEvent {
+            event_type: EventType::ActivationStepCompleted,
+            occurred_at: app.clock.now_ms(),
+            user_id: Some(event.user_id),
+            company_id: None,
+            payload: Value::Object(payload),
+        }])
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"status": "logged"}))))
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    end_date: Option<String>,
+    days: Option<String>,
+}
+
+/// `end_date` (YYYY-MM-DD, UTC; the period includes that whole day) and `days` (1..=3660,
+/// default 30), as the original.
+fn period<S: Store>(app: &App<S>, q: &PeriodQuery) -> Result<Period, ApiError> {
+    let days = match &q.days {
+        None => 30,
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=3660).contains(d))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "days",
+                    format!("expected a whole number from 1 to 3660, got {text:?}"),
+                )
+            })?,
+    };
+    let end = match &q.end_date {
+        // Periods are [start, end): one past "now" includes what happened this millisecond.
+        None => app.clock.now_ms().saturating_add(1),
+        Some(text) => {
+            let date: jiff::civil::Date = text.trim().parse().map_err(|_| {
+                ApiError::invalid(
+                    "end_date",
+                    format!("expected a date like 2026-11-24, got {text:?}"),
+                )
+            })?;
+            let start_of_day = jiff::tz::TimeZone::UTC
+                .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+                .map_err(|_| ApiError::invalid("end_date", "date out of range"))?
+                .as_millisecond();
+            start_of_day + DAY_MS
+        }
+    };
+    Ok(Period { end, days })
+}
+
+/// `GET /api/analytics/kpi/{qualified-leads|email-engagement|new-activations|funnel-conversion-rate}`.
+async fn kpi<S: Store>(
+    State(app): AppState<S>,
+    Path(metric): Path<String>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let period = period(&app, &q)?;
+    let known = [
+        "qualified-leads",
+        "email-engagement",
+        "new-activations",
+        "funnel-conversion-rate",
+    ];
+    if !known.contains(&metric.as_str()) {
+        return Err(ApiError::not_found(format!(
+            "no KPI {metric:?} (known: {})",
+            known.join(", ")
+        )));
+    }
+    let kpis = app.store.kpis(period).await?;
+    let card = match metric.as_str() {
+        "qualified-leads" => &kpis.qualified_leads,
+        "email-engagement" => &kpis.email_click_through_rate,
+        "new-activations" => &kpis.new_activations,
+        _ => &kpis.funnel_conversion_rate,
+    };
+    let mut value = serde_json::to_value(card).unwrap_or_default();
+    if metric == "funnel-conversion-rate" {
+        value["average_days_to_activation"] = json!(kpis.average_days_to_activation);
+    }
+    Ok(Json(value))
+}
+
+/// `GET /api/analytics/funnel-over-time`: every UTC day of the period.
+async fn funnel_over_time<S: Store>(
+    State(app): AppState<S>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Json<Vec<brim_store::FunnelDay>>, ApiError> {
+    let period = period(&app, &q)?;
+    Ok(Json(app.store.funnel_over_time(period).await?))
+}
+
+#[derive(Deserialize)]
+struct TableQuery {
+    page: Option<String>,
+    per_page: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    action: Option<String>,
+    status: Option<String>,
+    search: Option<String>,
+}
+
+fn number(field: &str, text: &Option<String>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(t) => t
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    field,
+                    format!("expected a whole number from 1 to {max}, got {t:?}"),
+                )
+            }),
+    }
+}
+
+/// `GET /api/analytics/scored-leads-table`: the original's rows (`company_id`, `company_name`,
+/// `score`, `status` Sent/Pending, `email_variant_sent`) plus the score's parts, one page at a
+/// time (`page`, `per_page` ≤ 500, default 100), sortable (`sort` = score|name|date,
+/// `order` = desc|asc), filterable (`action`, `status` = sent|pending|none|queued|...,
+/// `search`). The total is in the `x-total-count` header.
+async fn scored_leads_table<S: Store>(
+    State(app): AppState<S>,
+    Query(q): Query<TableQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let sort = match q.sort.as_deref() {
+        None => LeadSort::Score,
+        Some(s) => s.parse::<LeadSort>().map_err(|_| {
+            ApiError::invalid("sort", format!("expected score, name or date, got {s:?}"))
+        })?,
+    };
+    let descending = match q.order.as_deref() {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(o) => {
+            return Err(ApiError::invalid(
+                "order",
+                format!("expected desc or asc, got {o:?}"),
+            ));
+        }
+    };
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            s.parse::<StatusFilter>()
+                .map_err(|e| ApiError::invalid("status", e))?,
+        ),
+    };
+    let query = LeadsQuery {
+        page: number("page", &q.page, 1, u32::MAX)?,
+        per_page: number("per_page", &q.per_page, 100, 500)?,
+        sort,
+        descending,
+        action: q.action.clone(),
+        status,
+        search: q.search.clone().filter(|s| !s.trim().is_empty()),
+    };
+    let page = app.store.scored_leads(&query).await?;
+    let rows: Vec<Value> = page
+        .rows
+        .iter()
+        .map(|r| {
+            let sent = r.email_status == Some(brim_store::EmailStatus::Sent);
+            json!({
+                "company_id": r.company_id,
+                "company_name": r.company_name,
+                "score": r.score,
+                "status": if sent { "Sent" } else { "Pending" },
+                "email_variant_sent": if sent { r.email_variant.clone() } else { None },
+                "fit_score": r.fit_score,
+                "intent_score": r.intent_score,
+                "action": r.action,
+                "model": r.model,
+                "scored_at": r.scored_at,
+                "email_status": r.email_status.map(|s| s.as_str()),
+            })
+        })
+        .collect();
+    Ok(([("x-total-count", page.total.to_string())], Json(rows)))
+}

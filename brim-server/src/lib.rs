@@ -1,0 +1,10 @@
+//! The reference HTTP server's library: the application state, the router (built by a
+//! function, so it is tested without a socket) and its JSON errors. The `brim` binary wires it to
+//! a database, a mailer and a listener (`brim serve`).
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod http;
+
+pub use app::{App, Store, spawn_generation};
+pub use http::{ApiError, router};

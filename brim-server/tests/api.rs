@@ -1,0 +1,359 @@
+//! The router without a socket: every endpoint's happy path and bad inputs, JSON errors.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use brim_email::{Author, Clock, GenerateConfig, Generator, Sender, TemplateWriter};
+use brim_server::{App, router, spawn_generation};
+use brim_store::{EmailQueue, EventStore, EventType, SqliteStore};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct FixedClock(AtomicI64);
+impl Clock for FixedClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Tuesday 2026-11-24 10:00 UTC.
+const NOW: i64 = 1_795_514_400_000;
+
+async fn app(
+    with_generation: bool,
+) -> (
+    axum::Router,
+    Arc<SqliteStore>,
+    Option<tokio::task::JoinHandle<()>>,
+) {
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let (generation, task) = if with_generation {
+        let author = Arc::new(Author::new(
+            None,
+            TemplateWriter::new(Sender::default()),
+            Sender::default(),
+        ));
+        let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+        let (tx, task) = spawn_generation(generator, clock.clone(), 16);
+        (Some(tx), Some(task))
+    } else {
+        (None, None)
+    };
+    let app = Arc::new(App::new(store.clone(), clock, generation));
+    (router(app), store, task)
+}
+
+async fn call(router: &axum::Router, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {
+    let response = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value)
+}
+
+#[tokio::test]
+async fn score_company_returns_the_score_and_logs_score_calculated() {
+    let (router, store, _) = app(false).await;
+    let (status, body) = call(
+        &router,
+        "POST",
+        "/api/score-company?model=balanced",
+        r#"{"company_name": "Acme", "employee_count": 120, "industry": "SaaS", "tech_stack": ["Zapier"]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for key in [
+        "company_id",
+        "company_name",
+        "fit_score",
+        "intent_score",
+        "total_score",
+        "confidence",
+        "action",
+        "reasoning",
+    ] {
+        assert!(body.get(key).is_some(), "{key} in {body}");
+    }
+    assert_eq!(body["company_id"], "ed099798f237671");
+    assert_eq!(
+        store
+            .count_events(Some(EventType::ScoreCalculated))
+            .await
+            .unwrap(),
+        1
+    );
+    let events = store.events_for_company("ed099798f237671").await.unwrap();
+    assert_eq!(events[0].payload["model_used"], "balanced");
+    assert_eq!(events[0].payload["company_name"], "Acme");
+    assert_eq!(events[0].payload["score"], body["total_score"]);
+    // Another model by name.
+    let (status, body) = call(
+        &router,
+        "POST",
+        "/api/score-company?model=aggressive",
+        r#"{"company_name": "Acme"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, body["model"].as_str()),
+        (StatusCode::OK, Some("aggressive"))
+    );
+}
+
+#[tokio::test]
+async fn bad_leads_get_422_naming_the_field() {
+    let (router, store, _) = app(false).await;
+    for (body, field) in [
+        (r#"{"employee_count": 5}"#, "company_name"),
+        (
+            r#"{"company_name": "A", "employee_count": "many"}"#,
+            "employee_count",
+        ),
+        (
+            r#"{"company_name": "A", "tech_stack": [1]}"#,
+            "tech_stack[0]",
+        ),
+        ("", "body"),
+        ("not json", ""),
+    ] {
+        let (status, json) = call(&router, "POST", "/api/score-company", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {json}");
+        assert_eq!(json["error"], "invalid");
+        if !field.is_empty() {
+            assert_eq!(json["field"], field, "{json}");
+        }
+        assert!(json["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    let (status, json) = call(
+        &router,
+        "POST",
+        "/api/score-company?model=nope",
+        r#"{"company_name": "A"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, json["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("model"))
+    );
+    assert_eq!(
+        store.count_events(None).await.unwrap(),
+        0,
+        "nothing stored for bad input"
+    );
+}
+
+#[tokio::test]
+async fn oversized_unknown_and_wrong_method_are_json_errors() {
+    let (router, _, _) = app(false).await;
+    let big = format!(r#"{{"company_name": "{}"}}"#, "x".repeat(2 * 1024 * 1024));
+    let (status, json) = call(&router, "POST", "/api/score-company", &big).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
+    let (status, json) = call(&router, "GET", "/api/nothing-here", "").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, json) = call(&router, "GET", "/api/score-company", "").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+    let (status, json) = call(&router, "GET", "/healthz", "").await;
+    assert_eq!((status, json), (StatusCode::OK, json!({"status": "ok"})));
+}
+
+#[tokio::test]
+async fn activation_events_are_logged_and_counted() {
+    let (router, store, _) = app(false).await;
+    let (status, _) = call(&router, "POST", "/api/activation/log-event",
+        r#"{"user_id": "visitor-1", "step_name": "result_viewed", "metadata": {"source": "landing"}}"#).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        store
+            .count_events(Some(EventType::ActivationStepCompleted))
+            .await
+            .unwrap(),
+        1
+    );
+    for (body, field) in [
+        (r#"{"step_name": "result_viewed"}"#, "user_id"),
+        (r#"{"user_id": "u", "step_name": ""}"#, "step_name"),
+        (
+            r#"{"user_id": "u", "step_name": "x", "metadata": 3}"#,
+            "metadata",
+        ),
+        ("[]", "body"),
+    ] {
+        let (status, json) = call(&router, "POST", "/api/activation/log-event", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {json}");
+        assert_eq!(json["field"], field, "{body}: {json}");
+    }
+    let (status, json) = call(
+        &router,
+        "GET",
+        "/api/analytics/kpi/new-activations?days=7",
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["metric_name"], "new_activations");
+    assert_eq!(json["current_value"], 1.0);
+}
+
+#[tokio::test]
+async fn analytics_endpoints_answer_in_the_original_shapes() {
+    let (router, _, _) = app(false).await;
+    for body in [
+        r#"{"company_name": "Big", "employee_count": 150, "industry": "SaaS", "tech_stack": ["Zapier"], "recent_job_posts": ["Head of Operations"]}"#,
+        r#"{"company_name": "Small", "employee_count": 3}"#,
+    ] {
+        assert_eq!(
+            call(&router, "POST", "/api/score-company", body).await.0,
+            StatusCode::OK
+        );
+    }
+    for metric in [
+        "qualified-leads",
+        "email-engagement",
+        "new-activations",
+        "funnel-conversion-rate",
+    ] {
+        let (status, json) = call(
+            &router,
+            "GET",
+            &format!("/api/analytics/kpi/{metric}?end_date=2026-11-24&days=30"),
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{metric}: {json}");
+        for key in [
+            "metric_name",
+            "current_value",
+            "percentage_change",
+            "description",
+        ] {
+            assert!(json.get(key).is_some(), "{metric}: {key} in {json}");
+        }
+    }
+    let (_, json) = call(&router, "GET", "/api/analytics/kpi/qualified-leads", "").await;
+    assert_eq!(json["current_value"], 1.0, "Big scores above 75: {json}");
+    let (status, _) = call(&router, "GET", "/api/analytics/kpi/revenue", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for (query, field) in [
+        ("days=0", "days"),
+        ("days=abc", "days"),
+        ("end_date=yesterday", "end_date"),
+    ] {
+        let (status, json) = call(
+            &router,
+            "GET",
+            &format!("/api/analytics/funnel-over-time?{query}"),
+            "",
+        )
+        .await;
+        assert_eq!(
+            (status, json["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{query}"
+        );
+    }
+    let (status, json) = call(
+        &router,
+        "GET",
+        "/api/analytics/funnel-over-time?end_date=2026-11-24&days=7",
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let days = json.as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    assert_eq!(days[6]["date"], "2026-11-24");
+    assert_eq!(days[6]["qualified_leads"], 1);
+
+    let (status, json) = call(&router, "GET", "/api/analytics/scored-leads-table", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["company_name"], "Big", "best first");
+    for key in [
+        "company_id",
+        "company_name",
+        "score",
+        "status",
+        "email_variant_sent",
+    ] {
+        assert!(rows[0].get(key).is_some(), "{key}");
+    }
+    assert_eq!(rows[0]["status"], "Pending");
+    let (_, json) = call(
+        &router,
+        "GET",
+        "/api/analytics/scored-leads-table?per_page=1&page=2&sort=name&order=asc",
+        "",
+    )
+    .await;
+    assert_eq!(json[0]["company_name"], "Small");
+    for (query, field) in [
+        ("per_page=501", "per_page"),
+        ("sort=size", "sort"),
+        ("order=up", "order"),
+        ("status=lost", "status"),
+        ("page=0", "page"),
+    ] {
+        let (status, json) = call(
+            &router,
+            "GET",
+            &format!("/api/analytics/scored-leads-table?{query}"),
+            "",
+        )
+        .await;
+        assert_eq!(
+            (status, json["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{query}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn scoring_queues_the_leads_email_in_the_background() {
+    let (router, store, task) = app(true).await;
+    let (status, _) = call(&router, "POST", "/api/score-company",
+        r#"{"company_name": "Acme", "employee_count": 120, "contact": {"email": "pat@acme.example"}}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    // Dropping the router closes the generation queue; the task drains it and ends.
+    drop(router);
+    task.unwrap().await.unwrap();
+    let email = store
+        .email_for_company("ed099798f237671")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(email.recipient.as_deref(), Some("pat@acme.example"));
+    assert_eq!(
+        store
+            .count_events(Some(EventType::EmailGenerated))
+            .await
+            .unwrap(),
+        1
+    );
+}
