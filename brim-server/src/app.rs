@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use brim_core::{Lead, ScoreReport, Scorer};
-use brim_email::{Clock, Generator};
+use brim_email::{Clock, Composer, Generator};
 use brim_store::{Analytics, EmailQueue, EventStore, LeadStore, OutcomeStore, ScoreStore};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -35,6 +35,8 @@ pub struct App<S> {
     pub store: Arc<S>,
     /// "Now".
     pub clock: Arc<dyn Clock>,
+    /// Renders previews and verifies the signed unsubscribe and tracking links.
+    pub composer: Arc<Composer>,
     /// Scored leads waiting for their e-mail (bounded: a full queue slows the requests down
     /// instead of growing without limit). `None`: no e-mails are generated.
     pub generation: Option<mpsc::Sender<(Lead, ScoreReport)>>,
@@ -46,6 +48,7 @@ impl<S: Store> App<S> {
     pub fn new(
         store: Arc<S>,
         clock: Arc<dyn Clock>,
+        composer: Arc<Composer>,
         generation: Option<mpsc::Sender<(Lead, ScoreReport)>>,
     ) -> App<S> {
         let scorers = brim_core::PRESETS
@@ -59,6 +62,7 @@ impl<S: Store> App<S> {
         App {
             store,
             clock,
+            composer,
             generation,
             scorers,
         }

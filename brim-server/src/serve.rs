@@ -172,7 +172,7 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         ))
     };
 
-    let app = Arc::new(App::new(store, clock, Some(generation)));
+    let app = Arc::new(App::new(store, clock, composer, Some(generation)));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| fail(format!("--bind {}: {e}", args.bind)))?;

@@ -42,7 +42,14 @@ async fn app(
     } else {
         (None, None)
     };
-    let app = Arc::new(App::new(store.clone(), clock, generation));
+    let composer = Arc::new(brim_email::Composer::new(
+        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000")
+            .unwrap()
+            .tracking("http://localhost:8000")
+            .unwrap(),
+        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
+    ));
+    let app = Arc::new(App::new(store.clone(), clock, composer, generation));
     (router(app), store, task)
 }
 
@@ -355,5 +362,326 @@ async fn scoring_queues_the_leads_email_in_the_background() {
             .await
             .unwrap(),
         1
+    );
+}
+
+async fn call_raw(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, bytes.to_vec())
+}
+
+/// Scores a lead with a contact and waits for its e-mail; returns the router (generation
+/// stopped), the store and the e-mail's id.
+async fn with_an_email() -> (axum::Router, Arc<SqliteStore>, i64) {
+    let (router, store, task) = app(true).await;
+    let (status, _) = call(&router, "POST", "/api/score-company",
+        r#"{"company_name": "Acme", "employee_count": 120, "industry": "SaaS", "timezone": "Europe/Berlin",
+            "contact": {"name": "Pat Doe", "email": "pat@acme.example"}}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    // A second router over the same store without generation, so the task can finish.
+    let composer = Arc::new(brim_email::Composer::new(
+        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000")
+            .unwrap()
+            .tracking("http://localhost:8000")
+            .unwrap(),
+        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
+    ));
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let second = router_over(store.clone(), clock, composer);
+    drop(router);
+    task.unwrap().await.unwrap();
+    let id = store
+        .email_for_company("ed099798f237671")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    (second, store, id)
+}
+
+fn router_over(
+    store: Arc<SqliteStore>,
+    clock: Arc<dyn Clock>,
+    composer: Arc<brim_email::Composer>,
+) -> axum::Router {
+    router(Arc::new(App::new(store, clock, composer, None)))
+}
+
+#[tokio::test]
+async fn emails_can_be_listed_previewed_cancelled_and_requeued() {
+    let (router, _store, id) = with_an_email().await;
+    let (status, list) = call(&router, "GET", "/api/emails?status=queued", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (status, p) = call(&router, "GET", &format!("/api/emails/{id}"), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(p["recipient"], "Pat Doe <pat@acme.example>");
+    assert_eq!(p["status"], "queued");
+    assert!(p["subject"].as_str().unwrap().contains("Acme"));
+    assert!(p["text"].as_str().unwrap().starts_with("Hi Pat,"));
+    assert!(p["html"].as_str().unwrap().contains("<p>Hi Pat,</p>"));
+    assert!(p["planned_send_at"].is_i64());
+    assert!(p["waits_because"].is_string());
+    let (status, e) = call(&router, "POST", &format!("/api/emails/{id}/requeue"), "").await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "{e}"
+    );
+    let (status, p) = call(&router, "POST", &format!("/api/emails/{id}/cancel"), "").await;
+    assert_eq!(
+        (status, p["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    let (status, _) = call(&router, "POST", &format!("/api/emails/{id}/cancel"), "").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, e) = call(&router, "GET", "/api/emails/abc", "").await;
+    assert_eq!(
+        (status, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("id"))
+    );
+    let (status, _) = call(&router, "GET", "/api/emails/999", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, e) = call(&router, "GET", "/api/emails?status=lost", "").await;
+    assert_eq!(
+        (status, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("status"))
+    );
+}
+
+fn token_after<'a>(html: &'a str, prefix: &str) -> &'a str {
+    let rest = html.split(prefix).nth(1).unwrap();
+    &rest[..rest.find('"').unwrap()]
+}
+
+#[tokio::test]
+async fn opens_clicks_and_unsubscribes_are_tracked_through_signed_links() {
+    let (router, store, id) = with_an_email().await;
+    let (_, p) = call(&router, "GET", &format!("/api/emails/{id}"), "").await;
+    let html = p["html"].as_str().unwrap().to_string();
+    let open = token_after(&html, "http://localhost:8000/t/open/");
+    let (status, headers, body) = call_raw(&router, "GET", &format!("/t/open/{open}")).await;
+    assert_eq!(
+        (status, headers["content-type"].to_str().unwrap()),
+        (StatusCode::OK, "image/gif")
+    );
+    assert!(body.starts_with(b"GIF89a"));
+    assert_eq!(
+        store
+            .count_events(Some(EventType::EmailOpened))
+            .await
+            .unwrap(),
+        1
+    );
+    // A bad open token still gets the pixel, and logs nothing.
+    let (status, _, _) = call_raw(&router, "GET", "/t/open/forged.token").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        store
+            .count_events(Some(EventType::EmailOpened))
+            .await
+            .unwrap(),
+        1
+    );
+
+    let unsubscribe = token_after(&html, "http://localhost:8000/unsubscribe/");
+    let (status, headers, body) =
+        call_raw(&router, "GET", &format!("/unsubscribe/{unsubscribe}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(String::from_utf8_lossy(&body).contains("method=\"post\""));
+    assert_eq!(
+        store.suppression_of("pat@acme.example").await.unwrap(),
+        None,
+        "GET changes nothing"
+    );
+    let (status, _, _) = call_raw(&router, "POST", &format!("/unsubscribe/{unsubscribe}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        store
+            .suppression_of("pat@acme.example")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .count_events(Some(EventType::Unsubscribed))
+            .await
+            .unwrap(),
+        1
+    );
+    let (status, _, _) = call_raw(&router, "POST", &format!("/unsubscribe/{unsubscribe}")).await;
+    assert_eq!(status, StatusCode::OK, "idempotent");
+    assert_eq!(
+        store
+            .count_events(Some(EventType::Unsubscribed))
+            .await
+            .unwrap(),
+        1
+    );
+    let (status, _, _) = call_raw(&router, "POST", "/unsubscribe/not-a-token").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A click goes only where the token says.
+    let signer = brim_email::Signer::new("test secret of 16+ bytes").unwrap();
+    let token = signer.sign(
+        brim_email::TokenKind::Click,
+        id,
+        Some("https://brim.example/demo"),
+    );
+    let (status, headers, _) = call_raw(&router, "GET", &format!("/t/click/{token}")).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(headers["location"], "https://brim.example/demo");
+    assert_eq!(
+        store
+            .count_events(Some(EventType::EmailClicked))
+            .await
+            .unwrap(),
+        1
+    );
+    let forged = format!(
+        "{}.{}",
+        "Yy40Mi5odHRwczovL2V2aWwuZXhhbXBsZQ",
+        token.split_once('.').unwrap().1
+    );
+    let (status, headers, _) = call_raw(&router, "GET", &format!("/t/click/{forged}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(headers.get("location").is_none());
+    let (_, perf) = call(&router, "GET", "/api/analytics/email-performance", "").await;
+    assert_eq!(perf, json!([]), "nothing was sent yet");
+}
+
+#[tokio::test]
+async fn a_leads_story_outcomes_models_and_more_analytics() {
+    let (router, _store, _) = with_an_email().await;
+    let (status, lead) = call(&router, "GET", "/api/leads/ed099798f237671", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lead["lead"]["company_name"], "Acme");
+    assert_eq!(lead["scores"].as_array().unwrap().len(), 1);
+    assert!(lead["scores"][0]["report"]["reasoning"]["positive"].is_array());
+    assert_eq!(lead["email"]["status"], "queued");
+    let types: Vec<&str> = lead["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["score_calculated", "email_generated"]);
+    let (status, _) = call(&router, "GET", "/api/leads/nobody", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, body) = call(
+        &router,
+        "POST",
+        "/api/report-outcome",
+        r#"{"company_id": "ed099798f237671", "outcome": "demo_booked"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (StatusCode::CREATED, Some("demo_booked"))
+    );
+    for (body, field, code) in [
+        (
+            r#"{"company_id": "ed099798f237671", "outcome": "won"}"#,
+            Some("outcome"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            r#"{"outcome": "closed_won"}"#,
+            Some("company_id"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            r#"{"company_id": "ed099798f237671", "outcome": "closed_won", "at": "yesterday"}"#,
+            Some("at"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            r#"{"company_id": "nobody", "outcome": "closed_won"}"#,
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, json) = call(&router, "POST", "/api/report-outcome", body).await;
+        assert_eq!(status, code, "{body}: {json}");
+        assert_eq!(json["field"].as_str(), field, "{body}: {json}");
+    }
+    let (_, lead) = call(&router, "GET", "/api/leads/ed099798f237671", "").await;
+    assert_eq!(lead["outcomes"][0]["outcome"], "demo_booked");
+
+    let (status, models) = call(&router, "GET", "/api/models", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["aggressive", "balanced", "conservative", "intent"]
+    );
+    let (status, headers, body) = call_raw(&router, "GET", "/api/models/balanced").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/toml")
+    );
+    brim_core::ScoringModel::from_toml(std::str::from_utf8(&body).unwrap()).unwrap();
+    assert_eq!(
+        call(&router, "GET", "/api/models/nope", "").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (_, bins) = call(&router, "GET", "/api/analytics/score-distribution", "").await;
+    assert_eq!(bins.as_array().unwrap().len(), 10);
+    let (_, top) = call(&router, "GET", "/api/analytics/top-leads?n=5", "").await;
+    assert_eq!(top[0]["company_id"], "ed099798f237671");
+    let (status, _) = call(&router, "GET", "/api/analytics/top-leads?n=0", "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, funnel) = call(
+        &router,
+        "GET",
+        "/api/analytics/activation-funnel?days=7",
+        "",
+    )
+    .await;
+    let steps: Vec<&str> = funnel
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        vec!["file_upload", "result_viewed", "share_step_reached"]
     );
 }

@@ -1,7 +1,9 @@
 //! The HTTP API: the original's endpoints (spec §6) with its paths and JSON shapes, and JSON
 //! errors for everything else.
 
+mod emails;
 mod error;
+mod leads;
 
 use std::sync::Arc;
 
@@ -28,7 +30,7 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 /// Milliseconds in a day.
 const DAY_MS: i64 = 86_400_000;
 
-type AppState<S> = State<Arc<App<S>>>;
+pub(super) type AppState<S> = State<Arc<App<S>>>;
 
 /// The router: every endpoint, with JSON 404/405/413 answers.
 pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
@@ -45,6 +47,33 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
             "/api/analytics/scored-leads-table",
             get(scored_leads_table::<S>),
         )
+        .route(
+            "/api/analytics/score-distribution",
+            get(leads::score_distribution::<S>),
+        )
+        .route("/api/analytics/top-leads", get(leads::top_leads::<S>))
+        .route(
+            "/api/analytics/activation-funnel",
+            get(leads::activation_funnel::<S>),
+        )
+        .route(
+            "/api/analytics/email-performance",
+            get(leads::email_performance::<S>),
+        )
+        .route("/api/leads/{company_id}", get(leads::lead::<S>))
+        .route("/api/report-outcome", post(leads::report_outcome::<S>))
+        .route("/api/models", get(leads::models::<S>))
+        .route("/api/models/{name}", get(leads::model::<S>))
+        .route("/api/emails", get(emails::list::<S>))
+        .route("/api/emails/{id}", get(emails::get::<S>))
+        .route("/api/emails/{id}/requeue", post(emails::requeue::<S>))
+        .route("/api/emails/{id}/cancel", post(emails::cancel::<S>))
+        .route("/t/open/{token}", get(emails::open::<S>))
+        .route("/t/click/{token}", get(emails::click::<S>))
+        .route(
+            "/unsubscribe/{token}",
+            get(emails::unsubscribe_page::<S>).post(emails::unsubscribe::<S>),
+        )
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError {
@@ -59,7 +88,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
 }
 
 /// The body, or a JSON 413 / 400.
-fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(super) fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     bytes.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(JSON_BODY_LIMIT)
@@ -198,14 +227,14 @@ async fn log_event<S: Store>(
 }
 
 #[derive(Deserialize)]
-struct PeriodQuery {
+pub(super) struct PeriodQuery {
     end_date: Option<String>,
     days: Option<String>,
 }
 
 /// `end_date` (YYYY-MM-DD, UTC; the period includes that whole day) and `days` (1..=3660,
 /// default 30), as the original.
-fn period<S: Store>(app: &App<S>, q: &PeriodQuery) -> Result<Period, ApiError> {
+pub(super) fn period<S: Store>(app: &App<S>, q: &PeriodQuery) -> Result<Period, ApiError> {
     let days = match &q.days {
         None => 30,
         Some(text) => text
@@ -293,7 +322,12 @@ struct TableQuery {
     search: Option<String>,
 }
 
-fn number(field: &str, text: &Option<String>, default: u32, max: u32) -> Result<u32, ApiError> {
+pub(super) fn number(
+    field: &str,
+    text: &Option<String>,
+    default: u32,
+    max: u32,
+) -> Result<u32, ApiError> {
     match text {
         None => Ok(default),
         Some(t) => t

@@ -1,0 +1,226 @@
+//! A lead's whole story, reported outcomes, the models, and the analytics the original computed
+//! but never exposed.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use brim_email::preview;
+use brim_store::{EventType, NewEvent, Outcome, OutcomeKind};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, PeriodQuery, body, period};
+use crate::app::Store;
+
+/// `GET /api/leads/{company_id}`: the lead, its score history with explanations, its e-mail,
+/// events and outcomes.
+pub(super) async fn lead<S: Store>(
+    State(app): AppState<S>,
+    Path(company_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let stored =
+        app.store.get_lead(&company_id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no lead with company_id {company_id:?}"))
+        })?;
+    let scores = app.store.score_history(&company_id).await?;
+    let email = app.store.email_for_company(&company_id).await?;
+    let events = app.store.events_for_company(&company_id).await?;
+    let outcomes = app.store.outcomes_for(&company_id).await?;
+    Ok(Json(json!({
+        "company_id": company_id,
+        "lead": stored.lead,
+        "created_at": stored.created_at,
+        "updated_at": stored.updated_at,
+        "scores": scores.iter().map(|s| json!({
+            "scored_at": s.scored_at,
+            "report": s.report,
+        })).collect::<Vec<_>>(),
+        "email": email.as_ref().map(|e| preview(&app.composer, e)),
+        "events": events.iter().map(|e| json!({
+            "id": e.id,
+            "event_type": e.event_type.as_str(),
+            "occurred_at": e.occurred_at,
+            "user_id": e.user_id,
+            "payload": e.payload,
+        })).collect::<Vec<_>>(),
+        "outcomes": outcomes.iter().map(|o| json!({
+            "outcome": o.outcome.as_str(),
+            "at": o.occurred_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeReport {
+    company_id: String,
+    outcome: String,
+    #[serde(default)]
+    at: Option<i64>,
+}
+
+/// `POST /api/report-outcome` {company_id, outcome: demo_booked | closed_won | closed_lost |
+/// not_a_fit, at? (Unix ms)} → 201.
+pub(super) async fn report_outcome<S: Store>(
+    State(app): AppState<S>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let bytes = body(bytes)?;
+    let mut json = serde_json::Deserializer::from_slice(&bytes);
+    let report: OutcomeReport = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let field = if path == "." {
+            ["company_id", "outcome"]
+                .into_iter()
+                .find(|f| message.contains(&format!("`{f}`")))
+                .unwrap_or("body")
+                .to_string()
+        } else {
+            path
+        };
+        ApiError::invalid(field, message)
+    })?;
+    let outcome: OutcomeKind = report.outcome.parse().map_err(|_| {
+        ApiError::invalid(
+            "outcome",
+            format!(
+                "expected demo_booked, closed_won, closed_lost or not_a_fit, got {:?}",
+                report.outcome
+            ),
+        )
+    })?;
+    if report.company_id.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "company_id",
+            "expected a non-empty company id",
+        ));
+    }
+    if app.store.get_lead(&report.company_id).await?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "no lead with company_id {:?}; score it first",
+            report.company_id
+        )));
+    }
+    let now = app.clock.now_ms();
+    let at = report.at.unwrap_or(now);
+    app.store
+        .report_outcomes(&[Outcome {
+            company_id: report.company_id.clone(),
+            outcome,
+            occurred_at: at,
+        }])
+        .await?;
+    app.store
+        .append_events(&[NewEvent {
+            event_type: EventType::OutcomeReported,
+            occurred_at: now,
+            user_id: None,
+            company_id: Some(report.company_id.clone()),
+            payload: json!({"outcome": outcome.as_str(), "at": at}),
+        }])
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"company_id": report.company_id, "outcome": outcome.as_str(), "at": at})),
+    ))
+}
+
+/// `GET /api/models`: the models this server scores with.
+pub(super) async fn models<S: Store>(State(app): AppState<S>) -> Json<Value> {
+    let list: Vec<Value> = app
+        .model_names()
+        .into_iter()
+        .filter_map(|name| {
+            let scorer = app.scorer(&name)?;
+            let model = scorer.model();
+            Some(json!({
+                "name": name,
+                "version": model.version,
+                "description": model.description,
+            }))
+        })
+        .collect();
+    Json(json!(list))
+}
+
+/// `GET /api/models/{name}`: the model as TOML (the format to copy and edit).
+pub(super) async fn model<S: Store>(
+    State(app): AppState<S>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let scorer = app
+        .scorer(&name)
+        .ok_or_else(|| ApiError::not_found(format!("no model {name:?}")))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/toml; charset=utf-8",
+        )],
+        scorer.model().to_toml(),
+    )
+        .into_response())
+}
+
+/// `GET /api/analytics/score-distribution`: latest scores in ten bins.
+pub(super) async fn score_distribution<S: Store>(
+    State(app): AppState<S>,
+) -> Result<Json<Vec<brim_store::ScoreBin>>, ApiError> {
+    Ok(Json(app.store.score_distribution().await?))
+}
+
+#[derive(Deserialize)]
+pub(super) struct TopQuery {
+    n: Option<String>,
+}
+
+/// `GET /api/analytics/top-leads?n=10`.
+pub(super) async fn top_leads<S: Store>(
+    State(app): AppState<S>,
+    Query(q): Query<TopQuery>,
+) -> Result<Json<Vec<brim_store::ScoredLead>>, ApiError> {
+    let n = super::number("n", &q.n, 10, 500)?;
+    Ok(Json(app.store.top_leads(n).await?))
+}
+
+/// `GET /api/analytics/activation-funnel?end_date=&days=`: distinct users per step.
+pub(super) async fn activation_funnel<S: Store>(
+    State(app): AppState<S>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Json<Vec<brim_store::StepCount>>, ApiError> {
+    let (start, end) = period(&app, &q)?.current();
+    Ok(Json(app.store.activation_funnel(start, end).await?))
+}
+
+/// `GET /api/analytics/email-performance?end_date=&days=`: per variant, sent, opened, clicked.
+pub(super) async fn email_performance<S: Store>(
+    State(app): AppState<S>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (start, end) = period(&app, &q)?.current();
+    let stats = app.store.variant_stats(start, end).await?;
+    let rows: Vec<Value> = stats
+        .iter()
+        .map(|s| {
+            let rate = |n: u64| {
+                if s.sent == 0 {
+                    0.0
+                } else {
+                    (n as f64 / s.sent as f64 * 10_000.0).round() / 100.0
+                }
+            };
+            json!({
+                "variant": s.variant,
+                "sent": s.sent,
+                "opened": s.opened,
+                "clicked": s.clicked,
+                "open_rate": rate(s.opened),
+                "click_rate": rate(s.clicked),
+            })
+        })
+        .collect();
+    Ok(Json(json!(rows)))
+}
