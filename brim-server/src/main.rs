@@ -38,6 +38,9 @@ enum Command {
     /// Run the HTTP API with the e-mail pipeline: scores, writes and sends (SQLite, the outbox
     /// folder and templates by default).
     Serve(serve::ServeArgs),
+    /// Run only the send worker against the database (beside `brim serve --no-worker`, or
+    /// several of them on one PostgreSQL).
+    Worker(serve::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Score(args) => score::run(args),
         Command::Models { command } => models::run(command),
         Command::Serve(args) => serve::run(args),
+        Command::Worker(args) => serve::run_worker(args),
     };
     match result {
         Ok(code) => code,

@@ -23,6 +23,23 @@ pub struct ServeArgs {
     /// address, are not implemented yet.
     #[arg(long, env = "BRIM_BIND", default_value = "127.0.0.1:8000")]
     bind: SocketAddr,
+    /// Do not run the send worker in this process (run `brim worker` processes instead).
+    #[arg(long)]
+    no_worker: bool,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+/// `brim worker` settings.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+/// What the server and the worker share.
+#[derive(Debug, clap::Args)]
+pub struct PipelineArgs {
     /// `sqlite://FILE` (created if missing) or `postgres://...` (several servers and workers
     /// can share one).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://brim.db")]
@@ -34,6 +51,9 @@ pub struct ServeArgs {
     /// BRIM_SMTP_USERNAME / BRIM_SMTP_PASSWORD. Unset: messages go to the outbox folder.
     #[arg(long, env = "BRIM_SMTP_URL")]
     smtp_url: Option<String>,
+    /// SMTP connections kept open (each carries one message at a time).
+    #[arg(long, env = "BRIM_SMTP_CONNECTIONS", default_value_t = 16)]
+    smtp_connections: u32,
     /// When e-mails may leave, in each lead's time zone: `Mon-Fri 09:00-17:00`,
     /// `Tue,Thu 10:00-11:00`, `always`.
     #[arg(long, env = "BRIM_SEND_WINDOW", default_value = "Mon-Fri 09:00-17:00")]
@@ -41,9 +61,6 @@ pub struct ServeArgs {
     /// The zone of leads without a `timezone`.
     #[arg(long, env = "BRIM_DEFAULT_TIMEZONE", default_value = "UTC")]
     default_timezone: String,
-    /// Do not run the send worker in this process (run `brim serve --no-worker` beside workers).
-    #[arg(long)]
-    no_worker: bool,
     /// Seconds between worker cycles when the queue has nothing due.
     #[arg(long, default_value_t = 5)]
     worker_interval: u64,
@@ -57,10 +74,14 @@ pub struct ServeArgs {
         default_value = "Brim <outreach@brim.localhost>"
     )]
     from: String,
-    /// The URL recipients reach this server at (unsubscribe links). Default: http://BIND.
-    #[arg(long, env = "BRIM_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// The secret that signs unsubscribe and tracking links (created when missing).
+    /// The URL recipients reach the server at (unsubscribe and tracking links).
+    #[arg(long, env = "BRIM_PUBLIC_URL", default_value = "http://127.0.0.1:8000")]
+    public_url: String,
+    /// Track opens and clicks (through the public URL).
+    #[arg(long, env = "BRIM_TRACKING")]
+    tracking: bool,
+    /// The secret that signs unsubscribe and tracking links (created when missing; every
+    /// server and worker of a deployment must share it).
     #[arg(long, env = "BRIM_SECRET_FILE", default_value = "brim.secret")]
     secret_file: PathBuf,
     /// A folder of your own e-mail templates (see docs/email.md).
@@ -80,35 +101,116 @@ pub fn run(args: ServeArgs) -> Result<std::process::ExitCode, CliError> {
             args.bind
         )));
     }
+    with_store(&args.pipeline.database_url.clone(), Mode::Serve(args))
+}
+
+/// Runs only the send worker until SIGTERM or Ctrl-C.
+pub fn run_worker(args: WorkerArgs) -> Result<std::process::ExitCode, CliError> {
+    with_store(&args.pipeline.database_url.clone(), Mode::Worker(args))
+}
+
+enum Mode {
+    Serve(ServeArgs),
+    Worker(WorkerArgs),
+}
+
+fn with_store(url: &str, mode: Mode) -> Result<std::process::ExitCode, CliError> {
     let runtime = tokio::runtime::Runtime::new().map_err(fail)?;
     runtime.block_on(async move {
-        let url = args.database_url.clone();
         if url.starts_with("sqlite:") {
-            let store = SqliteStore::connect(&url)
+            let store = SqliteStore::connect(url)
                 .await
                 .map_err(|e| fail(format!("--database-url {url}: {e}")))?;
-            serve(Arc::new(store), args).await
+            start(Arc::new(store), mode).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let store = PgStore::connect(&url)
+            let store = PgStore::connect(url)
                 .await
                 .map_err(|e| fail(format!("--database-url: {e}")))?;
-            serve(Arc::new(store), args).await
+            start(Arc::new(store), mode).await
         } else {
             Err(fail(format!(
                 "--database-url: expected sqlite://FILE or postgres://..., got {:?}",
-                brim_email::redact_url(&url)
+                brim_email::redact_url(url)
             )))
         }
     })?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError> {
-    let clock: Arc<dyn brim_email::Clock> = Arc::new(SystemClock);
-    let default_zone = brim_core::time_zone(&args.default_timezone)
+/// The parts both commands build from the settings.
+struct Parts {
+    clock: Arc<dyn brim_email::Clock>,
+    composer: Arc<Composer>,
+    default_zone: brim_core::TimeZone,
+}
+
+fn parts(p: &PipelineArgs) -> Result<Parts, CliError> {
+    let default_zone = brim_core::time_zone(&p.default_timezone)
         .map_err(|e| fail(format!("--default-timezone: {e}")))?;
+    let mut message = MessageConfig::new(&p.from, &p.public_url).map_err(fail)?;
+    if p.tracking {
+        message = message.tracking(&p.public_url).map_err(fail)?;
+    }
+    let signer = Signer::load_or_create(&p.secret_file).map_err(fail)?;
+    Ok(Parts {
+        clock: Arc::new(SystemClock),
+        composer: Arc::new(Composer::new(message, signer)),
+        default_zone,
+    })
+}
+
+fn start_worker<S: Store>(
+    store: Arc<S>,
+    p: &PipelineArgs,
+    parts: &Parts,
+    stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, CliError> {
+    let config = WorkerConfig {
+        batch_size: p.batch_size,
+        interval: Duration::from_secs(p.worker_interval.max(1)),
+        window: p.send_window.clone(),
+        default_zone: parts.default_zone.clone(),
+        ..WorkerConfig::default()
+    };
+    let composer = parts.composer.clone();
+    let clock = parts.clock.clone();
+    Ok(match &p.smtp_url {
+        Some(url) => {
+            let mailer = Arc::new(
+                SmtpMailer::from_env(url, p.smtp_connections, Duration::from_secs(30))
+                    .map_err(fail)?,
+            );
+            spawn_worker(store, mailer, composer, config, clock, stop)
+        }
+        None => {
+            let mailer = Arc::new(OutboxMailer::new(&p.outbox).map_err(fail)?);
+            spawn_worker(store, mailer, composer, config, clock, stop)
+        }
+    })
+}
+
+async fn start<S: Store>(store: Arc<S>, mode: Mode) -> Result<(), CliError> {
+    match mode {
+        Mode::Worker(args) => {
+            let parts = parts(&args.pipeline)?;
+            let (stop_tx, stop_rx) = watch::channel(false);
+            let task = start_worker(store, &args.pipeline, &parts, stop_rx)?;
+            eprintln!("brim: worker running (Ctrl-C or SIGTERM stops it)");
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+            let _ = task.await;
+            eprintln!("brim: stopped");
+            Ok(())
+        }
+        Mode::Serve(args) => serve(store, args).await,
+    }
+}
+
+async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError> {
+    let p = &args.pipeline;
+    let parts = parts(p)?;
     let sender = Sender::default();
-    let templates = match &args.templates {
+    let templates = match &p.templates {
         Some(dir) => TemplateWriter::with_folder(sender.clone(), dir).map_err(fail)?,
         None => TemplateWriter::new(sender.clone()),
     };
@@ -120,59 +222,29 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         .as_ref()
         .map_or("templates".to_string(), LlmClient::label);
     let author = Arc::new(Author::new(llm, templates, sender));
-    let public_url = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", args.bind));
-    let message = MessageConfig::new(&args.from, &public_url).map_err(fail)?;
-    let signer = Signer::load_or_create(&args.secret_file).map_err(fail)?;
-    let composer = Arc::new(Composer::new(message.clone(), signer));
     let generator = Generator::new(
         store.clone(),
         author,
         GenerateConfig {
-            window: args.send_window.clone(),
-            default_zone: default_zone.clone(),
-            message_domain: message.domain(),
+            window: p.send_window.clone(),
+            default_zone: parts.default_zone.clone(),
+            message_domain: parts.composer.config().domain(),
             ..GenerateConfig::default()
         },
     );
-    let (generation, generation_task) = spawn_generation(generator, clock.clone(), 1024);
-
+    let (generation, generation_task) = spawn_generation(generator, parts.clock.clone(), 1024);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker_config = WorkerConfig {
-        batch_size: args.batch_size,
-        interval: Duration::from_secs(args.worker_interval.max(1)),
-        window: args.send_window.clone(),
-        default_zone,
-        ..WorkerConfig::default()
-    };
     let worker_task = if args.no_worker {
         None
-    } else if let Some(url) = &args.smtp_url {
-        let mailer =
-            Arc::new(SmtpMailer::from_env(url, 16, Duration::from_secs(30)).map_err(fail)?);
-        Some(spawn_worker(
-            store.clone(),
-            mailer,
-            composer.clone(),
-            worker_config,
-            clock.clone(),
-            stop_rx,
-        ))
     } else {
-        let mailer = Arc::new(OutboxMailer::new(&args.outbox).map_err(fail)?);
-        Some(spawn_worker(
-            store.clone(),
-            mailer,
-            composer.clone(),
-            worker_config,
-            clock.clone(),
-            stop_rx,
-        ))
+        Some(start_worker(store.clone(), p, &parts, stop_rx)?)
     };
-
-    let app = Arc::new(App::new(store, clock, composer, Some(generation)));
+    let app = Arc::new(App::new(
+        store,
+        parts.clock.clone(),
+        parts.composer.clone(),
+        Some(generation),
+    ));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| fail(format!("--bind {}: {e}", args.bind)))?;

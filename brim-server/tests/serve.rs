@@ -161,3 +161,108 @@ fn serve_refuses_a_public_address_and_a_bad_database_url() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn sigterm_and_wait(mut child: std::process::Child) -> String {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_separate_worker_sends_what_a_server_without_one_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Command::new(env!("CARGO_BIN_EXE_brim"))
+        .args([
+            "serve",
+            "--no-worker",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--send-window",
+            "always",
+        ])
+        .current_dir(dir.path())
+        .env_remove("GEMINI_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("BRIM_LLM_URL")
+        .env_remove("DATABASE_URL")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the server to listen", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let (status, _) = http(
+        port,
+        "POST",
+        "/api/score-company",
+        r#"{"company_name": "Acme", "contact": {"email": "pat@acme.example"}}"#,
+    );
+    assert_eq!(status, 200);
+    wait_for("the e-mail to be queued", || {
+        http(port, "GET", "/api/emails", "")
+            .1
+            .contains("pat@acme.example")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let outbox = dir.path().join("outbox");
+    assert!(
+        !outbox.exists() || std::fs::read_dir(&outbox).unwrap().count() <= 1,
+        "no worker, nothing sent"
+    );
+    let worker = Command::new(env!("CARGO_BIN_EXE_brim"))
+        .args([
+            "worker",
+            "--send-window",
+            "always",
+            "--worker-interval",
+            "1",
+        ])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the worker to send it", || {
+        std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "eml")
+                })
+                .count()
+                    == 1
+            })
+            .unwrap_or(false)
+    });
+    assert!(sigterm_and_wait(worker).contains("brim: stopped"));
+    assert!(sigterm_and_wait(server).contains("brim: stopped"));
+}
