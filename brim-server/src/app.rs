@@ -37,6 +37,14 @@ pub struct App<S> {
     pub clock: Arc<dyn Clock>,
     /// Renders previews and verifies the signed unsubscribe and tracking links.
     pub composer: Arc<Composer>,
+    /// When set, every non-public endpoint needs `Authorization: Bearer <key>`.
+    pub api_key: Option<Arc<str>>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<crate::http::Metrics>,
+    /// Requests per client IP and minute on the public endpoints.
+    pub public_limit: Arc<crate::http::PublicLimit>,
+    /// Origins allowed to call the API from a browser (CORS); empty: none.
+    pub cors_origins: Vec<String>,
     /// Scored leads waiting for their e-mail (bounded: a full queue slows the requests down
     /// instead of growing without limit). `None`: no e-mails are generated.
     pub generation: Option<mpsc::Sender<(Lead, ScoreReport)>>,
@@ -63,9 +71,31 @@ impl<S: Store> App<S> {
             store,
             clock,
             composer,
+            api_key: None,
+            metrics: Arc::default(),
+            public_limit: Arc::new(crate::http::PublicLimit::new(600)),
+            cors_origins: Vec::new(),
             generation,
             scorers,
         }
+    }
+
+    /// Requires `key` on every non-public endpoint.
+    pub fn with_api_key(mut self, key: impl Into<Arc<str>>) -> App<S> {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// At most `per_minute` requests per client IP on the public endpoints (0: no limit).
+    pub fn with_public_limit(mut self, per_minute: u32) -> App<S> {
+        self.public_limit = Arc::new(crate::http::PublicLimit::new(per_minute));
+        self
+    }
+
+    /// Lets browsers on `origins` call the API (CORS).
+    pub fn with_cors_origins(mut self, origins: Vec<String>) -> App<S> {
+        self.cors_origins = origins;
+        self
     }
 
     /// The scorer for a model name, if there is one.

@@ -19,10 +19,20 @@ use crate::error::CliError;
 /// `brim serve` settings: each flag can also come from the environment variable it names.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Only loopback addresses for now: API keys, required for any other
-    /// address, are not implemented yet.
+    /// Address to listen on. Any address other than loopback needs an API key.
     #[arg(long, env = "BRIM_BIND", default_value = "127.0.0.1:8000")]
     bind: SocketAddr,
+    /// A file holding the API key that every non-public endpoint then requires
+    /// (`Authorization: Bearer <key>`). The key itself can come from BRIM_API_KEY instead.
+    #[arg(long)]
+    api_key_file: Option<PathBuf>,
+    /// Requests per client IP and minute on the public endpoints (activation events, tracking,
+    /// unsubscribe); 0 turns the limit off.
+    #[arg(long, env = "BRIM_PUBLIC_RATE_LIMIT", default_value_t = 600)]
+    public_rate_limit: u32,
+    /// Origins allowed to call the API from a browser (CORS), comma-separated; `*` for any.
+    #[arg(long, env = "BRIM_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origin: Vec<String>,
     /// Do not run the send worker in this process (run `brim worker` processes instead).
     #[arg(long)]
     no_worker: bool,
@@ -95,9 +105,9 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub fn run(args: ServeArgs) -> Result<std::process::ExitCode, CliError> {
-    if !args.bind.ip().is_loopback() {
+    if !args.bind.ip().is_loopback() && api_key(&args)?.is_none() {
         return Err(fail(format!(
-            "--bind {}: only loopback addresses are allowed until API keys are implemented",
+            "--bind {}: listening beyond loopback needs an API key (--api-key-file or BRIM_API_KEY)",
             args.bind
         )));
     }
@@ -107,6 +117,28 @@ pub fn run(args: ServeArgs) -> Result<std::process::ExitCode, CliError> {
 /// Runs only the send worker until SIGTERM or Ctrl-C.
 pub fn run_worker(args: WorkerArgs) -> Result<std::process::ExitCode, CliError> {
     with_store(&args.pipeline.database_url.clone(), Mode::Worker(args))
+}
+
+/// The API key from `--api-key-file` or `BRIM_API_KEY` (at least 16 characters).
+fn api_key(args: &ServeArgs) -> Result<Option<String>, CliError> {
+    let key = match &args.api_key_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("--api-key-file {}: {e}", path.display())))?
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("BRIM_API_KEY")
+            .ok()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty()),
+    };
+    match key {
+        Some(k) if k.len() < 16 => Err(fail(
+            "the API key must be at least 16 characters (--api-key-file or BRIM_API_KEY)",
+        )),
+        other => Ok(other),
+    }
 }
 
 enum Mode {
@@ -239,21 +271,31 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     } else {
         Some(start_worker(store.clone(), p, &parts, stop_rx)?)
     };
-    let app = Arc::new(App::new(
+    let mut app = App::new(
         store,
         parts.clock.clone(),
         parts.composer.clone(),
         Some(generation),
-    ));
+    );
+    if let Some(key) = api_key(&args)? {
+        app = app.with_api_key(key);
+    }
+    app = app
+        .with_public_limit(args.public_rate_limit)
+        .with_cors_origins(args.cors_origin.clone());
+    let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| fail(format!("--bind {}: {e}", args.bind)))?;
     tracing::info!(bind = %args.bind, writer = %writer, worker = !args.no_worker, "brim serve listening");
     eprintln!("brim: listening on http://{} (writer: {writer})", args.bind);
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(fail)?;
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(fail)?;
     // The router (and with it the generation queue's sender) is gone: drain the queue, then let
     // the worker finish its in-flight sends.
     let _ = generation_task.await;

@@ -685,3 +685,203 @@ async fn a_leads_story_outcomes_models_and_more_analytics() {
         vec!["file_upload", "result_viewed", "share_step_reached"]
     );
 }
+
+#[tokio::test]
+async fn with_an_api_key_only_public_endpoints_are_open() {
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let composer = Arc::new(brim_email::Composer::new(
+        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000").unwrap(),
+        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
+    ));
+    let app = App::new(store, clock, composer, None).with_api_key("a-key-of-16-chars-or-more");
+    let router = router(Arc::new(app));
+    let lead = r#"{"company_name": "Acme"}"#;
+    let (status, json) = call(&router, "POST", "/api/score-company", lead).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let with = |key: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/score-company")
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::from(lead))
+            .unwrap()
+    };
+    assert_eq!(
+        router
+            .clone()
+            .oneshot(with("wrong-key-of-16-chars-xx"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        router
+            .clone()
+            .oneshot(with("a-key-of-16-chars-or-more"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Public: health, activation events, tracking and unsubscribe links.
+    assert_eq!(call(&router, "GET", "/healthz", "").await.0, StatusCode::OK);
+    assert_eq!(
+        call(
+            &router,
+            "POST",
+            "/api/activation/log-event",
+            r#"{"user_id": "u", "step_name": "file_upload"}"#
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        call(&router, "GET", "/unsubscribe/x.y", "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&router, "GET", "/api/analytics/kpi/qualified-leads", "")
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&router, "GET", "/metrics", "").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_show_the_queue() {
+    let (router, _, _) = app(false).await;
+    call(
+        &router,
+        "POST",
+        "/api/score-company",
+        r#"{"company_name": "Acme"}"#,
+    )
+    .await;
+    call(
+        &router,
+        "POST",
+        "/api/score-company",
+        r#"{"employee_count": 1}"#,
+    )
+    .await;
+    call(&router, "GET", "/api/emails/12345", "").await;
+    let (status, headers, body) = call_raw(&router, "GET", "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("brim_http_requests_total{method=\"POST\",route=\"/api/score-company\",status=\"200\"} 1"), "{text}");
+    assert!(text.contains("brim_http_requests_total{method=\"POST\",route=\"/api/score-company\",status=\"422\"} 1"), "{text}");
+    assert!(
+        text.contains("route=\"/api/emails/{id}\",status=\"404\"} 1"),
+        "ids stay out of labels: {text}"
+    );
+    assert!(text.contains("brim_http_request_duration_seconds_count{method=\"POST\",route=\"/api/score-company\"} 2"), "{text}");
+    assert!(text.contains("brim_emails{status=\"queued\"} 0"));
+    assert!(text.contains("brim_queue_depth 0"));
+}
+
+#[tokio::test]
+async fn public_endpoints_are_rate_limited_per_client_and_cors_is_configurable() {
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let composer = Arc::new(brim_email::Composer::new(
+        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000").unwrap(),
+        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
+    ));
+    let app = App::new(store, clock, composer, None)
+        .with_public_limit(3)
+        .with_cors_origins(vec!["https://app.example".into()]);
+    let router = router(Arc::new(app));
+    let event = |ip: &str| {
+        let mut r = Request::builder()
+            .method("POST")
+            .uri("/api/activation/log-event")
+            .body(Body::from(
+                r#"{"user_id": "u", "step_name": "file_upload"}"#,
+            ))
+            .unwrap();
+        r.extensions_mut()
+            .insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+                format!("{ip}:5000").parse().unwrap(),
+            ));
+        r
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(
+            router
+                .clone()
+                .oneshot(event("10.1.1.1"))
+                .await
+                .unwrap()
+                .status(),
+        );
+    }
+    // The limit is per minute of the wall clock: the 4th may land in a new minute, rarely.
+    assert_eq!(&statuses[..3], &[StatusCode::CREATED; 3]);
+    if statuses[3] == StatusCode::TOO_MANY_REQUESTS {
+        let limited = router.clone().oneshot(event("10.1.1.1")).await.unwrap();
+        assert!(limited.headers().get("retry-after").is_some());
+    }
+    assert_eq!(
+        router
+            .clone()
+            .oneshot(event("10.2.2.2"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED,
+        "another client"
+    );
+    // Private endpoints are not limited this way.
+    for _ in 0..5 {
+        assert_eq!(
+            call(&router, "GET", "/api/models", "").await.0,
+            StatusCode::OK
+        );
+    }
+    let preflight = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("OPTIONS")
+                .uri("/api/score-company")
+                .header("origin", "https://app.example")
+                .header("access-control-request-method", "POST")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let other = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/api/models")
+                .header("origin", "https://evil.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}

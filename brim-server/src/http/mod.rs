@@ -3,6 +3,7 @@
 
 mod emails;
 mod error;
+mod guard;
 mod leads;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use error::ApiError;
+pub use guard::{Metrics, PublicLimit, is_public};
 
 use crate::app::{App, Store};
 
@@ -34,8 +36,13 @@ pub(super) type AppState<S> = State<Arc<App<S>>>;
 
 /// The router: every endpoint, with JSON 404/405/413 answers.
 pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
+    let key = app.api_key.clone();
+    let metrics = app.metrics.clone();
+    let limit = app.public_limit.clone();
+    let cors = cors_layer(&app.cors_origins);
     Router::new()
         .route("/healthz", get(healthz::<S>))
+        .route("/metrics", get(metrics_text::<S>))
         .route("/api/score-company", post(score_company::<S>))
         .route("/api/activation/log-event", post(log_event::<S>))
         .route("/api/analytics/kpi/{metric}", get(kpi::<S>))
@@ -84,7 +91,43 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
             }
         })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            key,
+            guard::require_key,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limit,
+            guard::limit_public,
+        ))
+        .layer(cors)
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics,
+            guard::measure,
+        ))
         .with_state(app)
+}
+
+/// CORS for the configured origins (`*` allows any); none configured: no CORS headers.
+fn cors_layer(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim()).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::PUT])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::HeaderName::from_static("x-total-count")])
 }
 
 /// The body, or a JSON 413 / 400.
@@ -106,6 +149,34 @@ pub(super) fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiErr
 async fn healthz<S: Store>(State(app): AppState<S>) -> Result<Json<Value>, ApiError> {
     app.store.queue_counts().await?;
     Ok(Json(json!({"status": "ok"})))
+}
+
+/// `GET /metrics`: Prometheus text: requests and latencies by route, the queue by status.
+async fn metrics_text<S: Store>(State(app): AppState<S>) -> Result<impl IntoResponse, ApiError> {
+    let counts = app.store.queue_counts().await?;
+    let mut text = app.metrics.render();
+    text.push_str("# HELP brim_emails E-mails in the queue by status.\n# TYPE brim_emails gauge\n");
+    for (status, n) in [
+        ("waiting", counts.waiting),
+        ("queued", counts.queued),
+        ("leased", counts.leased),
+        ("sent", counts.sent),
+        ("dead", counts.dead),
+        ("cancelled", counts.cancelled),
+    ] {
+        text.push_str(&format!("brim_emails{{status=\"{status}\"}} {n}\n"));
+    }
+    text.push_str(&format!(
+        "# HELP brim_queue_depth E-mails waiting to be sent (queued or leased).\n# TYPE brim_queue_depth gauge\nbrim_queue_depth {}\n",
+        counts.queued + counts.leased
+    ));
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
 }
 
 #[derive(Deserialize)]

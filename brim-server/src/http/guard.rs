@@ -1,0 +1,263 @@
+//! Access and accounting around every request: the API key check and the request metrics
+//! behind `/metrics`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::ApiError;
+
+/// Paths anyone may call: recipients (tracking, unsubscribe), visitors (activation events),
+/// load balancers (health).
+pub fn is_public(path: &str) -> bool {
+    path == "/healthz"
+        || path == "/api/activation/log-event"
+        || path.starts_with("/t/")
+        || path.starts_with("/unsubscribe/")
+}
+
+/// Compares in time independent of where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Requires `Authorization: Bearer <key>` on every non-public path when a key is set.
+pub async fn require_key(
+    State(key): State<Option<std::sync::Arc<str>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(key) = key
+        && !is_public(request.uri().path())
+    {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !given.is_some_and(|g| same(g.as_bytes(), key.as_bytes())) {
+            let mut response = ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                error: "unauthorized",
+                detail: "this endpoint needs `Authorization: Bearer <API key>`".into(),
+                field: None,
+            }
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                "Bearer".parse().expect("a valid header"),
+            );
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+/// Upper bounds (seconds) of the latency histogram's buckets.
+pub const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+/// Request counts and latencies by route and status.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    routes: Mutex<HashMap<(String, String, u16), Series>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Series {
+    count: u64,
+    sum_seconds: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+impl Metrics {
+    fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let s = routes
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default();
+        s.count += 1;
+        s.sum_seconds += seconds;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    /// The Prometheus text format of what was recorded.
+    pub fn render(&self) -> String {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys: Vec<_> = routes.keys().cloned().collect();
+        keys.sort();
+        let mut out = String::new();
+        out.push_str(
+            "# HELP brim_http_requests_total HTTP requests by method, route and status.\n",
+        );
+        out.push_str("# TYPE brim_http_requests_total counter\n");
+        for k in &keys {
+            out.push_str(&format!(
+                "brim_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}\n",
+                k.0, k.1, k.2, routes[k].count
+            ));
+        }
+        out.push_str(
+            "# HELP brim_http_request_duration_seconds Time to answer, by method and route.\n",
+        );
+        out.push_str("# TYPE brim_http_request_duration_seconds histogram\n");
+        let mut by_route: HashMap<(String, String), Series> = HashMap::new();
+        for (k, s) in routes.iter() {
+            let e = by_route.entry((k.0.clone(), k.1.clone())).or_default();
+            e.count += s.count;
+            e.sum_seconds += s.sum_seconds;
+            for i in 0..BUCKETS.len() {
+                e.buckets[i] += s.buckets[i];
+            }
+        }
+        let mut route_keys: Vec<_> = by_route.keys().cloned().collect();
+        route_keys.sort();
+        for k in route_keys {
+            let s = &by_route[&k];
+            for (i, le) in BUCKETS.iter().enumerate() {
+                out.push_str(&format!(
+                    "brim_http_request_duration_seconds_bucket{{method=\"{}\",route=\"{}\",le=\"{le}\"}} {}\n",
+                    k.0, k.1, s.buckets[i]
+                ));
+            }
+            out.push_str(&format!(
+                "brim_http_request_duration_seconds_bucket{{method=\"{}\",route=\"{}\",le=\"+Inf\"}} {}\n",
+                k.0, k.1, s.count
+            ));
+            out.push_str(&format!(
+                "brim_http_request_duration_seconds_sum{{method=\"{}\",route=\"{}\"}} {}\n",
+                k.0, k.1, s.sum_seconds
+            ));
+            out.push_str(&format!(
+                "brim_http_request_duration_seconds_count{{method=\"{}\",route=\"{}\"}} {}\n",
+                k.0, k.1, s.count
+            ));
+        }
+        out
+    }
+}
+
+/// Records each request's route (the pattern, never the raw path: tokens and ids stay out of
+/// the labels), status and time.
+pub async fn measure(
+    State(metrics): State<std::sync::Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".to_string());
+    let response = next.run(request).await;
+    metrics.record(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// Per-client request limits for the public endpoints (fixed one-minute windows by client IP).
+#[derive(Debug)]
+pub struct PublicLimit {
+    per_minute: u32,
+    clients: Mutex<(i64, HashMap<std::net::IpAddr, u32>)>,
+}
+
+impl PublicLimit {
+    /// At most `per_minute` public requests per client IP and minute (0: no limit).
+    pub fn new(per_minute: u32) -> PublicLimit {
+        PublicLimit {
+            per_minute,
+            clients: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// Counts one request at `now_ms`; `Err(seconds)` to wait when over the limit.
+    fn take(&self, ip: std::net::IpAddr, now_ms: i64) -> Result<(), u64> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let minute = now_ms.div_euclid(60_000);
+        let mut guard = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.0 != minute {
+            // A new window: forget the old one (the map never outgrows a minute's clients).
+            *guard = (minute, HashMap::new());
+        }
+        let count = guard.1.entry(ip).or_insert(0);
+        if *count >= self.per_minute {
+            let wait_ms = (minute + 1) * 60_000 - now_ms;
+            return Err(u64::try_from(wait_ms.div_euclid(1000) + 1).unwrap_or(60));
+        }
+        *count += 1;
+        Ok(())
+    }
+}
+
+/// Applies [`PublicLimit`] to public paths; the client is the peer address (`ConnectInfo`),
+/// or one shared "unknown" client when the server runs without it.
+pub async fn limit_public(
+    State(limit): State<std::sync::Arc<PublicLimit>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_public(request.uri().path()) && request.uri().path() != "/healthz" {
+        let ip = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        if let Err(wait) = limit.take(ip, now) {
+            let mut response = ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                error: "rate_limited",
+                detail: format!("too many requests from this client; retry in {wait} s"),
+                field: None,
+            }
+            .into_response();
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                wait.to_string().parse().expect("digits are a valid header"),
+            );
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_limit_counts_per_client_and_per_minute() {
+        let limit = PublicLimit::new(2);
+        let a = "10.0.0.1".parse().unwrap();
+        let b = "10.0.0.2".parse().unwrap();
+        let t = 1_795_514_400_000; // on a minute boundary
+        assert_eq!(limit.take(a, t), Ok(()));
+        assert_eq!(limit.take(a, t + 1), Ok(()));
+        assert_eq!(limit.take(a, t + 30_000), Err(31));
+        assert_eq!(limit.take(b, t + 30_000), Ok(()), "another client");
+        assert_eq!(limit.take(a, t + 60_000), Ok(()), "a new minute");
+        assert_eq!(PublicLimit::new(0).take(a, t), Ok(()));
+        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
+        assert!(is_public("/t/open/x") && is_public("/unsubscribe/x") && !is_public("/api/emails"));
+    }
+}
