@@ -45,6 +45,8 @@ pub struct App<S> {
     pub public_limit: Arc<crate::http::PublicLimit>,
     /// Origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// Group commit for scored requests; `None`: each request writes on its own.
+    pub recorder: Option<Recorder>,
     /// Scored leads waiting for their e-mail (bounded: a full queue slows the requests down
     /// instead of growing without limit). `None`: no e-mails are generated.
     pub generation: Option<mpsc::Sender<(Lead, ScoreReport)>>,
@@ -72,6 +74,7 @@ impl<S: Store> App<S> {
             clock,
             composer,
             api_key: None,
+            recorder: None,
             metrics: Arc::default(),
             public_limit: Arc::new(crate::http::PublicLimit::new(600)),
             cors_origins: Vec::new(),
@@ -83,6 +86,12 @@ impl<S: Store> App<S> {
     /// Requires `key` on every non-public endpoint.
     pub fn with_api_key(mut self, key: impl Into<Arc<str>>) -> App<S> {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Stores scored requests through `recorder` (group commit).
+    pub fn with_recorder(mut self, recorder: Recorder) -> App<S> {
+        self.recorder = Some(recorder);
         self
     }
 
@@ -144,4 +153,92 @@ where
         }
     });
     (tx, task)
+}
+
+/// One scored request waiting to be stored.
+struct Record {
+    lead: Lead,
+    report: ScoreReport,
+    now: i64,
+    done: tokio::sync::oneshot::Sender<Result<(), crate::http::ApiError>>,
+}
+
+/// Group commit for scored requests: one task stores the leads, scores and `score_calculated`
+/// events of every request waiting (up to 1,024) in one batch per table, then answers each
+/// request — so a request is answered only once its event is durably stored, and concurrent
+/// requests share transactions instead of queueing for the database one by one.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Record>,
+}
+
+impl Recorder {
+    /// Starts the task; it ends when every `Recorder` clone is dropped and the queue is empty.
+    pub fn spawn<S: Store>(store: Arc<S>) -> (Recorder, JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Record>(4096);
+        let task = tokio::spawn(async move {
+            let mut batch: Vec<Record> = Vec::with_capacity(1024);
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < 1024 {
+                    match rx.try_recv() {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
+                let result = store_batch(store.as_ref(), &batch).await;
+                for record in batch.drain(..) {
+                    let _ = record.done.send(result.clone());
+                }
+            }
+        });
+        (Recorder { tx }, task)
+    }
+
+    /// Stores `lead`, its `report` and the `score_calculated` event; returns once committed.
+    pub async fn record(
+        &self,
+        lead: Lead,
+        report: ScoreReport,
+        now: i64,
+    ) -> Result<(), crate::http::ApiError> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let gone = || crate::http::ApiError {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            error: "unavailable",
+            detail: "the server is shutting down".into(),
+            field: None,
+        };
+        self.tx
+            .send(Record {
+                lead,
+                report,
+                now,
+                done,
+            })
+            .await
+            .map_err(|_| gone())?;
+        wait.await.map_err(|_| gone())?
+    }
+}
+
+async fn store_batch<S: Store>(store: &S, batch: &[Record]) -> Result<(), crate::http::ApiError> {
+    let leads: Vec<Lead> = batch.iter().map(|r| r.lead.clone()).collect();
+    // Leads of one batch share a time: the latest request's.
+    let now = batch.iter().map(|r| r.now).max().unwrap_or(0);
+    store.upsert_leads(&leads, now).await?;
+    let scores: Vec<brim_store::NewScore> = batch
+        .iter()
+        .map(|r| brim_store::NewScore {
+            report: r.report.clone(),
+            scored_at: r.now,
+        })
+        .collect();
+    store.save_scores(&scores).await?;
+    let events: Vec<brim_store::NewEvent> = batch
+        .iter()
+        .map(|r| crate::http::score_event(&r.report, r.now))
+        .collect();
+    store.append_events(&events).await?;
+    Ok(())
 }

@@ -6,5 +6,5 @@
 pub mod app;
 pub mod http;
 
-pub use app::{App, Store, spawn_generation};
+pub use app::{App, Recorder, Store, spawn_generation};
 pub use http::{ApiError, router};

@@ -271,6 +271,7 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     } else {
         Some(start_worker(store.clone(), p, &parts, stop_rx)?)
     };
+    let (recorder, recorder_task) = brim_server::Recorder::spawn(store.clone());
     let mut app = App::new(
         store,
         parts.clock.clone(),
@@ -281,6 +282,7 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         app = app.with_api_key(key);
     }
     app = app
+        .with_recorder(recorder)
         .with_public_limit(args.public_rate_limit)
         .with_cors_origins(args.cors_origin.clone());
     let app = Arc::new(app);
@@ -298,6 +300,7 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     .map_err(fail)?;
     // The router (and with it the generation queue's sender) is gone: drain the queue, then let
     // the worker finish its in-flight sends.
+    let _ = recorder_task.await;
     let _ = generation_task.await;
     let _ = stop_tx.send(true);
     if let Some(task) = worker_task {

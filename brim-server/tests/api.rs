@@ -885,3 +885,61 @@ async fn public_endpoints_are_rate_limited_per_client_and_cors_is_configurable()
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_scores_are_group_committed_and_each_event_is_stored_before_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteStore::connect(&format!("sqlite://{}/g.db", dir.path().display()))
+            .await
+            .unwrap(),
+    );
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let composer = Arc::new(brim_email::Composer::new(
+        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000").unwrap(),
+        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
+    ));
+    let (recorder, task) = brim_server::Recorder::spawn(store.clone());
+    let router = router(Arc::new(
+        App::new(store.clone(), clock, composer, None).with_recorder(recorder),
+    ));
+    let calls: Vec<_> = (0..200)
+        .map(|i| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                call(
+                    &router,
+                    "POST",
+                    "/api/score-company",
+                    &format!(r#"{{"company_name": "Company {i}"}}"#),
+                )
+                .await
+                .0
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for c in calls {
+        if c.await.unwrap() == StatusCode::OK {
+            ok += 1;
+            // Answered only after its event was committed: the count already includes it.
+        }
+    }
+    assert_eq!(ok, 200);
+    assert_eq!(
+        store
+            .count_events(Some(EventType::ScoreCalculated))
+            .await
+            .unwrap(),
+        200
+    );
+    assert_eq!(
+        brim_store::Analytics::scored_leads(store.as_ref(), &brim_store::LeadsQuery::default())
+            .await
+            .unwrap()
+            .total,
+        200
+    );
+    drop(router);
+    task.await.unwrap();
+}

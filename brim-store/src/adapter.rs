@@ -24,8 +24,8 @@ macro_rules! insert_rows {
 /// One transaction of multi-row INSERTs: every item is stored or none is.
 /// Evaluates to `Result<u64>`, the number of rows stored.
 macro_rules! batch_insert {
-    ($pool:expr, $db:ty, $items:expr, $rows:expr, $sql:expr, |$row:ident, $item:ident| $push:block) => {{
-        let mut tx = $pool.begin().await?;
+    ($store:expr, $db:ty, $items:expr, $rows:expr, $sql:expr, |$row:ident, $item:ident| $push:block) => {{
+        let mut tx = $store.write_tx().await?;
         let stored =
             $crate::adapter::insert_rows!(tx, $db, $items, $rows, $sql, "", |$row, $item| $push)?;
         tx.commit().await?;
@@ -38,7 +38,7 @@ macro_rules! impl_ports {
         impl $crate::LeadStore for $store {
             async fn upsert_leads(&self, leads: &[brim_core::Lead], now: i64) -> $crate::Result<()> {
                 let merged = $crate::merge_by_company(leads);
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 for (company_id, lead) in merged {
                     let existing: Option<(sqlx::types::Json<brim_core::Lead>,)> =
                         sqlx::query_as("SELECT lead FROM leads WHERE company_id = $1")
@@ -87,7 +87,7 @@ macro_rules! impl_ports {
 
         impl $crate::ScoreStore for $store {
             async fn save_scores(&self, scores: &[$crate::NewScore]) -> $crate::Result<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 // 10 parameters a row: half the rows keeps under both databases' limits.
                 let stored = $crate::adapter::insert_rows!(
                     tx,
@@ -182,7 +182,7 @@ macro_rules! impl_ports {
         impl $crate::OutcomeStore for $store {
             async fn report_outcomes(&self, outcomes: &[$crate::Outcome]) -> $crate::Result<u64> {
                 $crate::adapter::batch_insert!(
-                    self.pool,
+                    self,
                     $db,
                     outcomes,
                     $crate::adapter::ROWS_PER_INSERT,
@@ -219,7 +219,7 @@ macro_rules! impl_ports {
         impl $crate::EventStore for $store {
             async fn append_events(&self, events: &[$crate::NewEvent]) -> $crate::Result<u64> {
                 $crate::adapter::batch_insert!(
-                    self.pool,
+                    self,
                     $db,
                     events,
                     $crate::adapter::ROWS_PER_INSERT,

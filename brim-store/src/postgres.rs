@@ -39,6 +39,15 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// A write transaction (PostgreSQL's row locks and MVCC need nothing special).
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.pool.begin().await
+    }
+}
+
 impl_ports!(PgStore, sqlx::Postgres);
 // Concurrent claims skip the rows another transaction has locked instead of waiting for them.
 impl_queue!(

