@@ -39,32 +39,52 @@ macro_rules! impl_ports {
             async fn upsert_leads(&self, leads: &[brim_core::Lead], now: i64) -> $crate::Result<()> {
                 let merged = $crate::merge_by_company(leads);
                 let mut tx = self.write_tx().await?;
-                for (company_id, lead) in merged {
-                    let existing: Option<(sqlx::types::Json<brim_core::Lead>,)> =
-                        sqlx::query_as("SELECT lead FROM leads WHERE company_id = $1")
-                            .bind(&company_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    let lead = match existing {
-                        Some((sqlx::types::Json(mut stored),)) => {
-                            stored.merge(lead);
-                            stored
-                        }
-                        None => lead,
-                    };
-                    sqlx::query(
-                        "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $4) \
-                         ON CONFLICT (company_id) DO UPDATE SET \
+                // Per chunk: one read of the stored leads, the merge in memory, one multi-row
+                // upsert (was two statements per lead).
+                for chunk in merged.chunks($crate::adapter::ROWS_PER_INSERT / 2) {
+                    let mut select = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT company_id, lead FROM leads WHERE company_id IN (",
+                    );
+                    let mut ids = select.separated(", ");
+                    for (company_id, _) in chunk {
+                        ids.push_bind(company_id.as_str());
+                    }
+                    select.push(")");
+                    let stored: Vec<(String, sqlx::types::Json<brim_core::Lead>)> =
+                        select.build_query_as().fetch_all(&mut *tx).await?;
+                    let mut stored: std::collections::HashMap<String, brim_core::Lead> = stored
+                        .into_iter()
+                        .map(|(id, sqlx::types::Json(lead))| (id, lead))
+                        .collect();
+                    let rows: Vec<(&str, brim_core::Lead)> = chunk
+                        .iter()
+                        .map(|(company_id, lead)| {
+                            let lead = match stored.remove(company_id) {
+                                Some(mut old) => {
+                                    old.merge(lead.clone());
+                                    old
+                                }
+                                None => lead.clone(),
+                            };
+                            (company_id.as_str(), lead)
+                        })
+                        .collect();
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) ",
+                    );
+                    insert.push_values(&rows, |mut row, (company_id, lead)| {
+                        row.push_bind(*company_id)
+                            .push_bind(lead.company_name.as_str())
+                            .push_bind(sqlx::types::Json(lead))
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    insert.push(
+                        " ON CONFLICT (company_id) DO UPDATE SET \
                          company_name = excluded.company_name, lead = excluded.lead, \
                          updated_at = excluded.updated_at",
-                    )
-                    .bind(&company_id)
-                    .bind(&lead.company_name)
-                    .bind(sqlx::types::Json(&lead))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    );
+                    insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
