@@ -111,6 +111,11 @@ where
         &self.config
     }
 
+    /// The store it writes to.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
     /// Scores `leads` with `scorer`, stores the leads and their scores, logs
     /// `score_calculated`, then [`Generator::generate`]s their e-mails. Work is done in chunks,
     /// so memory stays flat for any number of leads.

@@ -121,20 +121,37 @@ impl<S: Store> App<S> {
 }
 
 /// Starts the background task that writes and queues e-mails for scored leads: it takes what is
-/// waiting (up to 64 at a time) and runs the generator on it. Returns the queue's sender and the
-/// task, which ends once every sender is dropped and the queue is drained.
-pub fn spawn_generation<S>(
+/// waiting in the queue (up to 64 at a time) and runs the generator on it, and every
+/// `sweep_every` (and once at start) it looks for scored leads that have no e-mail yet — those
+/// the queue was too full to take, or whose request was answered just before a crash — so no
+/// lead is left without its e-mail. Returns the queue's sender and the task, which ends once
+/// every sender is dropped and the queue is drained.
+pub fn spawn_generation<S: Store>(
     generator: Generator<S>,
     clock: Arc<dyn Clock>,
     capacity: usize,
-) -> (mpsc::Sender<(Lead, ScoreReport)>, JoinHandle<()>)
-where
-    S: EmailQueue + EventStore + LeadStore + ScoreStore + Send + Sync + 'static,
-{
+    sweep_every: std::time::Duration,
+) -> (mpsc::Sender<(Lead, ScoreReport)>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<(Lead, ScoreReport)>(capacity.max(1));
     let task = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(64);
-        while let Some(first) = rx.recv().await {
+        let mut tick = tokio::time::interval(sweep_every.max(std::time::Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let first = tokio::select! {
+                item = rx.recv() => match item {
+                    Some(item) => item,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    match sweep_missing_emails(&generator, clock.now_ms()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(emails = n, "queued e-mails for scored leads that had none"),
+                        Err(e) => tracing::error!(error = %e, "sweep for leads without e-mails failed"),
+                    }
+                    continue;
+                }
+            };
             batch.push(first);
             while batch.len() < 64 {
                 match rx.try_recv() {
@@ -148,11 +165,62 @@ where
                 .await
             {
                 Ok(report) => tracing::debug!(?report, "e-mails generated"),
-                Err(e) => tracing::error!(error = %e, leads = n, "e-mail generation failed"),
+                Err(e) => {
+                    // The leads and scores are stored: the next sweep writes these e-mails.
+                    tracing::error!(error = %e, leads = n, "e-mail generation failed; the sweep will retry")
+                }
             }
         }
     });
     (tx, task)
+}
+
+/// Writes and queues the e-mails of scored leads that have none (oldest score first), a page at
+/// a time. Returns how many were queued. Leads the generation policy leaves out are passed over.
+pub async fn sweep_missing_emails<S: Store>(
+    generator: &Generator<S>,
+    now: i64,
+) -> Result<usize, brim_email::Error> {
+    const PAGE: u32 = 256;
+    let store = generator.store();
+    let mut page = 1;
+    let mut queued = 0;
+    loop {
+        let rows = store
+            .scored_leads(&brim_store::LeadsQuery {
+                page,
+                per_page: PAGE,
+                sort: brim_store::LeadSort::Date,
+                descending: false,
+                action: None,
+                status: Some(brim_store::StatusFilter::NoEmail),
+                search: None,
+            })
+            .await?
+            .rows;
+        if rows.is_empty() {
+            return Ok(queued);
+        }
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let (Some(lead), Some(score)) = (
+                store.get_lead(&row.company_id).await?,
+                store.latest_score(&row.company_id).await?,
+            ) {
+                items.push((lead.lead, score.report));
+            }
+        }
+        let report = generator.generate(items, now).await?;
+        queued += report.queued;
+        // Queued rows leave the "no e-mail" list, so the same page shows new ones; a page where
+        // nothing was queued holds only leads the policy passes over: move past it.
+        if report.queued == 0 {
+            if rows.len() < PAGE as usize {
+                return Ok(queued);
+            }
+            page += 1;
+        }
+    }
 }
 
 /// One scored request waiting to be stored.

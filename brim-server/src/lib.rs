@@ -6,5 +6,5 @@
 pub mod app;
 pub mod http;
 
-pub use app::{App, Recorder, Store, spawn_generation};
+pub use app::{App, Recorder, Store, spawn_generation, sweep_missing_emails};
 pub use http::{ApiError, router};

@@ -264,7 +264,12 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
             ..GenerateConfig::default()
         },
     );
-    let (generation, generation_task) = spawn_generation(generator, parts.clock.clone(), 1024);
+    let (generation, generation_task) = spawn_generation(
+        generator,
+        parts.clock.clone(),
+        1024,
+        Duration::from_secs(30),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_task = if args.no_worker {
         None

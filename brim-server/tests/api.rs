@@ -37,7 +37,12 @@ async fn app(
             Sender::default(),
         ));
         let generator = Generator::new(store.clone(), author, GenerateConfig::default());
-        let (tx, task) = spawn_generation(generator, clock.clone(), 16);
+        let (tx, task) = spawn_generation(
+            generator,
+            clock.clone(),
+            16,
+            std::time::Duration::from_secs(3600),
+        );
         (Some(tx), Some(task))
     } else {
         (None, None)
@@ -942,4 +947,58 @@ async fn concurrent_scores_are_group_committed_and_each_event_is_stored_before_t
     );
     drop(router);
     task.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_sweep_writes_emails_for_scored_leads_that_have_none() {
+    // Scored without a generation queue (as when the queue was full or the process died).
+    let (router, store, _) = app(false).await;
+    for i in 0..300 {
+        let body = format!(
+            r#"{{"company_name": "Swept {i}", "contact": {{"email": "a{i}@swept.example"}}}}"#
+        );
+        assert_eq!(
+            call(&router, "POST", "/api/score-company", &body).await.0,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(store.queue_counts().await.unwrap().queued, 0);
+    let author = Arc::new(Author::new(
+        None,
+        TemplateWriter::new(Sender::default()),
+        Sender::default(),
+    ));
+    // A policy that passes over most leads: the sweep must still end, and reach the others.
+    let picky = Generator::new(
+        store.clone(),
+        author.clone(),
+        GenerateConfig {
+            min_score: Some(101),
+            ..GenerateConfig::default()
+        },
+    );
+    assert_eq!(
+        brim_server::sweep_missing_emails(&picky, NOW)
+            .await
+            .unwrap(),
+        0
+    );
+    let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+    assert_eq!(
+        brim_server::sweep_missing_emails(&generator, NOW)
+            .await
+            .unwrap(),
+        300
+    );
+    assert_eq!(
+        store.queue_counts().await.unwrap().queued + store.queue_counts().await.unwrap().waiting,
+        300
+    );
+    assert_eq!(
+        brim_server::sweep_missing_emails(&generator, NOW)
+            .await
+            .unwrap(),
+        0,
+        "nothing twice"
+    );
 }

@@ -20,6 +20,7 @@ use brim_core::Lead;
 use brim_store::{EventType, LeadSort, LeadsQuery, NewEvent, NewScore, Period, StatusFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 pub use error::ApiError;
 pub use guard::{Metrics, PublicLimit, is_public};
@@ -229,10 +230,18 @@ async fn score_company<S: Store>(
                 .await?;
         }
     }
-    if let Some(generation) = &app.generation
-        && generation.send((lead, report.clone())).await.is_err()
-    {
-        tracing::warn!(company = %report.company_id, "e-mail generation has stopped; no e-mail queued");
+    if let Some(generation) = &app.generation {
+        // Never wait for e-mail writing: when its queue is full, the generation task's sweep
+        // finds this stored, scored lead without an e-mail and writes it later.
+        match generation.try_send((lead, report.clone())) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::debug!(company = %report.company_id, "generation queue full; left to the sweep");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::warn!(company = %report.company_id, "e-mail generation has stopped");
+            }
+        }
     }
     Ok(Json(report))
 }
