@@ -39,6 +39,8 @@ pub struct App<S> {
     pub composer: Arc<Composer>,
     /// When set, every non-public endpoint needs `Authorization: Bearer <key>`.
     pub api_key: Option<Arc<str>>,
+    /// Batch scoring jobs.
+    pub jobs: Arc<crate::jobs::Jobs>,
     /// Request counts and latencies for `/metrics`.
     pub metrics: Arc<crate::http::Metrics>,
     /// Requests per client IP and minute on the public endpoints.
@@ -75,6 +77,7 @@ impl<S: Store> App<S> {
             composer,
             api_key: None,
             recorder: None,
+            jobs: Arc::default(),
             metrics: Arc::default(),
             public_limit: Arc::new(crate::http::PublicLimit::new(600)),
             cors_origins: Vec::new(),

@@ -4,7 +4,12 @@
 #![warn(missing_docs)]
 
 pub mod app;
+#[allow(missing_docs)]
+pub mod error;
 pub mod http;
+#[allow(missing_docs)]
+pub mod input;
+pub mod jobs;
 
 pub use app::{App, Recorder, Store, spawn_generation, sweep_missing_emails};
 pub use http::{ApiError, router};

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod error;
-mod input;
+use brim_server::{error, input};
 mod models;
 mod output;
 mod score;

@@ -1002,3 +1002,112 @@ async fn the_sweep_writes_emails_for_scored_leads_that_have_none() {
         "nothing twice"
     );
 }
+
+async fn wait_for_job(router: &axum::Router, id: &str) -> Value {
+    for _ in 0..200 {
+        let (status, job) = call(router, "GET", &format!("/api/jobs/{id}"), "").await;
+        assert_eq!(status, StatusCode::OK);
+        if job["status"] != "running" {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+#[tokio::test]
+async fn batch_scoring_takes_json_lines_csv_and_the_originals_multipart_file() {
+    let (router, store, _) = app(false).await;
+    // JSON lines as the body, one bad line.
+    let body = "{\"company_name\": \"A1\", \"employee_count\": 120}\n{\"employee_count\": \"x\"}\n{\"company_name\": \"A3\"}\n";
+    let (status, accepted) = call(
+        &router,
+        "POST",
+        "/api/leads/batch-score?model=balanced",
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(accepted["format"], "jsonl");
+    let job = wait_for_job(&router, accepted["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(
+        (job["scored"].as_u64(), job["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(job["failures"][0]["at"], "line 2");
+    assert!(
+        job["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("employee_count: expected"),
+        "{job}"
+    );
+
+    // CSV.
+    let csv = "company_name,employee_count,tech_stack\nC1,150,Zapier;AWS\nC2,10,\n";
+    let (status, accepted) = call(&router, "POST", "/api/leads/batch-score?format=csv", csv).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let job = wait_for_job(&router, accepted["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["scored"], 2, "{job}");
+
+    // The original's form: a multipart file holding a JSON array.
+    let boundary = "brimboundary";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leads.json\"\r\nContent-Type: application/json\r\n\r\n[{{\"company_name\": \"M1\"}}, {{\"company_name\": \"M2\"}}, 7]\r\n--{boundary}--\r\n"
+    );
+    let response = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/api/leads/batch-score")
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(multipart))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let accepted: Value = serde_json::from_slice(
+        &axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(accepted["format"], "json");
+    let job = wait_for_job(&router, accepted["job_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (job["scored"].as_u64(), job["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{job}"
+    );
+    assert_eq!(job["failures"][0]["at"], "item 3");
+
+    assert_eq!(
+        store
+            .count_events(Some(EventType::ScoreCalculated))
+            .await
+            .unwrap(),
+        6
+    );
+    for (uri, body, field) in [
+        ("/api/leads/batch-score", "", "file"),
+        ("/api/leads/batch-score?format=xml", "{}", "format"),
+        ("/api/leads/batch-score?model=nope", "{}", "model"),
+    ] {
+        let (status, json) = call(&router, "POST", uri, body).await;
+        assert_eq!(
+            (status, json["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{uri}"
+        );
+    }
+    assert_eq!(
+        call(&router, "GET", "/api/jobs/job-0-0", "").await.0,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -1,6 +1,7 @@
 //! The HTTP API: the original's endpoints (spec §6) with its paths and JSON shapes, and JSON
 //! errors for everything else.
 
+mod batch;
 mod emails;
 mod error;
 mod guard;
@@ -70,6 +71,11 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         )
         .route("/api/leads/{company_id}", get(leads::lead::<S>))
         .route("/api/report-outcome", post(leads::report_outcome::<S>))
+        .route(
+            "/api/leads/batch-score",
+            post(batch::batch_score::<S>).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/jobs/{id}", get(batch::job::<S>))
         .route("/api/models", get(leads::models::<S>))
         .route("/api/models/{name}", get(leads::model::<S>))
         .route("/api/emails", get(emails::list::<S>))

@@ -1,0 +1,192 @@
+//! `POST /api/leads/batch-score` and `GET /api/jobs/{id}`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use super::{ApiError, AppState};
+use crate::app::Store;
+use crate::input::InputFormat;
+use crate::jobs;
+
+/// Largest upload accepted.
+pub const UPLOAD_LIMIT: u64 = 4 << 30;
+
+static UPLOADS: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Deserialize)]
+pub(super) struct BatchQuery {
+    model: Option<String>,
+    format: Option<String>,
+}
+
+struct Spool {
+    path: std::path::PathBuf,
+    file: tokio::fs::File,
+    bytes: u64,
+}
+
+impl Spool {
+    async fn new() -> Result<Spool, ApiError> {
+        let n = UPLOADS.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("brim-upload-{}-{n}", std::process::id()));
+        let file = tokio::fs::File::create(&path).await.map_err(|e| {
+            tracing::error!(error = %e, path = %path.display(), "cannot create the upload file");
+            unavailable()
+        })?;
+        Ok(Spool {
+            path,
+            file,
+            bytes: 0,
+        })
+    }
+
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        self.bytes += chunk.len() as u64;
+        if self.bytes > UPLOAD_LIMIT {
+            let _ = tokio::fs::remove_file(&self.path).await;
+            return Err(ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                error: "too_large",
+                detail: format!("the upload is larger than {UPLOAD_LIMIT} bytes"),
+                field: None,
+            });
+        }
+        self.file.write_all(chunk).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot write the upload file");
+            unavailable()
+        })
+    }
+
+    async fn finish(mut self) -> Result<(std::path::PathBuf, u64), ApiError> {
+        self.file.flush().await.map_err(|_| unavailable())?;
+        Ok((self.path, self.bytes))
+    }
+}
+
+fn unavailable() -> ApiError {
+    ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        error: "unavailable",
+        detail: "the upload could not be stored; try again".into(),
+        field: None,
+    }
+}
+
+fn read_error() -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        error: "bad_request",
+        detail: "the upload could not be read".into(),
+        field: None,
+    }
+}
+
+/// `POST /api/leads/batch-score?model=balanced&format=jsonl|json|csv` → 202 {job_id}. The leads
+/// come as a multipart file (the original's form: any file field) or as the request body; the
+/// format is the parameter, else detected from the first bytes. Streamed to disk, then scored
+/// in the background.
+pub(super) async fn batch_score<S: Store>(
+    State(app): AppState<S>,
+    Query(q): Query<BatchQuery>,
+    request: Request,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let model = q.model.as_deref().unwrap_or("balanced").to_string();
+    let scorer = app.scorer(&model).ok_or_else(|| {
+        ApiError::invalid(
+            "model",
+            format!(
+                "unknown model {model:?} (known: {})",
+                app.model_names().join(", ")
+            ),
+        )
+    })?;
+    let format = match q.format.as_deref() {
+        None => None,
+        Some(f) => Some(
+            <InputFormat as clap::ValueEnum>::from_str(f, true).map_err(|_| {
+                ApiError::invalid("format", format!("expected jsonl, json or csv, got {f:?}"))
+            })?,
+        ),
+    };
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut spool = Spool::new().await?;
+    if multipart {
+        let mut form = Multipart::from_request(request, &()).await.map_err(|e| {
+            ApiError::invalid(
+                "file",
+                format!("expected a multipart form with a file: {e}"),
+            )
+        })?;
+        let mut found = false;
+        while let Some(mut field) = form.next_field().await.map_err(|_| read_error())? {
+            if found {
+                continue;
+            }
+            found = true;
+            while let Some(chunk) = field.chunk().await.map_err(|_| read_error())? {
+                spool.write(&chunk).await?;
+            }
+        }
+        if !found {
+            return Err(ApiError::invalid("file", "the form has no file field"));
+        }
+    } else {
+        let mut stream = request.into_body().into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            spool.write(&chunk.map_err(|_| read_error())?).await?;
+        }
+    }
+    let (path, bytes) = spool.finish().await?;
+    if bytes == 0 {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(ApiError::invalid("file", "the upload is empty"));
+    }
+    let detected = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || jobs::detect_format(&path, format))
+            .await
+            .map_err(|_| unavailable())?
+            .map_err(|e| ApiError::invalid("format", e))?
+    };
+    let format_name = match detected {
+        InputFormat::Jsonl => "jsonl",
+        InputFormat::Json => "json",
+        InputFormat::Csv => "csv",
+    };
+    let status = app
+        .jobs
+        .start(&model, format_name, bytes, app.clock.now_ms());
+    let id = status.lock().unwrap_or_else(|p| p.into_inner()).id.clone();
+    tokio::spawn(jobs::run(app.clone(), scorer, path, detected, status));
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "job_id": id,
+            "status_url": format!("/api/jobs/{id}"),
+            "format": format_name,
+            "bytes": bytes,
+        })),
+    ))
+}
+
+/// `GET /api/jobs/{id}`: scored, failed (with line numbers and reasons), handed to e-mail.
+pub(super) async fn job<S: Store>(
+    State(app): AppState<S>,
+    Path(id): Path<String>,
+) -> Result<Json<jobs::JobStatus>, ApiError> {
+    app.jobs
+        .get(&id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no job {id:?}")))
+}

@@ -1,0 +1,230 @@
+//! Batch scoring jobs: an upload is spooled to a temporary file (so a 1 GB upload needs no
+//! 1 GB of memory), then read in batches — JSON lines, a JSON array, or CSV, as `brim score`
+//! reads them — scored, stored, and handed to e-mail generation, while `GET /api/jobs/{id}`
+//! reports progress.
+
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use brim_core::{Lead, Scorer};
+use serde::Serialize;
+
+use crate::app::{App, Store};
+use crate::input::{InputFormat, Source, detect};
+
+/// Failures kept per job (the count goes on).
+const KEPT_FAILURES: usize = 1_000;
+
+/// A record that could not be scored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// `line N` or `item N`.
+    pub at: String,
+    /// The field and what was expected.
+    pub error: String,
+}
+
+/// A job's progress.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    /// The job's id.
+    pub id: String,
+    /// `running`, `done` or `failed`.
+    pub status: &'static str,
+    /// The model used.
+    pub model: String,
+    /// The input format detected.
+    pub format: String,
+    /// Leads scored and stored.
+    pub scored: u64,
+    /// Records that could not be scored.
+    pub failed: u64,
+    /// The first failures, with their line or item numbers.
+    pub failures: Vec<Failure>,
+    /// Leads handed to e-mail generation (e-mails are written in the background).
+    pub queued_for_email: u64,
+    /// Bytes of the upload.
+    pub bytes: u64,
+    /// Why the whole job failed, if it did.
+    pub error: Option<String>,
+    /// When it started and finished (Unix ms).
+    pub started_at: i64,
+    /// When it finished.
+    pub finished_at: Option<i64>,
+}
+
+/// The jobs of this process.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    next: AtomicU64,
+    jobs: Mutex<HashMap<String, Arc<Mutex<JobStatus>>>>,
+}
+
+impl Jobs {
+    /// A new job's status, registered.
+    pub fn start(&self, model: &str, format: &str, bytes: u64, now: i64) -> Arc<Mutex<JobStatus>> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = format!("job-{now}-{n}");
+        let status = Arc::new(Mutex::new(JobStatus {
+            id: id.clone(),
+            status: "running",
+            model: model.to_string(),
+            format: format.to_string(),
+            scored: 0,
+            failed: 0,
+            failures: Vec::new(),
+            queued_for_email: 0,
+            bytes,
+            error: None,
+            started_at: now,
+            finished_at: None,
+        }));
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, status.clone());
+        status
+    }
+
+    /// A job's status.
+    pub fn get(&self, id: &str) -> Option<JobStatus> {
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.get(id)
+            .map(|j| j.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+}
+
+/// Detects the format of the spooled upload (the flag, else its first bytes).
+pub fn detect_format(path: &PathBuf, flag: Option<InputFormat>) -> Result<InputFormat, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut reader: BufReader<Box<dyn std::io::Read + Send>> = BufReader::new(Box::new(file));
+    detect(flag, None, &mut reader).map_err(|e| e.to_string())
+}
+
+fn lock(status: &Arc<Mutex<JobStatus>>) -> std::sync::MutexGuard<'_, JobStatus> {
+    status.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Scores the spooled file at `path` into the store, updating `status`; removes the file.
+pub async fn run<S: Store>(
+    app: Arc<App<S>>,
+    scorer: Arc<Scorer>,
+    path: PathBuf,
+    format: InputFormat,
+    status: Arc<Mutex<JobStatus>>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Lead>, String>>(2);
+    let reader_status = status.clone();
+    let file_path = path.clone();
+    // Reading and parsing are blocking work: a thread of their own, a bounded hand-over.
+    let reader = tokio::task::spawn_blocking(move || {
+        let file = match std::fs::File::open(&file_path) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e.to_string()));
+                return;
+            }
+        };
+        let reader: BufReader<Box<dyn std::io::Read + Send>> =
+            BufReader::with_capacity(1 << 20, Box::new(file));
+        let mut source = Source::open(format, reader, Arc::new(AtomicU64::new(0)));
+        loop {
+            match source.next_batch() {
+                Ok(Some(batch)) => {
+                    let mut leads = Vec::with_capacity(batch.records.len());
+                    let mut failures = Vec::new();
+                    for record in &batch.records {
+                        let mut owned = None;
+                        let parsed = record.lead(&batch.data, &mut owned).map(Lead::clone);
+                        match parsed {
+                            Ok(lead) => leads.push(lead),
+                            Err(e) => failures.push(Failure {
+                                at: record.locator.to_string(),
+                                error: e.to_string(),
+                            }),
+                        }
+                    }
+                    {
+                        let mut s = lock(&reader_status);
+                        s.failed += failures.len() as u64;
+                        let room = KEPT_FAILURES.saturating_sub(s.failures.len());
+                        s.failures.extend(failures.into_iter().take(room));
+                    }
+                    source.recycle(batch.data.into_bytes());
+                    for chunk in leads.chunks(1024) {
+                        if tx.blocking_send(Ok(chunk.to_vec())).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e.to_string()));
+                    return;
+                }
+            }
+        }
+    });
+    let mut error = None;
+    while let Some(item) = rx.recv().await {
+        let leads = match item {
+            Ok(leads) => leads,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        let reports = scorer.report_batch(&leads);
+        let now = app.clock.now_ms();
+        let stored = async {
+            app.store.upsert_leads(&leads, now).await?;
+            let scores: Vec<brim_store::NewScore> = reports
+                .iter()
+                .map(|r| brim_store::NewScore {
+                    report: r.clone(),
+                    scored_at: now,
+                })
+                .collect();
+            app.store.save_scores(&scores).await?;
+            let events: Vec<brim_store::NewEvent> = reports
+                .iter()
+                .map(|r| crate::http::score_event(r, now))
+                .collect();
+            app.store.append_events(&events).await?;
+            Ok::<(), brim_store::Error>(())
+        }
+        .await;
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "batch job: storing failed");
+            error = Some("the database could not store the leads".into());
+            break;
+        }
+        let mut handed = 0u64;
+        if let Some(generation) = &app.generation {
+            for (lead, report) in leads.into_iter().zip(reports.iter().cloned()) {
+                // A full queue leaves the rest to the generation sweep.
+                if generation.try_send((lead, report)).is_ok() {
+                    handed += 1;
+                }
+            }
+        }
+        let mut s = lock(&status);
+        s.scored += reports.len() as u64;
+        s.queued_for_email += handed;
+    }
+    drop(rx);
+    let _ = reader.await;
+    let _ = tokio::fs::remove_file(&path).await;
+    let mut s = lock(&status);
+    s.finished_at = Some(app.clock.now_ms());
+    match error {
+        Some(e) => {
+            s.status = "failed";
+            s.error = Some(e);
+        }
+        None => s.status = "done",
+    }
+}
