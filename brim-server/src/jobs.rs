@@ -13,7 +13,7 @@ use brim_core::{Lead, Scorer};
 use serde::Serialize;
 
 use crate::app::{App, Store};
-use crate::input::{InputFormat, Source, detect};
+use crate::input::{Body, InputFormat, Source, detect};
 
 /// Failures kept per job (the count goes on).
 const KEPT_FAILURES: usize = 1_000;
@@ -138,13 +138,22 @@ pub async fn run<S: Store>(
                     let mut failures = Vec::new();
                     for record in &batch.records {
                         let mut owned = None;
-                        let parsed = record.lead(&batch.data, &mut owned).map(Lead::clone);
-                        match parsed {
-                            Ok(lead) => leads.push(lead),
-                            Err(e) => failures.push(Failure {
+                        if let Err(e) = record.lead(&batch.data, &mut owned) {
+                            failures.push(Failure {
                                 at: record.locator.to_string(),
                                 error: e.to_string(),
-                            }),
+                            });
+                            continue;
+                        }
+                        // JSON records were parsed into `owned`; CSV records carry their lead.
+                        match (owned.take(), &record.body) {
+                            (Some(lead), _) => leads.push(lead),
+                            (None, Body::Lead(parsed)) => {
+                                if let Ok(lead) = parsed.as_ref() {
+                                    leads.push(lead.clone());
+                                }
+                            }
+                            (None, Body::Json(_)) => {}
                         }
                     }
                     {
