@@ -18,6 +18,9 @@ use crate::input::{Body, InputFormat, Source, detect};
 /// Failures kept per job (the count goes on).
 const KEPT_FAILURES: usize = 1_000;
 
+/// Finished jobs remembered; older finished ones are forgotten first.
+const KEPT_JOBS: usize = 1_000;
+
 /// A record that could not be scored.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
@@ -82,10 +85,22 @@ impl Jobs {
             started_at: now,
             finished_at: None,
         }));
-        self.jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, status.clone());
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        if jobs.len() >= KEPT_JOBS {
+            // Forget the oldest finished job (running ones are always kept).
+            let oldest = jobs
+                .iter()
+                .filter_map(|(id, j)| {
+                    let j = j.lock().unwrap_or_else(|p| p.into_inner());
+                    j.finished_at.map(|t| (t, id.clone()))
+                })
+                .min();
+            if let Some((_, id)) = oldest {
+                jobs.remove(&id);
+            }
+        }
+        jobs.insert(id, status.clone());
+        drop(jobs);
         status
     }
 
