@@ -94,6 +94,22 @@ pub struct PipelineArgs {
     /// server and worker of a deployment must share it).
     #[arg(long, env = "BRIM_SECRET_FILE", default_value = "brim.secret")]
     secret_file: PathBuf,
+    /// Who signs the e-mails.
+    #[arg(long, env = "BRIM_SENDER_NAME", default_value = "The Brim team")]
+    sender_name: String,
+    /// The company sending.
+    #[arg(long, env = "BRIM_SENDER_COMPANY", default_value = "Brim")]
+    sender_company: String,
+    /// What you offer, as in "helps teams <product>".
+    #[arg(
+        long,
+        env = "BRIM_PRODUCT",
+        default_value = "automate the busywork between their tools"
+    )]
+    product: String,
+    /// A link to book a call, offered in every e-mail (tracked with --tracking).
+    #[arg(long, env = "BRIM_CTA_URL")]
+    cta_url: Option<String>,
     /// A folder of your own e-mail templates (see docs/email.md).
     #[arg(long, env = "BRIM_TEMPLATES")]
     templates: Option<PathBuf>,
@@ -241,7 +257,12 @@ async fn start<S: Store>(store: Arc<S>, mode: Mode) -> Result<(), CliError> {
 async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError> {
     let p = &args.pipeline;
     let parts = parts(p)?;
-    let sender = Sender::default();
+    let sender = Sender {
+        name: p.sender_name.clone(),
+        company: p.sender_company.clone(),
+        product: p.product.clone(),
+        cta_url: p.cta_url.clone(),
+    };
     let templates = match &p.templates {
         Some(dir) => TemplateWriter::with_folder(sender.clone(), dir).map_err(fail)?,
         None => TemplateWriter::new(sender.clone()),
