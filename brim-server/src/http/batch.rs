@@ -26,10 +26,21 @@ pub(super) struct BatchQuery {
     format: Option<String>,
 }
 
+/// The upload being written to a temporary file; the file is removed if the upload fails
+/// (dropped before `finish`).
 struct Spool {
     path: std::path::PathBuf,
     file: tokio::fs::File,
     bytes: u64,
+    kept: bool,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Spool {
@@ -44,13 +55,13 @@ impl Spool {
             path,
             file,
             bytes: 0,
+            kept: false,
         })
     }
 
     async fn write(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
         self.bytes += chunk.len() as u64;
         if self.bytes > UPLOAD_LIMIT {
-            let _ = tokio::fs::remove_file(&self.path).await;
             return Err(ApiError {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 error: "too_large",
@@ -66,7 +77,8 @@ impl Spool {
 
     async fn finish(mut self) -> Result<(std::path::PathBuf, u64), ApiError> {
         self.file.flush().await.map_err(|_| unavailable())?;
-        Ok((self.path, self.bytes))
+        self.kept = true;
+        Ok((self.path.clone(), self.bytes))
     }
 }
 
@@ -189,4 +201,26 @@ pub(super) async fn job<S: Store>(
         .get(&id)
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no job {id:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_spool_dropped_before_it_is_finished_leaves_no_file() {
+        let mut spool = Spool::new().await.unwrap();
+        spool.write(b"{}").await.unwrap();
+        let path = spool.path.clone();
+        assert!(path.exists());
+        drop(spool);
+        assert!(!path.exists(), "a failed upload's file is removed");
+
+        let mut spool = Spool::new().await.unwrap();
+        spool.write(b"{\"company_name\": \"A\"}").await.unwrap();
+        let (path, bytes) = spool.finish().await.unwrap();
+        assert_eq!(bytes, 21);
+        assert!(path.exists(), "a finished upload is kept for its job");
+        std::fs::remove_file(path).unwrap();
+    }
 }
