@@ -1,8 +1,9 @@
 //! What the handlers share: the store, the clock, the scorers, and the bounded queue that feeds
 //! e-mail generation in the background.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use brim_core::{Lead, ScoreReport, Scorer};
 use brim_email::{Clock, Composer, Generator};
@@ -52,7 +53,67 @@ pub struct App<S> {
     /// Scored leads waiting for their e-mail (bounded: a full queue slows the requests down
     /// instead of growing without limit). `None`: no e-mails are generated.
     pub generation: Option<mpsc::Sender<(Lead, ScoreReport)>>,
-    scorers: HashMap<String, Arc<Scorer>>,
+    /// Where uploaded models are kept (`PUT /api/models/{name}`); `None`: uploads are refused.
+    pub models_dir: Option<PathBuf>,
+    scorers: RwLock<BTreeMap<String, ModelEntry>>,
+}
+
+/// A model the server scores with.
+#[derive(Clone)]
+pub struct ModelEntry {
+    /// The scorer.
+    pub scorer: Arc<Scorer>,
+    /// Shipped with Brim (`preset`, never replaced) or uploaded (`custom`).
+    pub source: ModelSource,
+}
+
+/// Where a model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelSource {
+    /// One of brim-core's presets.
+    Preset,
+    /// Uploaded through the API (kept in the models folder).
+    Custom,
+}
+
+impl ModelSource {
+    /// `preset` or `custom`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelSource::Preset => "preset",
+            ModelSource::Custom => "custom",
+        }
+    }
+}
+
+/// Why an upload was refused.
+#[derive(Debug)]
+pub enum PutModelError {
+    /// The name is not 1–64 letters, digits, `_` or `-`.
+    BadName(String),
+    /// A preset has that name.
+    Preset(String),
+    /// The model file has problems (every one listed).
+    Invalid(brim_core::ModelError),
+    /// The file's own `name` differs from the name in the URL.
+    NameMismatch {
+        /// The name in the URL.
+        url: String,
+        /// The name in the file.
+        file: String,
+    },
+    /// The server keeps no models folder.
+    NoFolder,
+    /// Writing the file failed.
+    Io(std::io::Error),
+}
+
+/// Whether `name` can name an uploaded model: 1–64 ASCII letters, digits, `_` or `-`.
+pub fn valid_model_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl<S: Store> App<S> {
@@ -66,9 +127,15 @@ impl<S: Store> App<S> {
         let scorers = brim_core::PRESETS
             .iter()
             .filter_map(|(name, _)| {
-                Scorer::preset(name)
-                    .ok()
-                    .map(|s| (name.to_string(), Arc::new(s)))
+                Scorer::preset(name).ok().map(|s| {
+                    (
+                        name.to_string(),
+                        ModelEntry {
+                            scorer: Arc::new(s),
+                            source: ModelSource::Preset,
+                        },
+                    )
+                })
             })
             .collect();
         App {
@@ -82,8 +149,134 @@ impl<S: Store> App<S> {
             public_limit: Arc::new(crate::http::PublicLimit::new(600)),
             cors_origins: Vec::new(),
             generation,
-            scorers,
+            models_dir: None,
+            scorers: RwLock::new(scorers),
         }
+    }
+
+    /// Keeps uploaded models in `dir` (created), and loads the ones already there (`*.toml`,
+    /// `*.json`). A file that does not load stops the start with its name and every problem.
+    pub fn with_models_dir(mut self, dir: impl Into<PathBuf>) -> Result<App<S>, String> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("{}: cannot create the models folder: {e}", dir.display()))?;
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: cannot read the models folder: {e}", dir.display()))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("toml" | "json")
+                )
+            })
+            .collect();
+        paths.sort();
+        {
+            let mut scorers = self.scorers.write().unwrap_or_else(|p| p.into_inner());
+            for path in paths {
+                let name = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                if !valid_model_name(&name) || scorers.contains_key(&name) {
+                    return Err(format!(
+                        "{}: a model file must be named NAME.toml or NAME.json, NAME not a preset's and used once",
+                        path.display()
+                    ));
+                }
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let scorer = load_scorer(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                scorers.insert(
+                    name,
+                    ModelEntry {
+                        scorer: Arc::new(scorer),
+                        source: ModelSource::Custom,
+                    },
+                );
+            }
+        }
+        self.models_dir = Some(dir);
+        Ok(self)
+    }
+
+    /// Checks `text` (TOML or JSON) as the model `name`, keeps it in the models folder (written
+    /// whole, then renamed into place) and scores with it from now on. `Ok(true)` when it is
+    /// new, `Ok(false)` when it replaced an uploaded model of that name.
+    pub async fn put_model(&self, name: &str, text: &str) -> Result<bool, PutModelError> {
+        if !valid_model_name(name) {
+            return Err(PutModelError::BadName(name.to_string()));
+        }
+        if brim_core::ScoringModel::preset_toml(name).is_some()
+            || self.model_source(name) == Some(ModelSource::Preset)
+        {
+            return Err(PutModelError::Preset(name.to_string()));
+        }
+        let Some(dir) = self.models_dir.clone() else {
+            return Err(PutModelError::NoFolder);
+        };
+        let scorer = load_scorer(text).map_err(PutModelError::Invalid)?;
+        if scorer.model().name != name {
+            return Err(PutModelError::NameMismatch {
+                url: name.to_string(),
+                file: scorer.model().name.clone(),
+            });
+        }
+        let json = text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with('{');
+        let (keep, other) = if json {
+            ("json", "toml")
+        } else {
+            ("toml", "json")
+        };
+        let tmp = dir.join(format!(".{name}.{keep}.tmp"));
+        tokio::fs::write(&tmp, text)
+            .await
+            .map_err(PutModelError::Io)?;
+        tokio::fs::rename(&tmp, dir.join(format!("{name}.{keep}")))
+            .await
+            .map_err(PutModelError::Io)?;
+        match tokio::fs::remove_file(dir.join(format!("{name}.{other}"))).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(PutModelError::Io(e));
+            }
+            _ => {}
+        }
+        let previous = self
+            .scorers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                name.to_string(),
+                ModelEntry {
+                    scorer: Arc::new(scorer),
+                    source: ModelSource::Custom,
+                },
+            );
+        Ok(previous.is_none())
+    }
+
+    /// Where the model `name` came from, if there is one.
+    pub fn model_source(&self, name: &str) -> Option<ModelSource> {
+        self.scorers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .map(|e| e.source)
+    }
+
+    /// Every model, by name.
+    pub fn models(&self) -> Vec<(String, ModelEntry)> {
+        self.scorers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(n, e)| (n.clone(), e.clone()))
+            .collect()
     }
 
     /// Requires `key` on every non-public endpoint.
@@ -112,15 +305,26 @@ impl<S: Store> App<S> {
 
     /// The scorer for a model name, if there is one.
     pub fn scorer(&self, name: &str) -> Option<Arc<Scorer>> {
-        self.scorers.get(name).cloned()
+        self.scorers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .map(|e| e.scorer.clone())
     }
 
     /// The model names, sorted.
     pub fn model_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.scorers.keys().cloned().collect();
-        names.sort();
-        names
+        self.scorers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
     }
+}
+
+fn load_scorer(text: &str) -> Result<Scorer, brim_core::ModelError> {
+    Scorer::new(brim_core::ScoringModel::from_text(text)?)
 }
 
 /// Starts the background task that writes and queues e-mails for scored leads: it takes what is

@@ -13,7 +13,7 @@ use brim_core::{Lead, Scorer};
 use serde::Serialize;
 
 use crate::app::{App, Store};
-use crate::input::{Body, InputFormat, Source, detect};
+use crate::input::{Batch, Body, InputFormat, Source, detect};
 
 /// Failures kept per job (the count goes on).
 const KEPT_FAILURES: usize = 1_000;
@@ -119,6 +119,57 @@ pub fn detect_format(path: &PathBuf, flag: Option<InputFormat>) -> Result<InputF
     detect(flag, None, &mut reader).map_err(|e| e.to_string())
 }
 
+/// The batch's leads, and a failure (with its line or item) for each record that is not one.
+pub fn split_batch(batch: &Batch) -> (Vec<Lead>, Vec<Failure>) {
+    let mut leads = Vec::with_capacity(batch.records.len());
+    let mut failures = Vec::new();
+    for record in &batch.records {
+        let mut owned = None;
+        if let Err(e) = record.lead(&batch.data, &mut owned) {
+            failures.push(Failure {
+                at: record.locator.to_string(),
+                error: e.to_string(),
+            });
+            continue;
+        }
+        // JSON records were parsed into `owned`; CSV records carry their lead.
+        match (owned.take(), &record.body) {
+            (Some(lead), _) => leads.push(lead),
+            (None, Body::Lead(parsed)) => {
+                if let Ok(lead) = parsed.as_ref() {
+                    leads.push(lead.clone());
+                }
+            }
+            (None, Body::Json(_)) => {}
+        }
+    }
+    (leads, failures)
+}
+
+/// Every lead in `bytes` (JSON array, JSON lines or CSV: `flag`, else detected), and the records
+/// that are not leads; an error when the input as a whole cannot be read or holds more than
+/// `max` records.
+pub fn parse_all(
+    bytes: Vec<u8>,
+    flag: Option<InputFormat>,
+    max: usize,
+) -> Result<(Vec<Lead>, Vec<Failure>), String> {
+    let mut reader: BufReader<Box<dyn std::io::Read + Send>> =
+        BufReader::new(Box::new(std::io::Cursor::new(bytes)));
+    let format = detect(flag, None, &mut reader).map_err(|e| e.to_string())?;
+    let mut source = Source::open(format, reader, Arc::new(AtomicU64::new(0)));
+    let (mut leads, mut failures) = (Vec::new(), Vec::new());
+    while let Some(batch) = source.next_batch().map_err(|e| e.to_string())? {
+        let (l, f) = split_batch(&batch);
+        leads.extend(l);
+        failures.extend(f);
+        if leads.len() + failures.len() > max {
+            return Err(format!("expected at most {max} leads"));
+        }
+    }
+    Ok((leads, failures))
+}
+
 fn lock(status: &Arc<Mutex<JobStatus>>) -> std::sync::MutexGuard<'_, JobStatus> {
     status.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -149,28 +200,7 @@ pub async fn run<S: Store>(
         loop {
             match source.next_batch() {
                 Ok(Some(batch)) => {
-                    let mut leads = Vec::with_capacity(batch.records.len());
-                    let mut failures = Vec::new();
-                    for record in &batch.records {
-                        let mut owned = None;
-                        if let Err(e) = record.lead(&batch.data, &mut owned) {
-                            failures.push(Failure {
-                                at: record.locator.to_string(),
-                                error: e.to_string(),
-                            });
-                            continue;
-                        }
-                        // JSON records were parsed into `owned`; CSV records carry their lead.
-                        match (owned.take(), &record.body) {
-                            (Some(lead), _) => leads.push(lead),
-                            (None, Body::Lead(parsed)) => {
-                                if let Ok(lead) = parsed.as_ref() {
-                                    leads.push(lead.clone());
-                                }
-                            }
-                            (None, Body::Json(_)) => {}
-                        }
-                    }
+                    let (leads, failures) = split_batch(&batch);
                     {
                         let mut s = lock(&reader_status);
                         s.failed += failures.len() as u64;

@@ -104,6 +104,14 @@ fn read_error() -> ApiError {
 /// come as a multipart file (the original's form: any file field) or as the request body; the
 /// format is the parameter, else detected from the first bytes. Streamed to disk, then scored
 /// in the background.
+#[utoipa::path(post, path = "/api/leads/batch-score", tag = "scoring",
+    params(("model" = Option<String>, Query, description = "a model name; default balanced"), ("format" = Option<String>, Query, description = "jsonl, json or csv; default detected")),
+    request_body(content(
+        (super::openapi::BatchUpload = "multipart/form-data"),
+        (String = "application/x-ndjson"),
+        (Vec<super::openapi::LeadInput> = "application/json"),
+        (String = "text/csv"))),
+    responses((status = 202, body = super::openapi::JobAccepted), super::openapi::Errors))]
 pub(super) async fn batch_score<S: Store>(
     State(app): AppState<S>,
     Query(q): Query<BatchQuery>,
@@ -193,6 +201,9 @@ pub(super) async fn batch_score<S: Store>(
 }
 
 /// `GET /api/jobs/{id}`: scored, failed (with line numbers and reasons), handed to e-mail.
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "scoring",
+    params(("id" = String, Path, description = "the job id from batch-score")),
+    responses((status = 200, body = super::openapi::JobStatus), super::openapi::Errors))]
 pub(super) async fn job<S: Store>(
     State(app): AppState<S>,
     Path(id): Path<String>,

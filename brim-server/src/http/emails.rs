@@ -21,6 +21,10 @@ pub(super) struct ListQuery {
 }
 
 /// `GET /api/emails?status=queued&limit=50&offset=0`: previews, best score first.
+#[utoipa::path(get, path = "/api/emails", tag = "emails",
+    params(("status" = Option<String>, Query, description = "all, waiting, queued, leased, sent, dead or cancelled"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500), ("offset" = Option<u64>, Query, minimum = 0)),
+    responses((status = 200, body = Vec<super::openapi::EmailPreview>), super::openapi::Errors))]
 pub(super) async fn list<S: Store>(
     State(app): AppState<S>,
     Query(q): Query<ListQuery>,
@@ -56,6 +60,8 @@ fn email_id(text: &str) -> Result<i64, ApiError> {
 
 /// `GET /api/emails/{id}`: recipient, subject, text, HTML, planned send time, why it waits,
 /// attempts and last error.
+#[utoipa::path(get, path = "/api/emails/{id}", tag = "emails", params(("id" = i64, Path, description = "the e-mail id")),
+    responses((status = 200, body = super::openapi::EmailPreview), super::openapi::Errors))]
 pub(super) async fn get<S: Store>(
     State(app): AppState<S>,
     Path(id): Path<String>,
@@ -108,6 +114,8 @@ async fn change<S: Store>(
 }
 
 /// `POST /api/emails/{id}/requeue`: a dead e-mail goes back to the queue (attempts reset).
+#[utoipa::path(post, path = "/api/emails/{id}/requeue", tag = "emails", params(("id" = i64, Path, description = "the e-mail id")),
+    responses((status = 200, body = super::openapi::EmailPreview), super::openapi::Errors))]
 pub(super) async fn requeue<S: Store>(
     State(app): AppState<S>,
     Path(id): Path<String>,
@@ -116,6 +124,8 @@ pub(super) async fn requeue<S: Store>(
 }
 
 /// `POST /api/emails/{id}/cancel`: a waiting or queued e-mail is withdrawn.
+#[utoipa::path(post, path = "/api/emails/{id}/cancel", tag = "emails", params(("id" = i64, Path, description = "the e-mail id")),
+    responses((status = 200, body = super::openapi::EmailPreview), super::openapi::Errors))]
 pub(super) async fn cancel<S: Store>(
     State(app): AppState<S>,
     Path(id): Path<String>,
@@ -156,6 +166,8 @@ async fn log_for_email<S: Store>(
 
 /// `GET /t/open/{token}`: logs `email_opened`, answers the pixel (always, so a bad token
 /// reveals nothing).
+#[utoipa::path(get, path = "/t/open/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),
+    responses((status = 200, description = "a 1×1 GIF, whatever the token", content_type = "image/gif", body = Vec<u8>), super::openapi::Errors))]
 pub(super) async fn open<S: Store>(State(app): AppState<S>, Path(token): Path<String>) -> Response {
     if let Ok(claims) = app.composer.signer().verify(&token, TokenKind::Open)
         && let Err(e) =
@@ -175,6 +187,8 @@ pub(super) async fn open<S: Store>(State(app): AppState<S>, Path(token): Path<St
 
 /// `GET /t/click/{token}`: logs `email_clicked` and redirects to the URL signed into the token
 /// (and only there: no open redirect).
+#[utoipa::path(get, path = "/t/click/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),
+    responses((status = 302, description = "to the URL signed into the token", headers(("location" = String))), super::openapi::Errors))]
 pub(super) async fn click<S: Store>(
     State(app): AppState<S>,
     Path(token): Path<String>,
@@ -216,6 +230,9 @@ fn page(title: &str, message: &str, form: Option<&str>) -> Html<String> {
 
 /// `GET /unsubscribe/{token}`: a plain page with a button (mail scanners that follow links do
 /// not unsubscribe anyone).
+#[utoipa::path(get, path = "/unsubscribe/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),
+    responses((status = 200, description = "a page with an Unsubscribe button", content_type = "text/html", body = String),
+        (status = 404, description = "the link is not valid", content_type = "text/html", body = String), (status = 429, body = super::openapi::ErrorBody)))]
 pub(super) async fn unsubscribe_page<S: Store>(
     State(app): AppState<S>,
     Path(token): Path<String>,
@@ -241,6 +258,8 @@ pub(super) async fn unsubscribe_page<S: Store>(
 
 /// `POST /unsubscribe/{token}` (RFC 8058 one-click, or the page's button): suppresses the
 /// recipient's address and logs `unsubscribed`. Idempotent.
+#[utoipa::path(post, path = "/unsubscribe/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),
+    responses((status = 200, description = "unsubscribed (RFC 8058 one-click)", content_type = "text/html", body = String), super::openapi::Errors))]
 pub(super) async fn unsubscribe<S: Store>(
     State(app): AppState<S>,
     Path(token): Path<String>,

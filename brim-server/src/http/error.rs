@@ -49,6 +49,26 @@ impl ApiError {
         }
     }
 
+    /// 409: the request does not apply to the current state.
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            error: "conflict",
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
+    /// 503 without details (the cause is logged by the caller).
+    pub fn unavailable() -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "unavailable",
+            detail: "the server could not complete the request; try again".into(),
+            field: None,
+        }
+    }
+
     /// 413.
     pub fn too_large(limit: usize) -> ApiError {
         ApiError {
@@ -64,12 +84,7 @@ impl ApiError {
         match e {
             brim_store::Error::NotFound { .. } => ApiError::not_found(e.to_string()),
             brim_store::Error::Invalid { field, expected } => ApiError::invalid(field, expected),
-            brim_store::Error::InvalidState { .. } => ApiError {
-                status: StatusCode::CONFLICT,
-                error: "conflict",
-                detail: e.to_string(),
-                field: None,
-            },
+            brim_store::Error::InvalidState { .. } => ApiError::conflict(e.to_string()),
             other => {
                 tracing::error!(error = %other, "storage failed");
                 ApiError {

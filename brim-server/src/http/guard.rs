@@ -12,13 +12,23 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 
-/// Paths anyone may call: recipients (tracking, unsubscribe), visitors (activation events),
-/// load balancers (health).
+/// Paths anyone may call: recipients (tracking, unsubscribe), visitors (the activation page,
+/// its events and its try-it scoring), the pages and the API description (the dashboard's data
+/// still needs the key), load balancers (health).
 pub fn is_public(path: &str) -> bool {
-    path == "/healthz"
-        || path == "/api/activation/log-event"
-        || path.starts_with("/t/")
+    matches!(
+        path,
+        "/" | "/dashboard"
+            | "/activate"
+            | "/healthz"
+            | "/openapi.json"
+            | "/api/activation/log-event"
+            | "/api/activation/try"
+    ) || path.starts_with("/t/")
         || path.starts_with("/unsubscribe/")
+        || path.starts_with("/assets/")
+        || path == "/docs"
+        || path.starts_with("/docs/")
 }
 
 /// Compares in time independent of where the first difference is.

@@ -17,6 +17,9 @@ use crate::app::Store;
 
 /// `GET /api/leads/{company_id}`: the lead, its score history with explanations, its e-mail,
 /// events and outcomes.
+#[utoipa::path(get, path = "/api/leads/{company_id}", tag = "leads",
+    params(("company_id" = String, Path)),
+    responses((status = 200, body = super::openapi::LeadDetail), super::openapi::Errors))]
 pub(super) async fn lead<S: Store>(
     State(app): AppState<S>,
     Path(company_id): Path<String>,
@@ -64,6 +67,9 @@ struct OutcomeReport {
 
 /// `POST /api/report-outcome` {company_id, outcome: demo_booked | closed_won | closed_lost |
 /// not_a_fit, at? (Unix ms)} → 201.
+#[utoipa::path(post, path = "/api/report-outcome", tag = "leads",
+    request_body = super::openapi::OutcomeInput,
+    responses((status = 201, body = super::openapi::OutcomeCreated), super::openapi::Errors))]
 pub(super) async fn report_outcome<S: Store>(
     State(app): AppState<S>,
     bytes: Result<Bytes, BytesRejection>,
@@ -129,25 +135,31 @@ pub(super) async fn report_outcome<S: Store>(
     ))
 }
 
-/// `GET /api/models`: the models this server scores with.
+/// The models this server scores with: the presets and the uploaded ones.
+#[utoipa::path(get, path = "/api/models", tag = "models",
+    responses((status = 200, body = Vec<super::openapi::ModelSummary>), super::openapi::Errors))]
 pub(super) async fn models<S: Store>(State(app): AppState<S>) -> Json<Value> {
     let list: Vec<Value> = app
-        .model_names()
+        .models()
         .into_iter()
-        .filter_map(|name| {
-            let scorer = app.scorer(&name)?;
-            let model = scorer.model();
-            Some(json!({
+        .map(|(name, entry)| {
+            let model = entry.scorer.model();
+            json!({
                 "name": name,
                 "version": model.version,
                 "description": model.description,
-            }))
+                "source": entry.source.as_str(),
+            })
         })
         .collect();
     Json(json!(list))
 }
 
-/// `GET /api/models/{name}`: the model as TOML (the format to copy and edit).
+/// One model as TOML (the format to copy, edit and upload).
+#[utoipa::path(get, path = "/api/models/{name}", tag = "models",
+    params(("name" = String, Path, description = "a model name")),
+    responses((status = 200, description = "the model", content_type = "application/toml", body = String),
+        super::openapi::Errors))]
 pub(super) async fn model<S: Store>(
     State(app): AppState<S>,
     Path(name): Path<String>,
@@ -165,7 +177,90 @@ pub(super) async fn model<S: Store>(
         .into_response())
 }
 
+/// Uploads a custom model (TOML or JSON, the format `GET /api/models/{name}` shows) under
+/// `name`, which must match the file's own `name`. The model is checked first — every problem
+/// is listed in a 422 — then kept in the models folder and used by `?model=name` from then on.
+/// Presets cannot be replaced (409).
+#[utoipa::path(put, path = "/api/models/{name}", tag = "models",
+    params(("name" = String, Path, description = "1–64 letters, digits, `_` or `-`; not a preset's")),
+    request_body(content = String, content_type = "application/toml",
+        description = "the model file (TOML, or JSON when it starts with `{`)"),
+    responses(
+        (status = 201, description = "a new model", body = super::openapi::ModelSummary),
+        (status = 200, description = "an uploaded model replaced", body = super::openapi::ModelSummary),
+        super::openapi::Errors))]
+pub(super) async fn put_model<S: Store>(
+    State(app): AppState<S>,
+    Path(name): Path<String>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    use crate::app::PutModelError;
+    let bytes = body(bytes)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::invalid("body", "expected a model file in UTF-8 (TOML or JSON)"))?;
+    let created = match app.put_model(&name, text).await {
+        Ok(created) => created,
+        Err(PutModelError::BadName(n)) => {
+            return Err(ApiError::invalid(
+                "name",
+                format!("expected 1 to 64 letters, digits, `_` or `-`, got {n:?}"),
+            ));
+        }
+        Err(PutModelError::Preset(n)) => {
+            return Err(ApiError::conflict(format!(
+                "{n:?} is a preset and cannot be replaced; upload under another name"
+            )));
+        }
+        Err(PutModelError::Invalid(e)) => {
+            let field = e
+                .problems
+                .first()
+                .map(|p| p.path.clone())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "body".into());
+            return Err(ApiError::invalid(field, e.to_string()));
+        }
+        Err(PutModelError::NameMismatch { url, file }) => {
+            return Err(ApiError::invalid(
+                "name",
+                format!(
+                    "the file names its model {file:?} but the URL says {url:?}; make them the same"
+                ),
+            ));
+        }
+        Err(PutModelError::NoFolder) => {
+            return Err(ApiError::conflict(
+                "this server keeps no models folder (--models-dir), so it does not accept uploads",
+            ));
+        }
+        Err(PutModelError::Io(e)) => {
+            tracing::error!(error = %e, model = %name, "could not keep an uploaded model");
+            return Err(ApiError::unavailable());
+        }
+    };
+    let scorer = app
+        .scorer(&name)
+        .ok_or_else(|| ApiError::not_found(format!("no model {name:?}")))?;
+    let model = scorer.model();
+    tracing::info!(model = %name, version = %model.version, created, "model uploaded");
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(json!({
+            "name": name,
+            "version": model.version,
+            "description": model.description,
+            "source": "custom",
+        })),
+    ))
+}
+
 /// `GET /api/analytics/score-distribution`: latest scores in ten bins.
+#[utoipa::path(get, path = "/api/analytics/score-distribution", tag = "analytics",
+    responses((status = 200, body = Vec<super::openapi::ScoreBin>), super::openapi::Errors))]
 pub(super) async fn score_distribution<S: Store>(
     State(app): AppState<S>,
 ) -> Result<Json<Vec<brim_store::ScoreBin>>, ApiError> {
@@ -178,6 +273,9 @@ pub(super) struct TopQuery {
 }
 
 /// `GET /api/analytics/top-leads?n=10`.
+#[utoipa::path(get, path = "/api/analytics/top-leads", tag = "analytics",
+    params(("n" = Option<u32>, Query, minimum = 1, maximum = 500)),
+    responses((status = 200, body = Vec<super::openapi::ScoredLeadOut>), super::openapi::Errors))]
 pub(super) async fn top_leads<S: Store>(
     State(app): AppState<S>,
     Query(q): Query<TopQuery>,
@@ -187,6 +285,9 @@ pub(super) async fn top_leads<S: Store>(
 }
 
 /// `GET /api/analytics/activation-funnel?end_date=&days=`: distinct users per step.
+#[utoipa::path(get, path = "/api/analytics/activation-funnel", tag = "analytics",
+    params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
+    responses((status = 200, body = Vec<super::openapi::StepCount>), super::openapi::Errors))]
 pub(super) async fn activation_funnel<S: Store>(
     State(app): AppState<S>,
     Query(q): Query<PeriodQuery>,
@@ -196,6 +297,9 @@ pub(super) async fn activation_funnel<S: Store>(
 }
 
 /// `GET /api/analytics/email-performance?end_date=&days=`: per variant, sent, opened, clicked.
+#[utoipa::path(get, path = "/api/analytics/email-performance", tag = "analytics",
+    params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
+    responses((status = 200, body = Vec<super::openapi::VariantPerformance>), super::openapi::Errors))]
 pub(super) async fn email_performance<S: Store>(
     State(app): AppState<S>,
     Query(q): Query<PeriodQuery>,

@@ -6,6 +6,8 @@ mod emails;
 mod error;
 mod guard;
 mod leads;
+pub mod openapi;
+mod pages;
 
 use std::sync::Arc;
 
@@ -77,7 +79,20 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         )
         .route("/api/jobs/{id}", get(batch::job::<S>))
         .route("/api/models", get(leads::models::<S>))
-        .route("/api/models/{name}", get(leads::model::<S>))
+        .route(
+            "/api/models/{name}",
+            get(leads::model::<S>).put(leads::put_model::<S>),
+        )
+        .route("/api/activation/try", post(activation_try::<S>))
+        .route("/openapi.json", get(openapi_json))
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .url("/docs/openapi.json", openapi::document()),
+        )
+        .route("/", get(pages::dashboard))
+        .route("/dashboard", get(pages::dashboard))
+        .route("/activate", get(pages::activate))
+        .route("/assets/{file}", get(pages::asset))
         .route("/api/emails", get(emails::list::<S>))
         .route("/api/emails/{id}", get(emails::get::<S>))
         .route("/api/emails/{id}/requeue", post(emails::requeue::<S>))
@@ -153,12 +168,16 @@ pub(super) fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiErr
     })
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "public", security(()),
+    responses((status = 200, body = openapi::StatusBody), (status = 503, body = openapi::ErrorBody)))]
 async fn healthz<S: Store>(State(app): AppState<S>) -> Result<Json<Value>, ApiError> {
     app.store.queue_counts().await?;
     Ok(Json(json!({"status": "ok"})))
 }
 
 /// `GET /metrics`: Prometheus text: requests and latencies by route, the queue by status.
+#[utoipa::path(get, path = "/metrics", tag = "analytics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), openapi::Errors))]
 async fn metrics_text<S: Store>(State(app): AppState<S>) -> Result<impl IntoResponse, ApiError> {
     let counts = app.store.queue_counts().await?;
     let mut text = app.metrics.render();
@@ -194,6 +213,10 @@ struct ModelQuery {
 /// `POST /api/score-company?model=balanced`: the score in the original's shape (plus
 /// contributions); stores the lead and the score, logs `score_calculated`, and queues the lead
 /// for its e-mail.
+#[utoipa::path(post, path = "/api/score-company", tag = "scoring",
+    params(("model" = Option<String>, Query, description = "a model name; default balanced")),
+    request_body = openapi::LeadInput,
+    responses((status = 200, body = openapi::Score), openapi::Errors))]
 async fn score_company<S: Store>(
     State(app): AppState<S>,
     Query(query): Query<ModelQuery>,
@@ -276,6 +299,9 @@ struct ActivationEvent {
 }
 
 /// `POST /api/activation/log-event` {user_id, step_name, metadata?} → 201.
+#[utoipa::path(post, path = "/api/activation/log-event", tag = "public", security(()),
+    request_body = openapi::ActivationEventInput,
+    responses((status = 201, body = openapi::StatusBody), openapi::Errors))]
 async fn log_event<S: Store>(
     State(app): AppState<S>,
     bytes: Result<Bytes, BytesRejection>,
@@ -365,7 +391,58 @@ pub(super) fn period<S: Store>(app: &App<S>, q: &PeriodQuery) -> Result<Period, 
     Ok(Period { end, days })
 }
 
+/// Leads the activation page may score at once.
+pub const TRY_LIMIT: usize = 1_000;
+
+/// The activation page's "try it": scores a small file (a JSON array, JSON lines or CSV, at most
+/// 1,000 leads and 1 MiB) and answers the scores, best first. Public, rate-limited, and stores
+/// nothing: a visitor's file never enters the lead pipeline (the page logs its own activation
+/// steps).
+#[utoipa::path(post, path = "/api/activation/try", tag = "public", security(()),
+    params(("model" = Option<String>, Query, description = "a model name; default balanced")),
+    request_body(content(
+        (Vec<openapi::LeadInput> = "application/json"),
+        (String = "application/x-ndjson"),
+        (String = "text/csv"))),
+    responses((status = 200, body = openapi::TryResult), openapi::Errors))]
+async fn activation_try<S: Store>(
+    State(app): AppState<S>,
+    Query(query): Query<ModelQuery>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let bytes = body(bytes)?;
+    let model = query.model.as_deref().unwrap_or("balanced");
+    let scorer = app
+        .scorer(model)
+        .ok_or_else(|| ApiError::invalid("model", format!("unknown model {model:?}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("file", "the file is empty"));
+    }
+    let bytes = bytes.to_vec();
+    let (leads, failures) =
+        tokio::task::spawn_blocking(move || crate::jobs::parse_all(bytes, None, TRY_LIMIT))
+            .await
+            .map_err(|_| ApiError::unavailable())?
+            .map_err(|e| ApiError::invalid("file", e))?;
+    let mut reports = scorer.report_batch(&leads);
+    reports.sort_by(|a, b| b.total_score.cmp(&a.total_score));
+    Ok(Json(json!({"scored": reports, "failures": failures})))
+}
+
+/// `GET /openapi.json`: the OpenAPI document of this API.
+async fn openapi_json() -> impl IntoResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| openapi::document().to_pretty_json().unwrap_or_default());
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        doc.as_str(),
+    )
+}
+
 /// `GET /api/analytics/kpi/{qualified-leads|email-engagement|new-activations|funnel-conversion-rate}`.
+#[utoipa::path(get, path = "/api/analytics/kpi/{metric}", tag = "analytics",
+    params(("metric" = String, Path, description = "qualified-leads, email-engagement, new-activations or funnel-conversion-rate"), ("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
+    responses((status = 200, body = openapi::KpiCard), openapi::Errors))]
 async fn kpi<S: Store>(
     State(app): AppState<S>,
     Path(metric): Path<String>,
@@ -399,6 +476,9 @@ async fn kpi<S: Store>(
 }
 
 /// `GET /api/analytics/funnel-over-time`: every UTC day of the period.
+#[utoipa::path(get, path = "/api/analytics/funnel-over-time", tag = "analytics",
+    params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
+    responses((status = 200, body = Vec<openapi::FunnelDay>), openapi::Errors))]
 async fn funnel_over_time<S: Store>(
     State(app): AppState<S>,
     Query(q): Query<PeriodQuery>,
@@ -445,6 +525,12 @@ pub(super) fn number(
 /// time (`page`, `per_page` ≤ 500, default 100), sortable (`sort` = score|name|date,
 /// `order` = desc|asc), filterable (`action`, `status` = sent|pending|none|queued|...,
 /// `search`). The total is in the `x-total-count` header.
+#[utoipa::path(get, path = "/api/analytics/scored-leads-table", tag = "analytics",
+    params(("page" = Option<u32>, Query, minimum = 1), ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500),
+        ("sort" = Option<String>, Query, description = "score, name or date"), ("order" = Option<String>, Query, description = "desc or asc"),
+        ("action" = Option<String>, Query), ("status" = Option<String>, Query, description = "sent, pending, none, waiting, queued, leased, dead, cancelled"),
+        ("search" = Option<String>, Query, description = "part of the company name")),
+    responses((status = 200, body = Vec<openapi::TableRow>, headers(("x-total-count" = u64, description = "rows in all pages"))), openapi::Errors))]
 async fn scored_leads_table<S: Store>(
     State(app): AppState<S>,
     Query(q): Query<TableQuery>,

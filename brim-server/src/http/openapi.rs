@@ -1,0 +1,469 @@
+//! The OpenAPI document (`GET /openapi.json`), generated from the handlers' `#[utoipa::path]`
+//! annotations and the schemas below, and the interactive docs at `/docs` (Swagger UI, served
+//! from the binary: they work offline).
+//!
+//! The engine's and the store's types stay free of HTTP concerns, so the response shapes they
+//! serialize are described here once; the schema-driven fuzz run (`scripts/fuzz-api`) checks
+//! every response the server gives against this document, so a description that drifts from
+//! the code fails the tests.
+
+#![allow(dead_code)] // The schema types are descriptions: never built, only read by utoipa.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// Every error: a stable machine name, a sentence for a person, and the field at fault.
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    /// `invalid`, `not_found`, `method_not_allowed`, `too_large`, `unauthorized`,
+    /// `rate_limited`, `conflict`, `unavailable`, `bad_request`.
+    error: String,
+    /// What went wrong.
+    detail: String,
+    /// The input field at fault (422).
+    field: Option<String>,
+}
+
+/// The person at a lead to write to.
+#[derive(ToSchema)]
+pub struct ContactInput {
+    name: Option<String>,
+    email: Option<String>,
+    title: Option<String>,
+}
+
+/// A lead as the original accepted it, plus optional contact, zone, domain and attributes.
+/// Unknown fields are ignored.
+#[derive(ToSchema)]
+#[schema(example = json!({"company_name": "Acme Logistics", "employee_count": 120, "industry": "Logistics",
+    "funding_stage": "Series A", "tech_stack": ["Zapier", "AWS"], "recent_job_posts": ["Head of Operations"],
+    "news_mentions": ["Acme raises $12M Series A"],
+    "contact": {"name": "Dana Li", "email": "dana@acme.example", "title": "COO"}, "timezone": "Europe/Berlin"}))]
+pub struct LeadInput {
+    /// Required, non-empty.
+    company_name: String,
+    /// Your id for the company; else the original's hash of the name.
+    id: Option<String>,
+    #[schema(minimum = 0)]
+    employee_count: Option<u64>,
+    industry: Option<String>,
+    funding_stage: Option<String>,
+    tech_stack: Option<Vec<String>>,
+    recent_job_posts: Option<Vec<String>>,
+    news_mentions: Option<Vec<String>>,
+    contact: Option<ContactInput>,
+    /// IANA zone, e.g. `Europe/Berlin`.
+    timezone: Option<String>,
+    country: Option<String>,
+    domain: Option<String>,
+    /// Your own signals: string, number or boolean values by name.
+    attributes: Option<BTreeMap<String, Value>>,
+}
+
+/// Positive, negative and missing reasons.
+#[derive(ToSchema)]
+pub struct Reasoning {
+    positive: Vec<String>,
+    negative: Vec<String>,
+    missing: Vec<String>,
+}
+
+/// One rule's part in a score.
+#[derive(ToSchema)]
+pub struct Contribution {
+    rule: String,
+    /// `fit` or `intent`.
+    category: String,
+    /// `matched`, `otherwise` or `missing`.
+    outcome: String,
+    #[schema(required = false)]
+    case: Option<u16>,
+    points: i32,
+    weight: f64,
+    /// Absent when true.
+    #[schema(required = false)]
+    counted: Option<bool>,
+}
+
+/// An intent signal with its evidence.
+#[derive(ToSchema)]
+pub struct SignalOut {
+    kind: String,
+    source: String,
+    index: u64,
+    text: String,
+    phrase: String,
+    #[schema(required = false)]
+    funding: Option<Value>,
+}
+
+/// The score: the original's shape plus the rule contributions and signals.
+#[derive(ToSchema)]
+pub struct Score {
+    company_id: String,
+    company_name: String,
+    model: String,
+    model_version: String,
+    #[schema(minimum = 0, maximum = 100)]
+    fit_score: u8,
+    #[schema(minimum = 0, maximum = 100)]
+    intent_score: u8,
+    #[schema(minimum = 0, maximum = 100)]
+    total_score: u8,
+    #[schema(minimum = 0, maximum = 1)]
+    confidence: f64,
+    /// `high_priority_outreach`, `medium_priority_outreach` or `low_priority_monitoring`.
+    action: String,
+    reasoning: Reasoning,
+    contributions: Vec<Contribution>,
+    #[schema(required = false)]
+    signals: Option<Vec<SignalOut>>,
+}
+
+/// An activation step, as the activation page logs it.
+#[derive(ToSchema)]
+pub struct ActivationEventInput {
+    user_id: String,
+    /// e.g. `file_upload`, `result_viewed`, `share_step_reached`.
+    step_name: String,
+    metadata: Option<BTreeMap<String, Value>>,
+}
+
+/// `{"status": ...}`.
+#[derive(ToSchema)]
+pub struct StatusBody {
+    status: String,
+}
+
+/// A KPI card, this period against the one before.
+#[derive(ToSchema)]
+pub struct KpiCard {
+    metric_name: String,
+    current_value: f64,
+    previous_value: f64,
+    /// Null when only the previous period is 0.
+    percentage_change: Option<f64>,
+    description: String,
+    /// funnel-conversion-rate only.
+    #[schema(required = false)]
+    average_days_to_activation: Option<f64>,
+}
+
+/// One UTC day of the funnel chart.
+#[derive(ToSchema)]
+pub struct FunnelDay {
+    /// `YYYY-MM-DD`.
+    date: String,
+    qualified_leads: u64,
+    activations: u64,
+}
+
+/// A row of the scored-leads table: the original's columns plus the score's parts.
+#[derive(ToSchema)]
+pub struct TableRow {
+    company_id: String,
+    company_name: String,
+    score: u8,
+    /// `Sent` or `Pending`.
+    status: String,
+    email_variant_sent: Option<String>,
+    fit_score: u8,
+    intent_score: u8,
+    action: String,
+    model: String,
+    /// Unix ms.
+    scored_at: i64,
+    email_status: Option<String>,
+}
+
+/// A company's latest score (top leads).
+#[derive(ToSchema)]
+pub struct ScoredLeadOut {
+    company_id: String,
+    company_name: String,
+    score: u8,
+    fit_score: u8,
+    intent_score: u8,
+    action: String,
+    model: String,
+    scored_at: i64,
+    email_status: Option<String>,
+    email_variant: Option<String>,
+}
+
+/// Latest scores from `from` to `to` inclusive.
+#[derive(ToSchema)]
+pub struct ScoreBin {
+    from: u8,
+    to: u8,
+    companies: u64,
+}
+
+/// Distinct users who completed a step.
+#[derive(ToSchema)]
+pub struct StepCount {
+    step: String,
+    users: u64,
+}
+
+/// One variant's e-mails in the period; rates in percent.
+#[derive(ToSchema)]
+pub struct VariantPerformance {
+    variant: String,
+    sent: u64,
+    opened: u64,
+    clicked: u64,
+    open_rate: f64,
+    click_rate: f64,
+}
+
+/// An e-mail as it will be sent, and where it is.
+#[derive(ToSchema)]
+pub struct EmailPreview {
+    id: i64,
+    company_id: String,
+    /// `Name <address>`; null while the lead needs a contact.
+    recipient: Option<String>,
+    /// waiting, queued, leased, sent, dead, cancelled.
+    status: String,
+    variant: String,
+    /// `llm` or `template`.
+    writer: String,
+    subject: String,
+    text: String,
+    html: String,
+    /// Unix ms.
+    planned_send_at: Option<i64>,
+    waits_because: Option<String>,
+    attempts: u32,
+    last_error: Option<String>,
+    sent_at: Option<i64>,
+}
+
+/// A score in a lead's history.
+#[derive(ToSchema)]
+pub struct ScoreHistoryEntry {
+    scored_at: i64,
+    report: Score,
+}
+
+/// An event.
+#[derive(ToSchema)]
+pub struct EventOut {
+    id: i64,
+    event_type: String,
+    occurred_at: i64,
+    user_id: Option<String>,
+    payload: Value,
+}
+
+/// A reported outcome.
+#[derive(ToSchema)]
+pub struct OutcomeOut {
+    outcome: String,
+    at: i64,
+}
+
+/// A lead's whole story.
+#[derive(ToSchema)]
+pub struct LeadDetail {
+    company_id: String,
+    /// The lead as stored.
+    lead: Value,
+    created_at: i64,
+    updated_at: i64,
+    scores: Vec<ScoreHistoryEntry>,
+    email: Option<EmailPreview>,
+    events: Vec<EventOut>,
+    outcomes: Vec<OutcomeOut>,
+}
+
+/// What happened with a lead.
+#[derive(ToSchema)]
+pub struct OutcomeInput {
+    company_id: String,
+    /// `demo_booked`, `closed_won`, `closed_lost` or `not_a_fit`.
+    outcome: String,
+    /// Unix ms; default now.
+    at: Option<i64>,
+}
+
+/// The stored outcome.
+#[derive(ToSchema)]
+pub struct OutcomeCreated {
+    company_id: String,
+    outcome: String,
+    at: i64,
+}
+
+/// A model this server scores with.
+#[derive(ToSchema)]
+pub struct ModelSummary {
+    name: String,
+    version: String,
+    description: String,
+    /// `preset` or `custom` (uploaded).
+    source: String,
+}
+
+/// A batch accepted for scoring.
+#[derive(ToSchema)]
+pub struct JobAccepted {
+    job_id: String,
+    status_url: String,
+    /// `jsonl`, `json` or `csv`.
+    format: String,
+    bytes: u64,
+}
+
+/// The original's multipart form: one file field (a JSON array, JSON lines or CSV).
+#[derive(ToSchema)]
+pub struct BatchUpload {
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+}
+
+/// A record that could not be scored.
+#[derive(ToSchema)]
+pub struct JobFailure {
+    /// `line N` or `item N`.
+    at: String,
+    error: String,
+}
+
+/// A batch job's progress.
+#[derive(ToSchema)]
+pub struct JobStatus {
+    id: String,
+    /// `running`, `done` or `failed`.
+    status: String,
+    model: String,
+    format: String,
+    scored: u64,
+    failed: u64,
+    failures: Vec<JobFailure>,
+    queued_for_email: u64,
+    bytes: u64,
+    error: Option<String>,
+    started_at: i64,
+    finished_at: Option<i64>,
+}
+
+/// The activation page's scored row.
+#[derive(ToSchema)]
+pub struct TryResult {
+    scored: Vec<Score>,
+    failures: Vec<JobFailure>,
+}
+
+/// The error answers any endpoint may give (JSON [`ErrorBody`]).
+#[derive(utoipa::IntoResponses)]
+pub enum Errors {
+    /// The request is malformed (unreadable body).
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorBody),
+    /// An API key is needed (`Authorization: Bearer <key>`).
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// Not found.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The endpoint does not take this method.
+    #[response(status = 405)]
+    MethodNotAllowed(ErrorBody),
+    /// The request does not apply to the current state.
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+    /// The body is too large.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// An input is invalid; `field` names it.
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+    /// Too many requests from this client (public endpoints); see `Retry-After`.
+    #[response(status = 429)]
+    RateLimited(ErrorBody),
+    /// The database could not answer; try again.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`Authorization: Bearer <key>` when the server has an API key \
+                         (--api-key-file / BRIM_API_KEY); public endpoints never need it",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Brim",
+        description = "Lead scoring, personalised outreach e-mails from a prioritised queue, and the analytics behind them. \
+                       Errors are JSON `{error, detail, field}`. With an API key configured, every endpoint except the \
+                       public ones (activation, tracking, unsubscribe, health, pages) needs `Authorization: Bearer <key>`.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    security(("api_key" = [])),
+    paths(
+        super::score_company,
+        super::batch::batch_score,
+        super::batch::job,
+        super::log_event,
+        super::activation_try,
+        super::kpi,
+        super::funnel_over_time,
+        super::scored_leads_table,
+        super::leads::score_distribution,
+        super::leads::top_leads,
+        super::leads::activation_funnel,
+        super::leads::email_performance,
+        super::leads::lead,
+        super::leads::report_outcome,
+        super::leads::models,
+        super::leads::model,
+        super::leads::put_model,
+        super::emails::list,
+        super::emails::get,
+        super::emails::requeue,
+        super::emails::cancel,
+        super::emails::open,
+        super::emails::click,
+        super::emails::unsubscribe_page,
+        super::emails::unsubscribe,
+        super::healthz,
+        super::metrics_text,
+    ),
+    tags(
+        (name = "scoring", description = "Score leads, one or a batch"),
+        (name = "analytics", description = "KPIs, the funnel, the scored-leads table and the rest of spec §5"),
+        (name = "leads", description = "A lead's story and its outcomes"),
+        (name = "models", description = "Scoring models: presets and uploads"),
+        (name = "emails", description = "The e-mail queue: previews, re-queue, cancel"),
+        (name = "public", description = "No API key needed: activation, tracking, unsubscribe, health"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
