@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Origins allowed to call the API from a browser (CORS), comma-separated; `*` for any.
     #[arg(long, env = "BRIM_CORS_ORIGINS", value_delimiter = ',')]
     cors_origin: Vec<String>,
+    /// Folder of uploaded scoring models (`PUT /api/models/{name}`), loaded at start; each
+    /// server reads its own, so give servers that share a database the same files.
+    #[arg(long, env = "BRIM_MODELS_DIR", default_value = "models")]
+    models_dir: PathBuf,
     /// Do not run the send worker in this process (run `brim worker` processes instead).
     #[arg(long)]
     no_worker: bool,
@@ -310,13 +314,18 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     app = app
         .with_recorder(recorder)
         .with_public_limit(args.public_rate_limit)
-        .with_cors_origins(args.cors_origin.clone());
+        .with_cors_origins(args.cors_origin.clone())
+        .with_models_dir(&args.models_dir)
+        .map_err(|e| fail(format!("--models-dir: {e}")))?;
     let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| fail(format!("--bind {}: {e}", args.bind)))?;
     tracing::info!(bind = %args.bind, writer = %writer, worker = !args.no_worker, "brim serve listening");
-    eprintln!("brim: listening on http://{} (writer: {writer})", args.bind);
+    eprintln!(
+        "brim: listening on http://{bind} (writer: {writer}): dashboard http://{bind}/, API docs http://{bind}/docs/",
+        bind = args.bind
+    );
     axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),

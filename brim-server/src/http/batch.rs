@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
+
+use super::{Path, Query};
 use axum::http::{StatusCode, header};
 use futures_util::StreamExt;
 use serde::Deserialize;

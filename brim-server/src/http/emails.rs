@@ -2,7 +2,9 @@
 //! unsubscribe.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use super::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use brim_email::{TokenKind, preview};

@@ -3,8 +3,10 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+
+use super::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use brim_email::preview;
@@ -183,8 +185,8 @@ pub(super) async fn model<S: Store>(
 /// Presets cannot be replaced (409).
 #[utoipa::path(put, path = "/api/models/{name}", tag = "models",
     params(("name" = String, Path, description = "1–64 letters, digits, `_` or `-`; not a preset's")),
-    request_body(content = String, content_type = "application/toml",
-        description = "the model file (TOML, or JSON when it starts with `{`)"),
+    request_body(content = String, content_type = "text/plain",
+        description = "the model file: TOML, or JSON when it starts with `{` (any content type is accepted)"),
     responses(
         (status = 201, description = "a new model", body = super::openapi::ModelSummary),
         (status = 200, description = "an uploaded model replaced", body = super::openapi::ModelSummary),

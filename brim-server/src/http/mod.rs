@@ -15,13 +15,15 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use brim_core::Lead;
 use brim_store::{EventType, LeadSort, LeadsQuery, NewEvent, NewScore, Period, StatusFilter};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -127,6 +129,36 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
             guard::measure,
         ))
         .with_state(app)
+}
+
+/// The query string, deserialized; a malformed one is a JSON 422 naming `query` (axum's own
+/// rejection is plain text).
+pub(super) struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, St: Send + Sync> FromRequestParts<St> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::invalid("query", e.body_text()))
+    }
+}
+
+/// The path's parameters, deserialized; a malformed one (e.g. bad percent-encoding) is a JSON
+/// 422 naming `path`.
+pub(super) struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, St: Send + Sync> FromRequestParts<St> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| ApiError::invalid("path", e.body_text()))
+    }
 }
 
 /// CORS for the configured origins (`*` allows any); none configured: no CORS headers.
@@ -441,7 +473,7 @@ async fn openapi_json() -> impl IntoResponse {
 
 /// `GET /api/analytics/kpi/{qualified-leads|email-engagement|new-activations|funnel-conversion-rate}`.
 #[utoipa::path(get, path = "/api/analytics/kpi/{metric}", tag = "analytics",
-    params(("metric" = String, Path, description = "qualified-leads, email-engagement, new-activations or funnel-conversion-rate"), ("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
+    params(("metric" = openapi::KpiMetric, Path), ("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
     responses((status = 200, body = openapi::KpiCard), openapi::Errors))]
 async fn kpi<S: Store>(
     State(app): AppState<S>,

@@ -138,6 +138,20 @@ pub struct StatusBody {
     status: String,
 }
 
+/// The four KPIs of the original.
+#[derive(ToSchema)]
+#[schema(rename_all = "kebab-case")]
+pub enum KpiMetric {
+    /// Distinct companies scored above 75.
+    QualifiedLeads,
+    /// Click-through rate of the e-mails sent, in percent.
+    EmailEngagement,
+    /// Distinct users who reached `result_viewed`.
+    NewActivations,
+    /// New activations / qualified leads, in percent.
+    FunnelConversionRate,
+}
+
 /// A KPI card, this period against the one before.
 #[derive(ToSchema)]
 pub struct KpiCard {
@@ -422,6 +436,7 @@ impl Modify for BearerAuth {
         license(name = "MIT OR Apache-2.0")
     ),
     modifiers(&BearerAuth),
+    components(schemas(KpiMetric)),
     security(("api_key" = [])),
     paths(
         super::score_company,

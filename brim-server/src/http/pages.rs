@@ -2,7 +2,7 @@
 //! activation page (`/activate`). Plain HTML, CSS and JavaScript compiled into the binary: no
 //! build step, nothing fetched from elsewhere, so they work offline and behind firewalls.
 
-use axum::extract::Path;
+use super::Path;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
