@@ -30,6 +30,7 @@ function showStep(step) {
     const i = order.indexOf(li.dataset.step);
     li.className = i < order.indexOf(step) ? "done" : i === order.indexOf(step) ? "active" : "";
   }
+  $("upload-step").classList.toggle("hidden", step !== "upload");
   $("result-step").classList.toggle("hidden", step === "upload");
   $("share-step").classList.toggle("hidden", step !== "share");
 }

@@ -52,7 +52,8 @@ function lineChart(points, series) {
   }
   const step = Math.max(1, Math.ceil(points.length / 6));
   points.forEach((p, i) => {
-    if (i % step === 0 || i === points.length - 1) chart.append(svg("text", { x: x(i) - 14, y: height - 4 }, p.date.slice(5)));
+    const last = i === points.length - 1;
+    if (i % step === 0 || last) chart.append(svg("text", { x: x(i), y: height - 4, "text-anchor": last ? "end" : i === 0 ? "start" : "middle" }, p.date.slice(5)));
   });
   for (const s of series) {
     chart.append(svg("polyline", { fill: "none", stroke: s.color, "stroke-width": 2, "data-series": s.key,

@@ -1,0 +1,127 @@
+//! The dashboard and the activation page in headless Chromium (playwright-core from npm,
+//! Debian's chromium): `brim serve` on SQLite is filled with leads over HTTP, then
+//! `tests/browser/pages.mjs` clicks through both pages (see that file for what it checks), and a
+//! second server with an API key checks the dashboard's key prompt. scripts/test installs
+//! Chromium and the npm package; under `CI=true` their absence fails the test, elsewhere it is
+//! skipped with a message.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{http, http_with, serve};
+
+fn browser_ready(dir: &Path) -> Result<String, String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Err(format!(
+            "no Chromium at {chromium} (apt-get install chromium)"
+        ));
+    }
+    if !dir.join("node_modules/playwright-core").exists() {
+        return Err(format!(
+            "no playwright-core in {} (npm ci there)",
+            dir.display()
+        ));
+    }
+    Ok(chromium)
+}
+
+#[test]
+fn dashboard_and_activation_page_work_in_a_browser() {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = match browser_ready(&scripts) {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("the browser tests are required under CI=true: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPING: {e}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let server = serve(
+        dir.path(),
+        port,
+        &["--send-window", "always", "--worker-interval", "1"],
+    );
+    // 60 leads of varied fit, one named like an attack, one to search for.
+    let industries = ["SaaS", "Logistics", "Fintech", "Retail", "Food"];
+    let mut qualified = 0;
+    let mut names: Vec<String> = (0..58).map(|i| format!("Company {i:02}")).collect();
+    names.push("Globex Logistics".into());
+    names.push("<img src=x onerror=\"window.__xss=1\">".into());
+    let stages = ["Seed", "Series A", "Series B", "Series C"];
+    for (i, name) in names.iter().enumerate() {
+        let lead = serde_json::json!({
+            "company_name": name,
+            "employee_count": 20 + (i * 37) % 900,
+            "industry": industries[i % industries.len()],
+            "funding_stage": stages[i % 4],
+            "tech_stack": if i % 3 == 0 { vec!["Salesforce", "Zapier"] } else { vec![] },
+            "recent_job_posts": if i % 2 == 0 { vec!["Head of Operations"] } else { vec![] },
+            "contact": {"email": format!("ops{i}@example.com")},
+        });
+        let reply = http(port, "POST", "/api/score-company", &lead.to_string());
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let score: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        if score["total_score"].as_u64().unwrap() > 75 {
+            qualified += 1;
+        }
+    }
+    assert!(
+        qualified > 0,
+        "some leads must qualify for the KPI check to mean anything"
+    );
+
+    let keyed_port = common::free_port();
+    let key_dir = tempfile::tempdir().unwrap();
+    let key = "browser-test-key-0123456789";
+    std::fs::write(key_dir.path().join("key"), key).unwrap();
+    let keyed = serve(key_dir.path(), keyed_port, &["--api-key-file", "key"]);
+    assert_eq!(
+        http(keyed_port, "GET", "/api/analytics/top-leads", "").status,
+        401
+    );
+    assert_eq!(
+        http_with(
+            keyed_port,
+            "GET",
+            "/api/analytics/top-leads",
+            &[("authorization", &format!("Bearer {key}"))],
+            ""
+        )
+        .status,
+        200
+    );
+
+    let shots = std::env::var("BRIM_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("shots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(scripts.join("pages.mjs"))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(format!("http://127.0.0.1:{keyed_port}"))
+        .arg(key)
+        .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .env("EXPECT_QUALIFIED", qualified.to_string())
+        .env("EXPECT_LEADS", names.len().to_string())
+        .current_dir(&scripts)
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{stderr}\nserver log:\n{}",
+        server.stderr()
+    );
+    assert_eq!(stdout.matches("ok   ").count(), 7, "{stdout}");
+    drop(keyed);
+    drop(server);
+}
