@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use brim_email::{Author, Clock, GenerateConfig, Generator, Sender, TemplateWriter};
 use brim_server::{App, router, spawn_generation};
-use brim_store::{EmailQueue, EventStore, EventType, SqliteStore};
+use brim_store::{EmailQueue, EventStore, EventType, LeadStore, SqliteStore};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -20,6 +20,19 @@ impl Clock for FixedClock {
 
 /// Tuesday 2026-11-24 10:00 UTC.
 const NOW: i64 = 1_795_514_400_000;
+
+/// The test composer: a fixed secret, tracking on or off.
+fn composer(tracking: bool) -> Arc<brim_email::Composer> {
+    let mut config =
+        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000").unwrap();
+    if tracking {
+        config = config.tracking("http://localhost:8000").unwrap();
+    }
+    Arc::new(brim_email::Composer::new(
+        config,
+        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
+    ))
+}
 
 async fn app(
     with_generation: bool,
@@ -47,13 +60,7 @@ async fn app(
     } else {
         (None, None)
     };
-    let composer = Arc::new(brim_email::Composer::new(
-        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000")
-            .unwrap()
-            .tracking("http://localhost:8000")
-            .unwrap(),
-        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
-    ));
+    let composer = composer(true);
     let app = Arc::new(App::new(store.clone(), clock, composer, generation));
     (router(app), store, task)
 }
@@ -403,13 +410,7 @@ async fn with_an_email() -> (axum::Router, Arc<SqliteStore>, i64) {
             "contact": {"name": "Pat Doe", "email": "pat@acme.example"}}"#).await;
     assert_eq!(status, StatusCode::OK);
     // A second router over the same store without generation, so the task can finish.
-    let composer = Arc::new(brim_email::Composer::new(
-        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000")
-            .unwrap()
-            .tracking("http://localhost:8000")
-            .unwrap(),
-        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
-    ));
+    let composer = composer(true);
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
     let second = router_over(store.clone(), clock, composer);
     drop(router);
@@ -695,10 +696,7 @@ async fn a_leads_story_outcomes_models_and_more_analytics() {
 async fn with_an_api_key_only_public_endpoints_are_open() {
     let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
-    let composer = Arc::new(brim_email::Composer::new(
-        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000").unwrap(),
-        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
-    ));
+    let composer = composer(false);
     let app = App::new(store, clock, composer, None).with_api_key("a-key-of-16-chars-or-more");
     let router = router(Arc::new(app));
     let lead = r#"{"company_name": "Acme"}"#;
@@ -804,10 +802,7 @@ async fn metrics_count_requests_by_route_and_show_the_queue() {
 async fn public_endpoints_are_rate_limited_per_client_and_cors_is_configurable() {
     let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
-    let composer = Arc::new(brim_email::Composer::new(
-        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000").unwrap(),
-        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
-    ));
+    let composer = composer(false);
     let app = App::new(store, clock, composer, None)
         .with_public_limit(3)
         .with_cors_origins(vec!["https://app.example".into()]);
@@ -900,10 +895,7 @@ async fn concurrent_scores_are_group_committed_and_each_event_is_stored_before_t
             .unwrap(),
     );
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
-    let composer = Arc::new(brim_email::Composer::new(
-        brim_email::MessageConfig::new("Sam <sam@brim.example>", "http://localhost:8000").unwrap(),
-        brim_email::Signer::new("test secret of 16+ bytes").unwrap(),
-    ));
+    let composer = composer(false);
     let (recorder, task) = brim_server::Recorder::spawn(store.clone());
     let router = router(Arc::new(
         App::new(store.clone(), clock, composer, None).with_recorder(recorder),
@@ -1110,4 +1102,318 @@ async fn batch_scoring_takes_json_lines_csv_and_the_originals_multipart_file() {
         call(&router, "GET", "/api/jobs/job-0-0", "").await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A request with a body; answers the status, the content type and the body as text.
+async fn call_text(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, String, String) {
+    let response = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        content_type,
+        String::from_utf8_lossy(&bytes).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_docs_are_served() {
+    let (router, _, _) = app(false).await;
+    let (status, doc) = call(&router, "GET", "/openapi.json", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/score-company", "post"),
+        ("/api/leads/batch-score", "post"),
+        ("/api/jobs/{id}", "get"),
+        ("/api/activation/log-event", "post"),
+        ("/api/activation/try", "post"),
+        ("/api/analytics/kpi/{metric}", "get"),
+        ("/api/analytics/funnel-over-time", "get"),
+        ("/api/analytics/scored-leads-table", "get"),
+        ("/api/analytics/email-performance", "get"),
+        ("/api/leads/{company_id}", "get"),
+        ("/api/report-outcome", "post"),
+        ("/api/models/{name}", "put"),
+        ("/api/emails/{id}/requeue", "post"),
+        ("/t/click/{token}", "get"),
+        ("/unsubscribe/{token}", "post"),
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path}"
+        );
+    }
+    // Public operations need no key; the rest use the bearer scheme.
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([{}]));
+    assert_eq!(doc["security"], json!([{"api_key": []}]));
+    assert_eq!(
+        doc["components"]["schemas"]["ErrorBody"]["required"],
+        json!(["error", "detail"])
+    );
+    let (status, content_type, html) = call_text(&router, "GET", "/docs/", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(html.contains("swagger"), "{html}");
+    let (status, served) = call(&router, "GET", "/docs/openapi.json", "").await;
+    assert_eq!((status, served), (StatusCode::OK, doc));
+}
+
+#[tokio::test]
+async fn pages_and_their_assets_are_served_from_the_binary() {
+    let (router, _, _) = app(false).await;
+    for (path, kind, marker) in [
+        ("/", "text/html", "Brim dashboard"),
+        ("/dashboard", "text/html", "Brim dashboard"),
+        ("/activate", "text/html", "Upload your leads"),
+        ("/assets/brim.css", "text/css", ".card"),
+        ("/assets/dashboard.js", "text/javascript", "loadKpis"),
+        (
+            "/assets/activate.js",
+            "text/javascript",
+            "share_step_reached",
+        ),
+        ("/assets/common.js", "text/javascript", "Authorization"),
+    ] {
+        let (status, content_type, body) = call_text(&router, "GET", path, "").await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        assert!(body.contains(marker), "{path}");
+    }
+    let (status, json) = call(&router, "GET", "/assets/../Cargo.toml", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{json}");
+    let (status, json) = call(&router, "GET", "/assets/nope.js", "").await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+fn custom_model(name: &str) -> String {
+    brim_core::ScoringModel::preset_toml("balanced")
+        .unwrap()
+        .replacen("name = \"balanced\"", &format!("name = \"{name}\""), 1)
+        .replacen("version = \"1\"", "version = \"7\"", 1)
+}
+
+#[tokio::test]
+async fn custom_models_are_checked_kept_and_scored_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let build = |store: Arc<SqliteStore>, clock: Arc<dyn Clock>| {
+        let app = App::new(store, clock, composer(false), None)
+            .with_models_dir(dir.path().join("models"))
+            .unwrap();
+        router(Arc::new(app))
+    };
+    let router = build(store.clone(), clock.clone());
+    let (status, body) = call(&router, "PUT", "/api/models/ours", &custom_model("ours")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body,
+        json!({"name": "ours", "version": "7", "description": body["description"], "source": "custom"})
+    );
+    let (_, list) = call(&router, "GET", "/api/models", "").await;
+    let sources: Vec<(String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().into(),
+                m["source"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        sources.contains(&("ours".into(), "custom".into())),
+        "{sources:?}"
+    );
+    assert!(
+        sources.contains(&("balanced".into(), "preset".into())),
+        "{sources:?}"
+    );
+    let (status, score) = call(
+        &router,
+        "POST",
+        "/api/score-company?model=ours",
+        r#"{"company_name": "Acme", "employee_count": 120}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (score["model"].as_str(), score["model_version"].as_str()),
+        (Some("ours"), Some("7"))
+    );
+    // Replacing it: 200. The file on disk is what was sent.
+    let (status, _) = call(&router, "PUT", "/api/models/ours", &custom_model("ours")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("models/ours.toml")).unwrap(),
+        custom_model("ours")
+    );
+    // Refusals name what is wrong.
+    for (uri, body, status, field) in [
+        (
+            "/api/models/balanced",
+            custom_model("balanced"),
+            StatusCode::CONFLICT,
+            None,
+        ),
+        (
+            "/api/models/no%20spaces",
+            custom_model("no spaces"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("name"),
+        ),
+        (
+            "/api/models/other",
+            custom_model("ours"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("name"),
+        ),
+        (
+            "/api/models/broken",
+            "name = \"broken\"\nthis is not toml".to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("body"),
+        ),
+        (
+            "/api/models/weights",
+            custom_model("weights").replacen("intent = 0.4", "intent = 0.9", 1),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+        ),
+    ] {
+        let (got, json) = call(&router, "PUT", uri, &body).await;
+        assert_eq!(got, status, "{uri}: {json}");
+        if let Some(field) = field {
+            assert_eq!(json["field"], field, "{uri}: {json}");
+        }
+        assert!(!json["detail"].as_str().unwrap().is_empty());
+    }
+    assert!(!dir.path().join("models/broken.toml").exists());
+    // A restarted server loads what was uploaded.
+    let router = build(store, clock);
+    let (status, score) = call(
+        &router,
+        "POST",
+        "/api/score-company?model=ours",
+        r#"{"company_name": "Acme"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, score["model"].as_str()),
+        (StatusCode::OK, Some("ours"))
+    );
+    // A server without a models folder refuses uploads.
+    let (router, _, _) = app(false).await;
+    let (status, json) = call(&router, "PUT", "/api/models/ours", &custom_model("ours")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{json}");
+}
+
+#[tokio::test]
+async fn the_activation_page_scores_a_file_without_storing_it() {
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    // Public: works with an API key set and none given.
+    let app = App::new(store.clone(), clock, composer(false), None)
+        .with_api_key("a-key-of-16-chars-or-more");
+    let router = router(Arc::new(app));
+    let (status, body) = call(
+        &router,
+        "POST",
+        "/api/activation/try",
+        "{\"company_name\": \"Small\", \"employee_count\": 5}\n{\"company_name\": \"Bad\", \"employee_count\": \"x\"}\n{\"company_name\": \"Fit\", \"employee_count\": 120, \"industry\": \"SaaS\"}\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let names: Vec<&str> = body["scored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["company_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Fit", "Small"], "best first");
+    assert_eq!(body["failures"][0]["at"], "line 2");
+    assert!(
+        body["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("employee_count")
+    );
+    assert!(store.get_lead("ed099798f237671").await.unwrap().is_none());
+    assert_eq!(store.count_events(None).await.unwrap(), 0, "nothing stored");
+    // CSV too; empty and oversized files are refused with the field named.
+    let (status, body) = call(
+        &router,
+        "POST",
+        "/api/activation/try",
+        "company_name,employee_count\nAcme,120\n",
+    )
+    .await;
+    assert_eq!(
+        (status, body["scored"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+    let (status, body) = call(&router, "POST", "/api/activation/try", "  ").await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("file"))
+    );
+    let many: String = (0..1001)
+        .map(|i| format!("{{\"company_name\": \"C{i}\"}}\n"))
+        .collect();
+    let (status, body) = call(&router, "POST", "/api/activation/try", &many).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("file")),
+        "{body}"
+    );
+    assert!(body["detail"].as_str().unwrap().contains("1000"));
+}
+
+#[tokio::test]
+async fn malformed_query_strings_and_paths_are_json_errors() {
+    let (router, _, _) = app(false).await;
+    for uri in [
+        "/api/analytics/kpi/qualified-leads?days=1&days=2",
+        "/api/analytics/scored-leads-table?page=1&page=2",
+        "/api/leads/%FF%FE",
+    ] {
+        let (status, content_type, body) = call_text(&router, "GET", uri, "").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {body}");
+        assert!(content_type.starts_with("application/json"), "{uri}");
+        let json: Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            matches!(json["field"].as_str(), Some("query" | "path")),
+            "{uri}: {json}"
+        );
+    }
 }

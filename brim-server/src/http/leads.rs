@@ -14,7 +14,7 @@ use brim_store::{EventType, NewEvent, Outcome, OutcomeKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, PeriodQuery, body, period};
+use super::{ApiError, AppState, PeriodQuery, body, json_body, period};
 use crate::app::Store;
 
 /// `GET /api/leads/{company_id}`: the lead, its score history with explanations, its e-mail,
@@ -77,21 +77,7 @@ pub(super) async fn report_outcome<S: Store>(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let bytes = body(bytes)?;
-    let mut json = serde_json::Deserializer::from_slice(&bytes);
-    let report: OutcomeReport = serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        let field = if path == "." {
-            ["company_id", "outcome"]
-                .into_iter()
-                .find(|f| message.contains(&format!("`{f}`")))
-                .unwrap_or("body")
-                .to_string()
-        } else {
-            path
-        };
-        ApiError::invalid(field, message)
-    })?;
+    let report: OutcomeReport = json_body(&bytes, &["company_id", "outcome"], "")?;
     let outcome: OutcomeKind = report.outcome.parse().map_err(|_| {
         ApiError::invalid(
             "outcome",

@@ -161,6 +161,31 @@ impl<T: DeserializeOwned + Send, St: Send + Sync> FromRequestParts<St> for Path<
     }
 }
 
+/// `bytes` as JSON `T`; a 422 names the failing field: its path, or for a missing one, the one
+/// of `required` the message names (serde reports it at the parent).
+pub(super) fn json_body<T: DeserializeOwned>(
+    bytes: &[u8],
+    required: &[&str],
+    detail_prefix: &str,
+) -> Result<T, ApiError> {
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let field = if path == "." {
+            required
+                .iter()
+                .find(|f| message.contains(&format!("`{f}`")))
+                .copied()
+                .unwrap_or("body")
+                .to_string()
+        } else {
+            path
+        };
+        ApiError::invalid(field, format!("{detail_prefix}{message}"))
+    })
+}
+
 /// CORS for the configured origins (`*` allows any); none configured: no CORS headers.
 fn cors_layer(origins: &[String]) -> tower_http::cors::CorsLayer {
     use axum::http::{HeaderValue, Method, header};
@@ -339,25 +364,11 @@ async fn log_event<S: Store>(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let bytes = body(bytes)?;
-    let mut json = serde_json::Deserializer::from_slice(&bytes);
-    let event: ActivationEvent = serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        // A missing field is reported at its parent; its name is in the message.
-        let field = if path == "." {
-            ["user_id", "step_name"]
-                .into_iter()
-                .find(|f| message.contains(&format!("`{f}`")))
-                .unwrap_or("body")
-                .to_string()
-        } else {
-            path
-        };
-        ApiError::invalid(
-            field,
-            format!("expected {{\"user_id\": string, \"step_name\": string, \"metadata\"?: object}}: {message}"),
-        )
-    })?;
+    let event: ActivationEvent = json_body(
+        &bytes,
+        &["user_id", "step_name"],
+        "expected {\"user_id\": string, \"step_name\": string, \"metadata\"?: object}: ",
+    )?;
     for (field, value) in [("user_id", &event.user_id), ("step_name", &event.step_name)] {
         if value.trim().is_empty() || value.len() > 200 {
             return Err(ApiError::invalid(
