@@ -468,7 +468,7 @@ async fn activation_try<S: Store>(
             .map_err(|_| ApiError::unavailable())?
             .map_err(|e| ApiError::invalid("file", e))?;
     let mut reports = scorer.report_batch(&leads);
-    reports.sort_by(|a, b| b.total_score.cmp(&a.total_score));
+    reports.sort_by_key(|r| std::cmp::Reverse(r.total_score));
     Ok(Json(json!({"scored": reports, "failures": failures})))
 }
 
