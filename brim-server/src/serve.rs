@@ -1,7 +1,7 @@
 //! `brim serve`: the HTTP API, e-mail generation and the send worker in one process.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use brim_email::{
     Author, Composer, GenerateConfig, Generator, LlmClient, LlmConfig, Mailer, MessageConfig,
     OutboxMailer, Sender, Signer, SmtpMailer, SystemClock, TemplateWriter, Worker, WorkerConfig,
 };
+use brim_server::input::InputFormat;
 use brim_server::{App, Store, router, spawn_generation};
 use brim_store::{PgStore, SqliteStore};
 use tokio::sync::watch;
@@ -37,6 +38,14 @@ pub struct ServeArgs {
     /// server reads its own, so give servers that share a database the same files.
     #[arg(long, env = "BRIM_MODELS_DIR", default_value = "models")]
     models_dir: PathBuf,
+    /// Score a file of leads (JSON lines, a JSON array or CSV) once the server is up, as a
+    /// batch job: their e-mails are written and queued like any other. Handy to try Brim with
+    /// `examples/leads.jsonl`.
+    #[arg(long, value_name = "FILE")]
+    import: Option<PathBuf>,
+    /// The model for --import.
+    #[arg(long, default_value = "balanced", requires = "import")]
+    import_model: String,
     /// Do not run the send worker in this process (run `brim worker` processes instead).
     #[arg(long)]
     no_worker: bool,
@@ -258,6 +267,50 @@ async fn start<S: Store>(store: Arc<S>, mode: Mode) -> Result<(), CliError> {
     }
 }
 
+/// Starts a batch job on a copy of `file` (the job removes its input when done).
+async fn import<S: Store>(app: &Arc<App<S>>, file: &Path, model: &str) -> Result<(), CliError> {
+    let scorer = app.scorer(model).ok_or_else(|| {
+        fail(format!(
+            "--import-model: unknown model {model:?} (known: {})",
+            app.model_names().join(", ")
+        ))
+    })?;
+    let copy = std::env::temp_dir().join(format!(
+        "brim-import-{}-{}",
+        std::process::id(),
+        file.file_name().and_then(|n| n.to_str()).unwrap_or("leads")
+    ));
+    let bytes = std::fs::copy(file, &copy)
+        .map_err(|e| fail(format!("--import {}: {e}", file.display())))?;
+    let flag = match file.extension().and_then(|e| e.to_str()) {
+        Some("jsonl" | "ndjson") => Some(InputFormat::Jsonl),
+        Some("csv") => Some(InputFormat::Csv),
+        _ => None,
+    };
+    let format = brim_server::jobs::detect_format(&copy, flag)
+        .map_err(|e| fail(format!("--import {}: {e}", file.display())))?;
+    let name = match format {
+        InputFormat::Jsonl => "jsonl",
+        InputFormat::Json => "json",
+        InputFormat::Csv => "csv",
+    };
+    let status = app.jobs.start(model, name, bytes, app.clock.now_ms());
+    let id = status.lock().unwrap_or_else(|p| p.into_inner()).id.clone();
+    tracing::info!(file = %file.display(), job = %id, "importing leads");
+    eprintln!(
+        "brim: importing {} as job {id} (GET /api/jobs/{id})",
+        file.display()
+    );
+    tokio::spawn(brim_server::jobs::run(
+        app.clone(),
+        scorer,
+        copy,
+        format,
+        status,
+    ));
+    Ok(())
+}
+
 async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError> {
     let p = &args.pipeline;
     let parts = parts(p)?;
@@ -318,6 +371,9 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         .with_models_dir(&args.models_dir)
         .map_err(|e| fail(format!("--models-dir: {e}")))?;
     let app = Arc::new(app);
+    if let Some(file) = &args.import {
+        import(&app, file, &args.import_model).await?;
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| fail(format!("--bind {}: {e}", args.bind)))?;

@@ -119,3 +119,45 @@ fn a_separate_worker_sends_what_a_server_without_one_queued() {
     assert!(worker.terminate().contains("brim: stopped"));
     assert!(server.terminate().contains("brim: stopped"));
 }
+
+/// The README's quick start: `brim serve --import examples/leads.jsonl` scores the sample,
+/// writes and sends the e-mails of the leads that have a contact, and serves the dashboard.
+#[test]
+fn the_quick_start_imports_the_sample_and_fills_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/leads.jsonl");
+    let server = serve(
+        dir.path(),
+        port,
+        &[
+            "--import",
+            sample,
+            "--send-window",
+            "always",
+            "--worker-interval",
+            "1",
+        ],
+    );
+    let with_contact = std::fs::read_to_string(sample)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"contact\""))
+        .count();
+    assert!(with_contact > 0);
+    wait_for("the sample's e-mails in the outbox", || {
+        eml_count(&dir.path().join("outbox")) == with_contact
+    });
+    let table = http(port, "GET", "/api/analytics/scored-leads-table", "");
+    assert!(
+        table.head.to_lowercase().contains("x-total-count: 10"),
+        "{}",
+        table.head
+    );
+    let page = http(port, "GET", "/", "");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Brim dashboard"));
+    let stderr = server.terminate();
+    assert!(stderr.contains("importing"), "{stderr}");
+    assert!(stderr.contains("dashboard http://127.0.0.1:"), "{stderr}");
+}
