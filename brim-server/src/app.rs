@@ -189,6 +189,13 @@ impl<S: Store> App<S> {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 let scorer = load_scorer(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                if scorer.model().name != name {
+                    return Err(format!(
+                        "{}: the file names its model {:?}; name the file after it",
+                        path.display(),
+                        scorer.model().name
+                    ));
+                }
                 scorers.insert(
                     name,
                     ModelEntry {
