@@ -358,7 +358,9 @@ pub fn spawn_generation<S: Store>(
                     None => break,
                 },
                 _ = tick.tick() => {
-                    match sweep_missing_emails(&generator, clock.now_ms()).await {
+                    // A shutdown (every sender gone) stops a long sweep between pages: the next
+                    // start's sweep goes on from there.
+                    match sweep_until(&generator, clock.now_ms(), || rx.is_closed()).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(emails = n, "queued e-mails for scored leads that had none"),
                         Err(e) => tracing::error!(error = %e, "sweep for leads without e-mails failed"),
@@ -395,6 +397,15 @@ pub async fn sweep_missing_emails<S: Store>(
     generator: &Generator<S>,
     now: i64,
 ) -> Result<usize, brim_email::Error> {
+    sweep_until(generator, now, || false).await
+}
+
+/// [`sweep_missing_emails`], stopping between pages once `stop()` says so.
+async fn sweep_until<S: Store>(
+    generator: &Generator<S>,
+    now: i64,
+    stop: impl Fn() -> bool,
+) -> Result<usize, brim_email::Error> {
     const PAGE: u32 = 256;
     let store = generator.store();
     let mut page = 1;
@@ -412,7 +423,7 @@ pub async fn sweep_missing_emails<S: Store>(
             })
             .await?
             .rows;
-        if rows.is_empty() {
+        if rows.is_empty() || stop() {
             return Ok(queued);
         }
         let mut items = Vec::with_capacity(rows.len());

@@ -995,6 +995,56 @@ async fn the_sweep_writes_emails_for_scored_leads_that_have_none() {
     );
 }
 
+#[tokio::test]
+async fn a_shutdown_stops_a_long_sweep_between_pages() {
+    let (router, store, _) = app(false).await;
+    for i in 0..1200 {
+        let body = format!(r#"{{"company_name": "Backlog {i}"}}"#);
+        assert_eq!(
+            call(&router, "POST", "/api/score-company", &body).await.0,
+            StatusCode::OK
+        );
+    }
+    let author = Arc::new(Author::new(
+        None,
+        TemplateWriter::new(Sender::default()),
+        Sender::default(),
+    ));
+    let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    // The first tick sweeps at once; once its first e-mails are queued the sender is dropped
+    // (a shutdown) while the sweep is still going.
+    let (tx, task) = spawn_generation(generator, clock, 16, std::time::Duration::from_secs(3600));
+    loop {
+        let counts = store.queue_counts().await.unwrap();
+        if counts.queued + counts.waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    drop(tx);
+    task.await.unwrap();
+    let counts = store.queue_counts().await.unwrap();
+    let queued = counts.queued + counts.waiting;
+    assert!(
+        queued < 1200,
+        "the sweep went on through the whole backlog after the shutdown ({queued})"
+    );
+    // The next start's sweep goes on from there.
+    let author = Arc::new(Author::new(
+        None,
+        TemplateWriter::new(Sender::default()),
+        Sender::default(),
+    ));
+    let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+    assert_eq!(
+        brim_server::sweep_missing_emails(&generator, NOW)
+            .await
+            .unwrap() as u64,
+        1200 - queued
+    );
+}
+
 async fn wait_for_job(router: &axum::Router, id: &str) -> Value {
     for _ in 0..200 {
         let (status, job) = call(router, "GET", &format!("/api/jobs/{id}"), "").await;

@@ -40,6 +40,9 @@ impl PgStore {
 }
 
 impl PgStore {
+    /// PostgreSQL has row locks and many writers: no turn to take (see the SQLite store's).
+    pub(crate) async fn write_turn(&self) {}
+
     /// A write transaction (PostgreSQL's row locks and MVCC need nothing special).
     pub(crate) async fn write_tx(
         &self,
@@ -50,10 +53,5 @@ impl PgStore {
 
 impl_ports!(PgStore, sqlx::Postgres);
 // Concurrent claims skip the rows another transaction has locked instead of waiting for them.
-impl_queue!(
-    PgStore,
-    sqlx::Postgres,
-    |pool| pool.begin(),
-    "FOR UPDATE SKIP LOCKED"
-);
+impl_queue!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
 impl_analytics!(PgStore, sqlx::Postgres);

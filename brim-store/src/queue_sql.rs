@@ -97,10 +97,10 @@ pub(crate) fn rows_to_emails(rows: Vec<EmailRow>) -> crate::Result<Vec<QueuedEma
     rows.into_iter().map(QueuedEmail::try_from).collect()
 }
 
-/// `$begin`: an async expression giving the claim's transaction; `$lock`: the pick's locking
-/// clause.
+/// `$lock`: the pick's locking clause. Every write, the claim included, runs in the store's
+/// `write_tx()`.
 macro_rules! impl_queue {
-    ($store:ty, $db:ty, |$pool:ident| $begin:expr, $lock:literal) => {
+    ($store:ty, $db:ty, $lock:literal) => {
         impl $crate::EmailQueue for $store {
             async fn enqueue(
                 &self,
@@ -199,8 +199,7 @@ macro_rules! impl_queue {
                     $lock,
                     $crate::queue_sql::RETURNING_COLUMNS
                 );
-                let $pool = &self.pool;
-                let mut tx = $begin.await?;
+                let mut tx = self.write_tx().await?;
                 let rows: Vec<$crate::queue_sql::EmailRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql))
                         .bind(worker)
@@ -221,6 +220,7 @@ macro_rules! impl_queue {
             }
 
             async fn mark_sent(&self, id: i64, now: i64) -> $crate::Result<$crate::SendMark> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE email_queue SET status = 'sent', sent_at = $2, updated_at = $2, \
                      attempts = attempts + 1, wait_reason = NULL \
@@ -344,6 +344,7 @@ macro_rules! impl_queue {
                 reason: $crate::WaitReason,
                 now: i64,
             ) -> $crate::Result<bool> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE email_queue SET status = 'queued', due_at = $3, wait_reason = $4, \
                      updated_at = $5 WHERE id = $1 AND status = 'leased' AND leased_by = $2",
@@ -366,6 +367,7 @@ macro_rules! impl_queue {
                 now: i64,
             ) -> $crate::Result<bool> {
                 let (key, domain) = $crate::queue::recipient_keys(Some(recipient));
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE email_queue SET recipient = $2, recipient_key = $3, \
                      recipient_domain = $4, updated_at = $5, \
@@ -386,6 +388,7 @@ macro_rules! impl_queue {
             }
 
             async fn requeue(&self, id: i64, now: i64) -> $crate::Result<bool> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE email_queue SET attempts = 0, due_at = $2, updated_at = $2, \
                      leased_by = NULL, \
@@ -402,6 +405,7 @@ macro_rules! impl_queue {
             }
 
             async fn cancel(&self, id: i64, now: i64) -> $crate::Result<bool> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE email_queue SET status = 'cancelled', wait_reason = NULL, \
                      updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'queued')",
@@ -505,6 +509,7 @@ macro_rules! impl_queue {
             }
 
             async fn unsuppress(&self, value: &str) -> $crate::Result<bool> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query("DELETE FROM suppressions WHERE value = $1")
                     .bind(value.trim().to_lowercase())
                     .execute(&self.pool)

@@ -1,6 +1,7 @@
 //! The SQLite adapter: a file (or memory), nothing to install; the embedded default.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -14,6 +15,35 @@ use crate::queue_sql::impl_queue;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Writers of this process take turns here before `BEGIN IMMEDIATE` (see `write_tx`).
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction of this process: the SQLite transaction, and this process's turn as the
+/// writer, given back when it commits or is dropped.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+
+    fn deref(&self) -> &sqlx::SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
 }
 
 impl SqliteStore {
@@ -41,7 +71,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 }
 
@@ -50,8 +83,19 @@ impl SqliteStore {
     /// deferred transaction that reads before it writes fails with `SQLITE_BUSY` (without
     /// waiting) when another connection wrote in between; this one waits its turn instead
     /// (`busy_timeout`). Measured: concurrent score requests failed ~45 % of the time without it.
-    pub(crate) async fn write_tx(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    ///
+    /// Writers of this process first take turns on an async lock: a waiting writer is woken the
+    /// moment the previous one commits, where SQLite's busy handler would poll with sleeps of
+    /// up to 100 ms. Other processes on the same file still meet `busy_timeout`.
+    pub(crate) async fn write_tx(&self) -> sqlx::Result<WriteTx> {
+        let turn = self.writer.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// This process's turn as the writer, for a single-statement write outside `write_tx`.
+    pub(crate) async fn write_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.writer.clone().lock_owned().await
     }
 
     /// The connection pool, for queries of your own (the schema is documented in the
@@ -64,10 +108,5 @@ impl SqliteStore {
 impl_ports!(SqliteStore, sqlx::Sqlite);
 // SQLite has one writer: taking the write lock before the claim reads makes the pick and the
 // lease one step no other connection can interleave with.
-impl_queue!(
-    SqliteStore,
-    sqlx::Sqlite,
-    |pool| pool.begin_with("BEGIN IMMEDIATE"),
-    ""
-);
+impl_queue!(SqliteStore, sqlx::Sqlite, "");
 impl_analytics!(SqliteStore, sqlx::Sqlite);
