@@ -38,6 +38,22 @@ pub struct ServeArgs {
     /// server reads its own, so give servers that share a database the same files.
     #[arg(long, env = "BRIM_MODELS_DIR", default_value = "models")]
     models_dir: PathBuf,
+    /// Who writes the e-mails: `gemini` (GEMINI_API_KEY), `openai` (any OpenAI-compatible
+    /// server: OpenAI with OPENAI_API_KEY, or Ollama, vLLM, llama.cpp at --llm-url) or
+    /// `templates`. Unset: Gemini when GEMINI_API_KEY is set, else OpenAI-compatible when
+    /// OPENAI_API_KEY or BRIM_LLM_URL is, else templates. Templates are the fallback always.
+    #[arg(long, value_enum)]
+    llm: Option<LlmChoice>,
+    /// The LLM server's base URL, e.g. `http://127.0.0.1:11434/v1` for Ollama.
+    #[arg(long, env = "BRIM_LLM_URL")]
+    llm_url: Option<String>,
+    /// The model to ask, e.g. `gemini-2.5-flash`, `gpt-4o-mini`, `llama3.1`.
+    #[arg(long, env = "BRIM_LLM_MODEL")]
+    llm_model: Option<String>,
+    /// A file holding the API key of the --llm provider (instead of GEMINI_API_KEY /
+    /// OPENAI_API_KEY in the environment). Keys are never printed or logged.
+    #[arg(long, value_name = "FILE")]
+    llm_key_file: Option<PathBuf>,
     /// Score a file of leads (JSON lines, a JSON array or CSV) once the server is up, as a
     /// batch job: their e-mails are written and queued like any other. Handy to try Brim with
     /// `examples/leads.jsonl`.
@@ -267,6 +283,60 @@ async fn start<S: Store>(store: Arc<S>, mode: Mode) -> Result<(), CliError> {
     }
 }
 
+/// `--llm`: who writes the e-mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LlmChoice {
+    /// Google Gemini (GEMINI_API_KEY or --llm-key-file).
+    Gemini,
+    /// An OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp...).
+    Openai,
+    /// The built-in (or --templates) templates only.
+    Templates,
+}
+
+/// The LLM settings from the flags, the key file and the environment.
+fn llm_config(args: &ServeArgs) -> Result<Option<LlmConfig>, CliError> {
+    if args.llm == Some(LlmChoice::Templates) {
+        return Ok(None);
+    }
+    if args.llm_key_file.is_some() && args.llm.is_none() {
+        return Err(fail(
+            "--llm-key-file: say whose key it is with --llm gemini or --llm openai",
+        ));
+    }
+    let file_key = match &args.llm_key_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("--llm-key-file {}: {e}", path.display())))?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let get = |name: &str| -> Option<String> {
+        match (name, args.llm) {
+            ("BRIM_LLM_URL", _) => args.llm_url.clone(),
+            ("BRIM_LLM_MODEL", _) => args.llm_model.clone(),
+            ("GEMINI_API_KEY", Some(LlmChoice::Openai)) => None,
+            ("OPENAI_API_KEY", Some(LlmChoice::Gemini)) => None,
+            ("GEMINI_API_KEY", Some(LlmChoice::Gemini)) => file_key.clone().or_else(|| env(name)),
+            ("OPENAI_API_KEY", Some(LlmChoice::Openai)) => file_key.clone().or_else(|| env(name)),
+            _ => env(name),
+        }
+    };
+    let config = LlmConfig::from_lookup(get).map_err(fail)?;
+    match (args.llm, &config) {
+        (Some(LlmChoice::Gemini), None) => Err(fail(
+            "--llm gemini needs an API key: GEMINI_API_KEY or --llm-key-file",
+        )),
+        (Some(LlmChoice::Openai), None) => Err(fail(
+            "--llm openai needs OPENAI_API_KEY (or --llm-key-file) for OpenAI, or --llm-url for a local server",
+        )),
+        _ => Ok(config),
+    }
+}
+
 /// Starts a batch job on a copy of `file` (the job removes its input when done).
 async fn import<S: Store>(app: &Arc<App<S>>, file: &Path, model: &str) -> Result<(), CliError> {
     let scorer = app.scorer(model).ok_or_else(|| {
@@ -324,7 +394,7 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         Some(dir) => TemplateWriter::with_folder(sender.clone(), dir).map_err(fail)?,
         None => TemplateWriter::new(sender.clone()),
     };
-    let llm = match LlmConfig::from_env().map_err(fail)? {
+    let llm = match llm_config(&args)? {
         Some(config) => Some(LlmClient::new(config).map_err(fail)?),
         None => None,
     };

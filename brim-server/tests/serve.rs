@@ -161,3 +161,136 @@ fn the_quick_start_imports_the_sample_and_fills_the_dashboard() {
     assert!(stderr.contains("importing"), "{stderr}");
     assert!(stderr.contains("dashboard http://127.0.0.1:"), "{stderr}");
 }
+
+/// A local OpenAI-compatible server (real HTTP on loopback) answering every chat completion
+/// with an e-mail in the variant the prompt asks for; returns its port and a request counter.
+fn fake_llm() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut line, mut length, mut path) = (String::new(), 0usize, String::new());
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let l = line.trim_end().to_ascii_lowercase();
+                if path.is_empty() {
+                    path = l.split(' ').nth(1).unwrap_or_default().to_string();
+                }
+                if let Some(n) = l.strip_prefix("content-length:") {
+                    length = n.trim().parse().unwrap_or(0);
+                }
+                if l.is_empty() {
+                    break;
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let text = String::from_utf8_lossy(&body);
+            let variant = if text.contains("exactly \\\"roi_focused\\\"") {
+                "roi_focused"
+            } else {
+                "problem_focused"
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let content = serde_json::json!({
+                "variant_name": variant,
+                "subject": "Written by the local model",
+                "body": "Hello from the model on loopback.",
+            });
+            let reply = serde_json::json!({
+                "choices": [{"message": {"role": "assistant", "content": content.to_string()}}]
+            })
+            .to_string();
+            let status = if path.ends_with("/chat/completions") {
+                "200 OK"
+            } else {
+                "404 Not Found"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (port, calls)
+}
+
+#[test]
+fn llm_flags_choose_a_local_openai_compatible_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (llm_port, calls) = fake_llm();
+    let port = common::free_port();
+    let url = format!("http://127.0.0.1:{llm_port}/v1");
+    let server = serve(
+        dir.path(),
+        port,
+        &[
+            "--llm",
+            "openai",
+            "--llm-url",
+            &url,
+            "--llm-model",
+            "llama3.1",
+            "--no-worker",
+        ],
+    );
+    let reply = http(
+        port,
+        "POST",
+        "/api/score-company",
+        r#"{"company_name": "Acme", "employee_count": 120, "contact": {"email": "pat@acme.example"}}"#,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    wait_for("the e-mail written by the model", || {
+        http(port, "GET", "/api/emails", "")
+            .body
+            .contains("Written by the local model")
+    });
+    assert!(
+        http(port, "GET", "/api/emails", "")
+            .body
+            .contains("\"writer\":\"llm\"")
+    );
+    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    let stderr = server.terminate();
+    assert!(
+        stderr.contains("llama3.1"),
+        "the writer is named at start: {stderr}"
+    );
+}
+
+#[test]
+fn llm_flags_are_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("key"), "sk-test").unwrap();
+    for (args, expected) in [
+        (
+            &["serve", "--llm", "gemini"][..],
+            "--llm gemini needs an API key",
+        ),
+        (
+            &["serve", "--llm", "openai"][..],
+            "--llm openai needs OPENAI_API_KEY",
+        ),
+        (
+            &["serve", "--llm-key-file", "key"][..],
+            "--llm-key-file: say whose key",
+        ),
+        (&["serve", "--llm", "claude"][..], "invalid value 'claude'"),
+    ] {
+        let out = brim(dir.path(), args)
+            .env_remove("BRIM_LLM_URL")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} started");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("sk-test"), "a key was printed: {stderr}");
+    }
+}
