@@ -56,6 +56,9 @@ pub struct App<S> {
     /// Where uploaded models are kept (`PUT /api/models/{name}`); `None`: uploads are refused.
     pub models_dir: Option<PathBuf>,
     scorers: RwLock<BTreeMap<String, ModelEntry>>,
+    model_uploads: tokio::sync::Mutex<()>,
+    /// Becomes `true` when the server shuts down: batch jobs stop between batches.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A model the server scores with.
@@ -151,6 +154,8 @@ impl<S: Store> App<S> {
             generation,
             models_dir: None,
             scorers: RwLock::new(scorers),
+            model_uploads: tokio::sync::Mutex::new(()),
+            stopping: tokio::sync::watch::channel(false).1,
         }
     }
 
@@ -210,9 +215,14 @@ impl<S: Store> App<S> {
     }
 
     /// Checks `text` (TOML or JSON) as the model `name`, keeps it in the models folder (written
-    /// whole, then renamed into place) and scores with it from now on. `Ok(true)` when it is
-    /// new, `Ok(false)` when it replaced an uploaded model of that name.
-    pub async fn put_model(&self, name: &str, text: &str) -> Result<bool, PutModelError> {
+    /// whole and synced, then renamed into place; uploads take turns) and scores with it from
+    /// now on. Answers its scorer, and `true` when it is new, `false` when it replaced an
+    /// uploaded model of that name.
+    pub async fn put_model(
+        &self,
+        name: &str,
+        text: &str,
+    ) -> Result<(Arc<Scorer>, bool), PutModelError> {
         if !valid_model_name(name) {
             return Err(PutModelError::BadName(name.to_string()));
         }
@@ -240,19 +250,27 @@ impl<S: Store> App<S> {
         } else {
             ("toml", "json")
         };
+        // One upload at a time: the file on disk, the other format's removal and the model in
+        // memory change together.
+        let _turn = self.model_uploads.lock().await;
         let tmp = dir.join(format!(".{name}.{keep}.tmp"));
-        tokio::fs::write(&tmp, text)
-            .await
-            .map_err(PutModelError::Io)?;
-        tokio::fs::rename(&tmp, dir.join(format!("{name}.{keep}")))
-            .await
-            .map_err(PutModelError::Io)?;
-        match tokio::fs::remove_file(dir.join(format!("{name}.{other}"))).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(PutModelError::Io(e));
+        let written = async {
+            let mut file = tokio::fs::File::create(&tmp).await?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, text.as_bytes()).await?;
+            file.sync_all().await?;
+            drop(file);
+            tokio::fs::rename(&tmp, dir.join(format!("{name}.{keep}"))).await?;
+            match tokio::fs::remove_file(dir.join(format!("{name}.{other}"))).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
             }
-            _ => {}
         }
+        .await;
+        if let Err(e) = written {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(PutModelError::Io(e));
+        }
+        let scorer = Arc::new(scorer);
         let previous = self
             .scorers
             .write()
@@ -260,11 +278,11 @@ impl<S: Store> App<S> {
             .insert(
                 name.to_string(),
                 ModelEntry {
-                    scorer: Arc::new(scorer),
+                    scorer: scorer.clone(),
                     source: ModelSource::Custom,
                 },
             );
-        Ok(previous.is_none())
+        Ok((scorer, previous.is_none()))
     }
 
     /// Where the model `name` came from, if there is one.
@@ -284,6 +302,12 @@ impl<S: Store> App<S> {
             .iter()
             .map(|(n, e)| (n.clone(), e.clone()))
             .collect()
+    }
+
+    /// Stops batch jobs between batches once `stopping` turns `true` (a shutdown).
+    pub fn with_stopping(mut self, stopping: tokio::sync::watch::Receiver<bool>) -> App<S> {
+        self.stopping = stopping;
+        self
     }
 
     /// Requires `key` on every non-public endpoint.
@@ -338,13 +362,15 @@ fn load_scorer(text: &str) -> Result<Scorer, brim_core::ModelError> {
 /// waiting in the queue (up to 64 at a time) and runs the generator on it, and every
 /// `sweep_every` (and once at start) it looks for scored leads that have no e-mail yet — those
 /// the queue was too full to take, or whose request was answered just before a crash — so no
-/// lead is left without its e-mail. Returns the queue's sender and the task, which ends once
-/// every sender is dropped and the queue is drained.
+/// lead is left without its e-mail. Once `stopping` turns `true` no sweep starts and a running
+/// one stops between pages. Returns the queue's sender and the task, which ends once every
+/// sender is dropped and the queue is drained.
 pub fn spawn_generation<S: Store>(
     generator: Generator<S>,
     clock: Arc<dyn Clock>,
     capacity: usize,
     sweep_every: std::time::Duration,
+    stopping: tokio::sync::watch::Receiver<bool>,
 ) -> (mpsc::Sender<(Lead, ScoreReport)>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<(Lead, ScoreReport)>(capacity.max(1));
     let task = tokio::spawn(async move {
@@ -358,9 +384,13 @@ pub fn spawn_generation<S: Store>(
                     None => break,
                 },
                 _ = tick.tick() => {
-                    // A shutdown (every sender gone) stops a long sweep between pages: the next
-                    // start's sweep goes on from there.
-                    match sweep_until(&generator, clock.now_ms(), || rx.is_closed()).await {
+                    // A shutdown (`stopping`, or every sender gone) stops a long sweep between
+                    // pages: the next start's sweep goes on from there.
+                    let stop = || *stopping.borrow() || rx.is_closed();
+                    if stop() {
+                        continue;
+                    }
+                    match sweep_until(&generator, clock.now_ms(), stop).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(emails = n, "queued e-mails for scored leads that had none"),
                         Err(e) => tracing::error!(error = %e, "sweep for leads without e-mails failed"),
@@ -517,20 +547,34 @@ impl Recorder {
 
 async fn store_batch<S: Store>(store: &S, batch: &[Record]) -> Result<(), crate::http::ApiError> {
     let leads: Vec<Lead> = batch.iter().map(|r| r.lead.clone()).collect();
-    // Leads of one batch share a time: the latest request's.
-    let now = batch.iter().map(|r| r.now).max().unwrap_or(0);
-    store.upsert_leads(&leads, now).await?;
-    let scores: Vec<brim_store::NewScore> = batch
+    let reports: Vec<ScoreReport> = batch.iter().map(|r| r.report.clone()).collect();
+    let times: Vec<i64> = batch.iter().map(|r| r.now).collect();
+    store_scored(store, &leads, &reports, &times).await
+}
+
+/// Stores scored leads: the leads (stamped with the latest time: they share one upsert), each
+/// report as a score at its time, and each one's `score_calculated` event.
+pub(crate) async fn store_scored<S: Store>(
+    store: &S,
+    leads: &[Lead],
+    reports: &[ScoreReport],
+    times: &[i64],
+) -> Result<(), crate::http::ApiError> {
+    let now = times.iter().copied().max().unwrap_or(0);
+    store.upsert_leads(leads, now).await?;
+    let scores: Vec<brim_store::NewScore> = reports
         .iter()
-        .map(|r| brim_store::NewScore {
-            report: r.report.clone(),
-            scored_at: r.now,
+        .zip(times)
+        .map(|(report, &at)| brim_store::NewScore {
+            report: report.clone(),
+            scored_at: at,
         })
         .collect();
     store.save_scores(&scores).await?;
-    let events: Vec<brim_store::NewEvent> = batch
+    let events: Vec<brim_store::NewEvent> = reports
         .iter()
-        .map(|r| crate::http::score_event(&r.report, r.now))
+        .zip(times)
+        .map(|(report, &at)| crate::http::score_event(report, at))
         .collect();
     store.append_events(&events).await?;
     Ok(())

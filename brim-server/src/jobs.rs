@@ -35,7 +35,7 @@ pub struct Failure {
 pub struct JobStatus {
     /// The job's id.
     pub id: String,
-    /// `running`, `done` or `failed`.
+    /// `running`, `done`, `failed` or `stopped` (the server shut down first).
     pub status: &'static str,
     /// The model used.
     pub model: String,
@@ -223,7 +223,12 @@ pub async fn run<S: Store>(
         }
     });
     let mut error = None;
+    let mut stopped = false;
     while let Some(item) = rx.recv().await {
+        if *app.stopping.borrow() {
+            stopped = true;
+            break;
+        }
         let leads = match item {
             Ok(leads) => leads,
             Err(e) => {
@@ -231,28 +236,21 @@ pub async fn run<S: Store>(
                 break;
             }
         };
-        let reports = scorer.report_batch(&leads);
+        let scoring = scorer.clone();
+        let Ok((leads, reports)) = tokio::task::spawn_blocking(move || {
+            let reports = scoring.report_batch(&leads);
+            (leads, reports)
+        })
+        .await
+        else {
+            error = Some("scoring stopped unexpectedly".into());
+            break;
+        };
         let now = app.clock.now_ms();
-        let stored = async {
-            app.store.upsert_leads(&leads, now).await?;
-            let scores: Vec<brim_store::NewScore> = reports
-                .iter()
-                .map(|r| brim_store::NewScore {
-                    report: r.clone(),
-                    scored_at: now,
-                })
-                .collect();
-            app.store.save_scores(&scores).await?;
-            let events: Vec<brim_store::NewEvent> = reports
-                .iter()
-                .map(|r| crate::http::score_event(r, now))
-                .collect();
-            app.store.append_events(&events).await?;
-            Ok::<(), brim_store::Error>(())
-        }
-        .await;
-        if let Err(e) = stored {
-            tracing::error!(error = %e, "batch job: storing failed");
+        let times = vec![now; reports.len()];
+        if let Err(e) = crate::app::store_scored(app.store.as_ref(), &leads, &reports, &times).await
+        {
+            tracing::error!(error = %e.detail, "batch job: storing failed");
             error = Some("the database could not store the leads".into());
             break;
         }
@@ -278,6 +276,10 @@ pub async fn run<S: Store>(
         Some(e) => {
             s.status = "failed";
             s.error = Some(e);
+        }
+        None if stopped => {
+            s.status = "stopped";
+            s.error = Some("the server stopped before the job finished; the leads counted as scored are stored, the rest are not: upload the file again".into());
         }
         None => s.status = "done",
     }

@@ -412,11 +412,14 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
             ..GenerateConfig::default()
         },
     );
+    // Turned on when the server stops: batch jobs stop between batches, sweeps between pages.
+    let (stopping_tx, stopping) = watch::channel(false);
     let (generation, generation_task) = spawn_generation(
         generator,
         parts.clock.clone(),
         1024,
         Duration::from_secs(30),
+        stopping.clone(),
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_task = if args.no_worker {
@@ -438,6 +441,7 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         .with_recorder(recorder)
         .with_public_limit(args.public_rate_limit)
         .with_cors_origins(args.cors_origin.clone())
+        .with_stopping(stopping)
         .with_models_dir(&args.models_dir)
         .map_err(|e| fail(format!("--models-dir: {e}")))?;
     let app = Arc::new(app);
@@ -459,8 +463,10 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(fail)?;
-    // The router (and with it the generation queue's sender) is gone: drain the queue, then let
-    // the worker finish its in-flight sends.
+    // In-flight requests are answered. Batch jobs stop (they hold the application); once the
+    // router and they are gone, the recorder and the generation queue drain, then the worker
+    // finishes its in-flight sends.
+    let _ = stopping_tx.send(true);
     let _ = recorder_task.await;
     let _ = generation_task.await;
     let _ = stop_tx.send(true);

@@ -55,6 +55,7 @@ async fn app(
             clock.clone(),
             16,
             std::time::Duration::from_secs(3600),
+            tokio::sync::watch::channel(false).1,
         );
         (Some(tx), Some(task))
     } else {
@@ -1014,7 +1015,13 @@ async fn a_shutdown_stops_a_long_sweep_between_pages() {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
     // The first tick sweeps at once; once its first e-mails are queued the sender is dropped
     // (a shutdown) while the sweep is still going.
-    let (tx, task) = spawn_generation(generator, clock, 16, std::time::Duration::from_secs(3600));
+    let (tx, task) = spawn_generation(
+        generator,
+        clock,
+        16,
+        std::time::Duration::from_secs(3600),
+        tokio::sync::watch::channel(false).1,
+    );
     loop {
         let counts = store.queue_counts().await.unwrap();
         if counts.queued + counts.waiting > 0 {

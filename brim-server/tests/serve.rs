@@ -294,3 +294,65 @@ fn llm_flags_are_checked_at_start() {
         assert!(!stderr.contains("sk-test"), "a key was printed: {stderr}");
     }
 }
+
+/// SIGTERM during a long batch job: the job stops between batches (reported as stopped, what it
+/// scored is stored) and the server exits promptly instead of finishing the job first.
+#[test]
+fn sigterm_stops_a_long_batch_job_between_batches() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+    for i in 0..300_000 {
+        writeln!(
+            file,
+            r#"{{"company_name": "Bulk {i}", "employee_count": {}, "industry": "SaaS"}}"#,
+            i % 900
+        )
+        .unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let port = common::free_port();
+    let server = serve(
+        dir.path(),
+        port,
+        &["--import", big.to_str().unwrap(), "--no-worker"],
+    );
+    let id = {
+        let stderr = server.stderr();
+        let at = stderr.find("as job ").expect("the import's job id") + 7;
+        stderr[at..].split_whitespace().next().unwrap().to_string()
+    };
+    wait_for("the job to be under way", || {
+        let job = http(port, "GET", &format!("/api/jobs/{id}"), "").body;
+        let job: serde_json::Value = serde_json::from_str(&job).unwrap();
+        job["scored"].as_u64().unwrap_or(0) > 0
+    });
+    let started = std::time::Instant::now();
+    server.terminate();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+    // Restarted on the same database: what was scored is there, not all of it.
+    let server = serve(dir.path(), port, &["--no-worker"]);
+    let table = http(
+        port,
+        "GET",
+        "/api/analytics/scored-leads-table?per_page=1",
+        "",
+    );
+    let total: u64 = table
+        .head
+        .lines()
+        .find_map(|l| {
+            l.to_lowercase()
+                .strip_prefix("x-total-count: ")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap();
+    assert!((1..300_000).contains(&total), "{total}");
+    server.terminate();
+}

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, AppState, PeriodQuery, body, json_body, period};
-use crate::app::Store;
+use crate::app::{ModelSource, Store};
 
 /// `GET /api/leads/{company_id}`: the lead, its score history with explanations, its e-mail,
 /// events and outcomes.
@@ -130,17 +130,20 @@ pub(super) async fn models<S: Store>(State(app): AppState<S>) -> Json<Value> {
     let list: Vec<Value> = app
         .models()
         .into_iter()
-        .map(|(name, entry)| {
-            let model = entry.scorer.model();
-            json!({
-                "name": name,
-                "version": model.version,
-                "description": model.description,
-                "source": entry.source.as_str(),
-            })
-        })
+        .map(|(name, entry)| model_summary(&name, &entry.scorer, entry.source))
         .collect();
     Json(json!(list))
+}
+
+/// A model in the list: name, version, description, and where it came from.
+fn model_summary(name: &str, scorer: &brim_core::Scorer, source: ModelSource) -> Value {
+    let model = scorer.model();
+    json!({
+        "name": name,
+        "version": model.version,
+        "description": model.description,
+        "source": source.as_str(),
+    })
 }
 
 /// One model as TOML (the format to copy, edit and upload).
@@ -186,8 +189,8 @@ pub(super) async fn put_model<S: Store>(
     let bytes = body(bytes)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::invalid("body", "expected a model file in UTF-8 (TOML or JSON)"))?;
-    let created = match app.put_model(&name, text).await {
-        Ok(created) => created,
+    let (scorer, created) = match app.put_model(&name, text).await {
+        Ok(done) => done,
         Err(PutModelError::BadName(n)) => {
             return Err(ApiError::invalid(
                 "name",
@@ -226,9 +229,6 @@ pub(super) async fn put_model<S: Store>(
             return Err(ApiError::unavailable());
         }
     };
-    let scorer = app
-        .scorer(&name)
-        .ok_or_else(|| ApiError::not_found(format!("no model {name:?}")))?;
     let model = scorer.model();
     tracing::info!(model = %name, version = %model.version, created, "model uploaded");
     Ok((
