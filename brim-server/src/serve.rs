@@ -186,6 +186,8 @@ fn api_key(args: &ServeArgs) -> Result<Option<String>, CliError> {
     }
 }
 
+// Built once per process from the command line: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Mode {
     Serve(ServeArgs),
     Worker(WorkerArgs),
