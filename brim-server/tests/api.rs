@@ -1262,8 +1262,20 @@ async fn pages_and_their_assets_are_served_from_the_binary() {
         assert!(content_type.starts_with(kind), "{path}: {content_type}");
         assert!(body.contains(marker), "{path}");
     }
-    let (status, json) = call(&router, "GET", "/assets/../Cargo.toml", "").await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{json}");
+    // Pages carry a strict content security policy (no inline script, no framing).
+    let response = router
+        .clone()
+        .oneshot(Request::builder().uri("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     let (status, json) = call(&router, "GET", "/assets/nope.js", "").await;
     assert_eq!(
         (status, json["error"].as_str()),
@@ -1473,4 +1485,123 @@ async fn malformed_query_strings_and_paths_are_json_errors() {
             "{uri}: {json}"
         );
     }
+}
+
+#[tokio::test]
+async fn without_a_key_other_host_names_and_cross_site_writes_are_refused() {
+    let (router, _, _) = app(false).await;
+    let send = |method: &str, uri: &str, headers: &[(&str, &str)]| {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"company_name": "Acme"}"#))
+            .unwrap();
+        let router = router.clone();
+        async move { router.oneshot(request).await.unwrap().status() }
+    };
+    // DNS rebinding: a page at attacker.example resolving to 127.0.0.1.
+    assert_eq!(
+        send(
+            "GET",
+            "/api/analytics/top-leads",
+            &[("host", "attacker.example:8000")]
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    for host in ["localhost:8000", "127.0.0.1:8000", "[::1]:8000"] {
+        assert_eq!(
+            send("GET", "/api/analytics/top-leads", &[("host", host)]).await,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    // Cross-site writes: a page elsewhere posting to the API.
+    assert_eq!(
+        send(
+            "POST",
+            "/api/score-company",
+            &[
+                ("host", "localhost:8000"),
+                ("origin", "https://evil.example")
+            ]
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send("POST", "/api/score-company", &[("origin", "null")]).await,
+        StatusCode::FORBIDDEN
+    );
+    // The server's own pages, and tools that send no Origin, may write.
+    assert_eq!(
+        send(
+            "POST",
+            "/api/score-company",
+            &[
+                ("host", "localhost:8000"),
+                ("origin", "http://localhost:8000")
+            ]
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send("POST", "/api/score-company", &[]).await,
+        StatusCode::OK
+    );
+    // With a key, the key is the guard: any host name.
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let keyed = router_over_key(store, clock);
+    let response = keyed
+        .oneshot(
+            Request::builder()
+                .uri("/api/analytics/top-leads")
+                .header("host", "brim.example.com")
+                .header("authorization", "Bearer a-key-of-16-chars-or-more")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // The new public paths stay open with a key; uploads and the rest do not.
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let keyed = router_over_key(store, clock);
+    for (method, uri, body, expected) in [
+        ("GET", "/", "", StatusCode::OK),
+        ("GET", "/activate", "", StatusCode::OK),
+        ("GET", "/assets/dashboard.js", "", StatusCode::OK),
+        ("GET", "/openapi.json", "", StatusCode::OK),
+        ("GET", "/docs/", "", StatusCode::OK),
+        (
+            "POST",
+            "/api/activation/try",
+            r#"[{"company_name": "A"}]"#,
+            StatusCode::OK,
+        ),
+        (
+            "PUT",
+            "/api/models/ours",
+            "name = \"ours\"",
+            StatusCode::UNAUTHORIZED,
+        ),
+        ("GET", "/api/models", "", StatusCode::UNAUTHORIZED),
+        ("GET", "/assets/../api/models", "", StatusCode::NOT_FOUND),
+        ("GET", "/docs/../api/models", "", StatusCode::NOT_FOUND),
+    ] {
+        let (status, _) = call(&keyed, method, uri, body).await;
+        assert_eq!(status, expected, "{method} {uri}");
+    }
+}
+
+fn router_over_key(store: Arc<SqliteStore>, clock: Arc<dyn Clock>) -> axum::Router {
+    router(Arc::new(
+        App::new(store, clock, composer(false), None).with_api_key("a-key-of-16-chars-or-more"),
+    ))
 }

@@ -251,9 +251,131 @@ pub async fn limit_public(
     next.run(request).await
 }
 
+/// Without an API key the server trusts whoever can reach it, which is meant to be this machine
+/// only. Two ways a web page could still reach in are refused here: DNS rebinding (a page whose
+/// host name resolves to 127.0.0.1: its requests carry that name in `Host`), and cross-site
+/// writes (a form or `fetch` posting from another origin: the browser names it in `Origin`).
+#[derive(Debug, Clone, Default)]
+pub struct LocalOnly {
+    /// Host names (no port, lower case) requests may be addressed to.
+    pub hosts: Vec<String>,
+    /// Origins (`scheme://host[:port]`) allowed to send writes, besides those `hosts`.
+    pub origins: Vec<String>,
+}
+
+impl LocalOnly {
+    /// Loopback names, plus the hosts of `urls` (the public and tracking URLs) and the CORS
+    /// `origins`.
+    pub fn new(urls: &[&str], origins: &[String]) -> LocalOnly {
+        let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        hosts.extend(urls.iter().filter_map(|u| url_host(u)));
+        LocalOnly {
+            hosts,
+            origins: origins.iter().map(|o| o.trim().to_string()).collect(),
+        }
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        let name = authority_host(host);
+        self.hosts.iter().any(|h| *h == name)
+    }
+}
+
+/// The host of `scheme://host[:port]/...`, lower case, without brackets.
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    Some(authority_host(authority))
+}
+
+/// `host[:port]` or `[v6][:port]` → the host, lower case, without brackets.
+fn authority_host(authority: &str) -> String {
+    let authority = authority.trim().to_ascii_lowercase();
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default().to_string();
+    }
+    authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(authority.clone(), |(host, _)| host.to_string())
+}
+
+fn forbidden(detail: String) -> Response {
+    ApiError {
+        status: StatusCode::FORBIDDEN,
+        error: "forbidden",
+        detail,
+        field: None,
+    }
+    .into_response()
+}
+
+/// Applies [`LocalOnly`] (installed only when the server has no API key).
+pub async fn local_only(
+    State(rule): State<Option<std::sync::Arc<LocalOnly>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(rule) = rule {
+        let headers = request.headers();
+        if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok())
+            && !rule.host_allowed(host)
+        {
+            return forbidden(format!(
+                "this server has no API key and answers only to localhost and its public URL, not to {host:?}; set an API key to serve other names"
+            ));
+        }
+        let writes = !matches!(
+            *request.method(),
+            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+        );
+        if writes
+            && let Some(origin) = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok())
+            && origin != "null"
+            && !rule.origins.iter().any(|o| o == "*" || o == origin)
+            && !url_host(origin).is_some_and(|h| rule.hosts.contains(&h))
+        {
+            return forbidden(format!(
+                "a request from the web page at {origin:?} was refused: this server has no API key; allow the origin with --cors-origin, or set a key"
+            ));
+        }
+        if writes && headers.get(header::ORIGIN).and_then(|h| h.to_str().ok()) == Some("null") {
+            return forbidden(
+                "a request from an opaque origin (a sandboxed page or a file) was refused: this server has no API key".into(),
+            );
+        }
+    }
+    next.run(request).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_are_read_from_urls_and_authorities() {
+        assert_eq!(
+            url_host("https://Brim.Example.com:8443/x?y").as_deref(),
+            Some("brim.example.com")
+        );
+        assert_eq!(url_host("http://[::1]:8000").as_deref(), Some("::1"));
+        assert_eq!(
+            url_host("http://user:pw@host.example/").as_deref(),
+            Some("host.example")
+        );
+        assert_eq!(url_host("no scheme"), None);
+        assert_eq!(authority_host("127.0.0.1:8000"), "127.0.0.1");
+        assert_eq!(authority_host("LOCALHOST"), "localhost");
+        let rule = LocalOnly::new(&["https://brim.example.com"], &[]);
+        assert!(rule.host_allowed("localhost:8000") && rule.host_allowed("[::1]:1"));
+        assert!(rule.host_allowed("brim.example.com"));
+        assert!(!rule.host_allowed("attacker.example:8000"));
+        assert!(!rule.host_allowed("127.0.0.1.attacker.example"));
+    }
 
     #[test]
     fn the_public_limit_counts_per_client_and_per_minute() {

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 pub use error::ApiError;
-pub use guard::{Metrics, PublicLimit, is_public};
+pub use guard::{LocalOnly, Metrics, PublicLimit, is_public};
 
 use crate::app::{App, Store};
 
@@ -43,6 +43,13 @@ pub(super) type AppState<S> = State<Arc<App<S>>>;
 /// The router: every endpoint, with JSON 404/405/413 answers.
 pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
     let key = app.api_key.clone();
+    // Without a key: refuse other host names and cross-site writes (see `LocalOnly`).
+    let local = key.is_none().then(|| {
+        let config = app.composer.config();
+        let mut urls = vec![config.public_url.as_str()];
+        urls.extend(config.tracking_url.as_deref());
+        Arc::new(LocalOnly::new(&urls, &app.cors_origins))
+    });
     let metrics = app.metrics.clone();
     let limit = app.public_limit.clone();
     let cors = cors_layer(&app.cors_origins);
@@ -118,6 +125,10 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             key,
             guard::require_key,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            local,
+            guard::local_only,
         ))
         .layer(axum::middleware::from_fn_with_state(
             limit,
