@@ -280,7 +280,7 @@ impl LocalOnly {
 
     fn host_allowed(&self, host: &str) -> bool {
         let name = authority_host(host);
-        self.hosts.iter().any(|h| *h == name)
+        self.hosts.contains(&name)
     }
 }
 
