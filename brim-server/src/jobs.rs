@@ -147,8 +147,8 @@ pub fn split_batch(batch: &Batch) -> (Vec<Lead>, Vec<Failure>) {
 }
 
 /// Every lead in `bytes` (JSON array, JSON lines or CSV: `flag`, else detected), and the records
-/// that are not leads; an error when the input as a whole cannot be read or holds more than
-/// `max` records.
+/// that are not leads; an error when the input as a whole cannot be read, holds more than `max`
+/// leads, or more than `max` records that are not.
 pub fn parse_all(
     bytes: Vec<u8>,
     flag: Option<InputFormat>,
@@ -163,8 +163,13 @@ pub fn parse_all(
         let (l, f) = split_batch(&batch);
         leads.extend(l);
         failures.extend(f);
-        if leads.len() + failures.len() > max {
+        if leads.len() > max {
             return Err(format!("expected at most {max} leads"));
+        }
+        if failures.len() > max {
+            return Err(format!(
+                "more than {max} records are not leads; is this a lead file?"
+            ));
         }
     }
     Ok((leads, failures))

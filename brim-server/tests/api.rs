@@ -1456,6 +1456,33 @@ async fn the_activation_page_scores_a_file_without_storing_it() {
         (status, body["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("file"))
     );
+    // Exactly 1,000 leads plus bad rows is fine; 1,001 leads is not.
+    let mut thousand: String = (0..1000)
+        .map(|i| format!("{{\"company_name\": \"C{i}\"}}\n"))
+        .collect();
+    thousand.push_str("{\"company_name\": \"B\", \"employee_count\": \"x\"}\n");
+    let (status, body) = call(&router, "POST", "/api/activation/try", &thousand).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scored"].as_array().map(Vec::len), Some(1000));
+    // Visitors score with presets only.
+    let (status, body) = call(
+        &router,
+        "POST",
+        "/api/activation/try?model=ours",
+        "[{\"company_name\": \"A\"}]",
+    )
+    .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("model"))
+    );
+    // Over 1 MiB: 413.
+    let big = format!("[{{\"company_name\": \"{}\"}}]", "x".repeat(1 << 20));
+    let (status, body) = call(&router, "POST", "/api/activation/try", &big).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
     let many: String = (0..1001)
         .map(|i| format!("{{\"company_name\": \"C{i}\"}}\n"))
         .collect();

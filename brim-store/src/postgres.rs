@@ -41,7 +41,9 @@ impl PgStore {
 
 impl PgStore {
     /// PostgreSQL has row locks and many writers: no turn to take (see the SQLite store's).
-    pub(crate) async fn write_turn(&self) {}
+    pub(crate) async fn write_turn(&self) -> sqlx::Result<()> {
+        Ok(())
+    }
 
     /// A write transaction (PostgreSQL's row locks and MVCC need nothing special).
     pub(crate) async fn write_tx(

@@ -220,17 +220,20 @@ macro_rules! impl_queue {
             }
 
             async fn mark_sent(&self, id: i64, now: i64) -> $crate::Result<$crate::SendMark> {
-                let _turn = self.write_turn().await;
-                let done = sqlx::query(
-                    "UPDATE email_queue SET status = 'sent', sent_at = $2, updated_at = $2, \
-                     attempts = attempts + 1, wait_reason = NULL \
-                     WHERE id = $1 AND status = 'leased'",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+                // This process's turn as the writer, for this statement only.
+                let done = {
+                    let _turn = self.write_turn().await?;
+                    sqlx::query(
+                        "UPDATE email_queue SET status = 'sent', sent_at = $2, updated_at = $2, \
+                         attempts = attempts + 1, wait_reason = NULL \
+                         WHERE id = $1 AND status = 'leased'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                };
                 if done == 1 {
                     return Ok($crate::SendMark::Marked);
                 }
@@ -344,19 +347,22 @@ macro_rules! impl_queue {
                 reason: $crate::WaitReason,
                 now: i64,
             ) -> $crate::Result<bool> {
-                let _turn = self.write_turn().await;
-                let done = sqlx::query(
-                    "UPDATE email_queue SET status = 'queued', due_at = $3, wait_reason = $4, \
-                     updated_at = $5 WHERE id = $1 AND status = 'leased' AND leased_by = $2",
-                )
-                .bind(id)
-                .bind(worker)
-                .bind(until)
-                .bind(reason.as_str())
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+                // This process's turn as the writer, for this statement only.
+                let done = {
+                    let _turn = self.write_turn().await?;
+                    sqlx::query(
+                        "UPDATE email_queue SET status = 'queued', due_at = $3, wait_reason = $4, \
+                         updated_at = $5 WHERE id = $1 AND status = 'leased' AND leased_by = $2",
+                    )
+                    .bind(id)
+                    .bind(worker)
+                    .bind(until)
+                    .bind(reason.as_str())
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                };
                 Ok(done == 1)
             }
 
@@ -367,54 +373,63 @@ macro_rules! impl_queue {
                 now: i64,
             ) -> $crate::Result<bool> {
                 let (key, domain) = $crate::queue::recipient_keys(Some(recipient));
-                let _turn = self.write_turn().await;
-                let done = sqlx::query(
-                    "UPDATE email_queue SET recipient = $2, recipient_key = $3, \
-                     recipient_domain = $4, updated_at = $5, \
-                     wait_reason = CASE WHEN status = 'waiting' THEN NULL ELSE wait_reason END, \
-                     due_at = CASE WHEN status = 'waiting' AND due_at < $5 THEN $5 ELSE due_at END, \
-                     status = 'queued' \
-                     WHERE company_id = $1 AND status IN ('waiting', 'queued')",
-                )
-                .bind(company_id)
-                .bind(recipient)
-                .bind(key)
-                .bind(domain)
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+                // This process's turn as the writer, for this statement only.
+                let done = {
+                    let _turn = self.write_turn().await?;
+                    sqlx::query(
+                        "UPDATE email_queue SET recipient = $2, recipient_key = $3, \
+                         recipient_domain = $4, updated_at = $5, \
+                         wait_reason = CASE WHEN status = 'waiting' THEN NULL ELSE wait_reason END, \
+                         due_at = CASE WHEN status = 'waiting' AND due_at < $5 THEN $5 ELSE due_at END, \
+                         status = 'queued' \
+                         WHERE company_id = $1 AND status IN ('waiting', 'queued')",
+                    )
+                    .bind(company_id)
+                    .bind(recipient)
+                    .bind(key)
+                    .bind(domain)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                };
                 Ok(done == 1)
             }
 
             async fn requeue(&self, id: i64, now: i64) -> $crate::Result<bool> {
-                let _turn = self.write_turn().await;
-                let done = sqlx::query(
-                    "UPDATE email_queue SET attempts = 0, due_at = $2, updated_at = $2, \
-                     leased_by = NULL, \
-                     status = CASE WHEN recipient IS NULL THEN 'waiting' ELSE 'queued' END, \
-                     wait_reason = CASE WHEN recipient IS NULL THEN 'no_contact' ELSE NULL END \
-                     WHERE id = $1 AND status = 'dead'",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+                // This process's turn as the writer, for this statement only.
+                let done = {
+                    let _turn = self.write_turn().await?;
+                    sqlx::query(
+                        "UPDATE email_queue SET attempts = 0, due_at = $2, updated_at = $2, \
+                         leased_by = NULL, \
+                         status = CASE WHEN recipient IS NULL THEN 'waiting' ELSE 'queued' END, \
+                         wait_reason = CASE WHEN recipient IS NULL THEN 'no_contact' ELSE NULL END \
+                         WHERE id = $1 AND status = 'dead'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                };
                 Ok(done == 1)
             }
 
             async fn cancel(&self, id: i64, now: i64) -> $crate::Result<bool> {
-                let _turn = self.write_turn().await;
-                let done = sqlx::query(
-                    "UPDATE email_queue SET status = 'cancelled', wait_reason = NULL, \
-                     updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'queued')",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+                // This process's turn as the writer, for this statement only.
+                let done = {
+                    let _turn = self.write_turn().await?;
+                    sqlx::query(
+                        "UPDATE email_queue SET status = 'cancelled', wait_reason = NULL, \
+                         updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'queued')",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                };
                 Ok(done == 1)
             }
 
@@ -509,12 +524,15 @@ macro_rules! impl_queue {
             }
 
             async fn unsuppress(&self, value: &str) -> $crate::Result<bool> {
-                let _turn = self.write_turn().await;
-                let done = sqlx::query("DELETE FROM suppressions WHERE value = $1")
-                    .bind(value.trim().to_lowercase())
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
+                // This process's turn as the writer, for this statement only.
+                let done = {
+                    let _turn = self.write_turn().await?;
+                    sqlx::query("DELETE FROM suppressions WHERE value = $1")
+                        .bind(value.trim().to_lowercase())
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected()
+                };
                 Ok(done == 1)
             }
 

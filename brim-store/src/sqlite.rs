@@ -19,6 +19,9 @@ pub struct SqliteStore {
     writer: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// How long a writer waits for its turn: in this process, then for SQLite's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A write transaction of this process: the SQLite transaction, and this process's turn as the
 /// writer, given back when it commits or is dropped.
 pub(crate) struct WriteTx {
@@ -59,7 +62,7 @@ impl SqliteStore {
                 SqliteJournalMode::Wal
             })
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             // SQLite's default page cache is 2 MB: a growing event log and its indexes then
             // re-read pages from the OS on every batch. 64 MB of cache keeps the hot pages at
             // hand (memory-mapped reads were tried and were slower; see docs/PERFORMANCE.md).
@@ -88,14 +91,17 @@ impl SqliteStore {
     /// moment the previous one commits, where SQLite's busy handler would poll with sleeps of
     /// up to 100 ms. Other processes on the same file still meet `busy_timeout`.
     pub(crate) async fn write_tx(&self) -> sqlx::Result<WriteTx> {
-        let turn = self.writer.clone().lock_owned().await;
+        let turn = self.write_turn().await?;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx { tx, _turn: turn })
     }
 
-    /// This process's turn as the writer, for a single-statement write outside `write_tx`.
-    pub(crate) async fn write_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        self.writer.clone().lock_owned().await
+    /// This process's turn as the writer (also for a single-statement write outside
+    /// `write_tx`). Waits as long as SQLite's own `busy_timeout` would, then gives up.
+    pub(crate) async fn write_turn(&self) -> sqlx::Result<tokio::sync::OwnedMutexGuard<()>> {
+        tokio::time::timeout(BUSY_TIMEOUT, self.writer.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)
     }
 
     /// The connection pool, for queries of your own (the schema is documented in the

@@ -466,20 +466,33 @@ async fn activation_try<S: Store>(
 ) -> Result<Json<Value>, ApiError> {
     let bytes = body(bytes)?;
     let model = query.model.as_deref().unwrap_or("balanced");
-    let scorer = app
-        .scorer(model)
-        .ok_or_else(|| ApiError::invalid("model", format!("unknown model {model:?}")))?;
+    // Visitors score with the presets only: uploaded models are the team's own.
+    let scorer = (app.model_source(model) == Some(crate::app::ModelSource::Preset))
+        .then(|| app.scorer(model))
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "model",
+                format!(
+                    "expected one of the presets ({}), got {model:?}",
+                    brim_core::PRESETS.map(|(n, _)| n).join(", ")
+                ),
+            )
+        })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("file", "the file is empty"));
     }
     let bytes = bytes.to_vec();
-    let (leads, failures) =
-        tokio::task::spawn_blocking(move || crate::jobs::parse_all(bytes, None, TRY_LIMIT))
-            .await
-            .map_err(|_| ApiError::unavailable())?
-            .map_err(|e| ApiError::invalid("file", e))?;
-    let mut reports = scorer.report_batch(&leads);
-    reports.sort_by_key(|r| std::cmp::Reverse(r.total_score));
+    // Parsing and scoring up to 1,000 leads is blocking work: off the async threads.
+    let (reports, failures) = tokio::task::spawn_blocking(move || {
+        let (leads, failures) = crate::jobs::parse_all(bytes, None, TRY_LIMIT)?;
+        let mut reports = scorer.report_batch(&leads);
+        reports.sort_by_key(|r| std::cmp::Reverse(r.total_score));
+        Ok::<_, String>((reports, failures))
+    })
+    .await
+    .map_err(|_| ApiError::unavailable())?
+    .map_err(|e| ApiError::invalid("file", e))?;
     Ok(Json(json!({"scored": reports, "failures": failures})))
 }
 
