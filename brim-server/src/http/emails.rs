@@ -234,7 +234,9 @@ fn page(title: &str, message: &str, form: Option<&str>) -> Html<String> {
 /// not unsubscribe anyone).
 #[utoipa::path(get, path = "/unsubscribe/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),
     responses((status = 200, description = "a page with an Unsubscribe button", content_type = "text/html", body = String),
-        (status = 404, description = "the link is not valid", content_type = "text/html", body = String), (status = 429, body = super::openapi::ErrorBody)))]
+        (status = 404, description = "the link is not valid", content_type = "text/html", body = String),
+        (status = 422, description = "the token is not text", body = super::openapi::ErrorBody),
+        (status = 429, body = super::openapi::ErrorBody)))]
 pub(super) async fn unsubscribe_page<S: Store>(
     State(app): AppState<S>,
     Path(token): Path<String>,

@@ -60,7 +60,19 @@ pub struct LeadInput {
     country: Option<String>,
     domain: Option<String>,
     /// Your own signals: string, number or boolean values by name.
-    attributes: Option<BTreeMap<String, Value>>,
+    attributes: Option<BTreeMap<String, AttributeValue>>,
+}
+
+/// A custom attribute's value.
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    /// Text.
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// `true` / `false`.
+    Flag(bool),
 }
 
 /// Positive, negative and missing reasons.
@@ -126,8 +138,11 @@ pub struct Score {
 /// An activation step, as the activation page logs it.
 #[derive(ToSchema)]
 pub struct ActivationEventInput {
+    /// An anonymous visitor id.
+    #[schema(min_length = 1, max_length = 200)]
     user_id: String,
     /// e.g. `file_upload`, `result_viewed`, `share_step_reached`.
+    #[schema(min_length = 1, max_length = 200)]
     step_name: String,
     metadata: Option<BTreeMap<String, Value>>,
 }
@@ -295,9 +310,11 @@ pub struct LeadDetail {
     outcomes: Vec<OutcomeOut>,
 }
 
-/// What happened with a lead.
-#[derive(ToSchema)]
+/// What happened with a lead. No other fields are accepted.
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OutcomeInput {
+    #[schema(min_length = 1)]
     company_id: String,
     /// `demo_booked`, `closed_won`, `closed_lost` or `not_a_fit`.
     outcome: String,
@@ -352,7 +369,7 @@ pub struct JobFailure {
 #[derive(ToSchema)]
 pub struct JobStatus {
     id: String,
-    /// `running`, `done` or `failed`.
+    /// `running`, `done`, `failed` or `stopped` (the server shut down first).
     status: String,
     model: String,
     format: String,
@@ -366,7 +383,7 @@ pub struct JobStatus {
     finished_at: Option<i64>,
 }
 
-/// The activation page's scored row.
+/// The activation page's result: the scores, best first, and the records that are not leads.
 #[derive(ToSchema)]
 pub struct TryResult {
     scored: Vec<Score>,
