@@ -1022,11 +1022,16 @@ async fn a_shutdown_stops_a_long_sweep_between_pages() {
         std::time::Duration::from_secs(3600),
         tokio::sync::watch::channel(false).1,
     );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let counts = store.queue_counts().await.unwrap();
         if counts.queued + counts.waiting > 0 {
             break;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep queued nothing in 30 s"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     drop(tx);

@@ -102,7 +102,10 @@ fn dashboard_and_activation_page_work_in_a_browser() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| dir.path().join("shots"));
     std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
+    // coreutils' timeout: a browser that hangs fails the test instead of holding CI.
+    let out = Command::new("timeout")
+        .arg("180")
+        .arg("node")
         .arg(scripts.join("pages.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
         .arg(format!("http://127.0.0.1:{keyed_port}"))

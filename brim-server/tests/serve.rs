@@ -74,7 +74,18 @@ fn serve_refuses_a_public_address_and_a_bad_database_url() {
         ],
         "expected sqlite://FILE or postgres://",
     );
-    refused(&["serve", "--send-window", "Funday 9-5"], "send window");
+    // Each refusal also binds an ephemeral port: a regression fails here instead of serving on
+    // 8000 and hanging the test.
+    refused(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--send-window",
+            "Funday 9-5",
+        ],
+        "send window",
+    );
 }
 
 #[test]

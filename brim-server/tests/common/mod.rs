@@ -238,13 +238,26 @@ pub fn postgres_schema(name: &str) -> Option<(String, String)> {
         &url,
         &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
     ) {
+        let shown = redact(&url);
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("PostgreSQL at {url} is required under CI=true: {e}");
+            panic!("PostgreSQL at {shown} is required under CI=true: {e}");
         }
-        eprintln!("SKIPPING: PostgreSQL at {url} unreachable: {e}");
+        eprintln!("SKIPPING: PostgreSQL at {shown} unreachable: {e}");
         return None;
     }
     Some((url, schema))
+}
+
+/// `url` without a password, for messages.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) => {
+            let (userinfo, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        _ => url.to_string(),
+    }
 }
 
 pub fn psql(url: &str, sql: &str) -> Result<String, String> {
