@@ -2,7 +2,6 @@
 // event under an anonymous id kept in this browser.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const USER_STORE = "brim-activation-user";
 
 function userId() {

@@ -2,6 +2,8 @@
 // becomes markup), API calls with the optional key, and number formatting.
 "use strict";
 
+const $ = (id) => document.getElementById(id);
+
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {

@@ -2,7 +2,6 @@
 "use strict";
 
 const state = { page: 1, perPage: 25, sort: "score", order: "desc", search: "", status: "" };
-const $ = (id) => document.getElementById(id);
 
 const KPIS = [
   ["qualified-leads", "Qualified leads", ""],

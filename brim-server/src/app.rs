@@ -343,6 +343,16 @@ impl<S: Store> App<S> {
             .map(|e| e.scorer.clone())
     }
 
+    /// The scorer for `name`, or a sentence naming the known models.
+    pub fn scorer_for(&self, name: &str) -> Result<Arc<Scorer>, String> {
+        self.scorer(name).ok_or_else(|| {
+            format!(
+                "unknown model {name:?} (known: {})",
+                self.model_names().join(", ")
+            )
+        })
+    }
+
     /// The model names, sorted.
     pub fn model_names(&self) -> Vec<String> {
         self.scorers

@@ -31,6 +31,17 @@ pub enum InputFormat {
     Csv,
 }
 
+impl InputFormat {
+    /// `jsonl`, `json` or `csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputFormat::Jsonl => "jsonl",
+            InputFormat::Json => "json",
+            InputFormat::Csv => "csv",
+        }
+    }
+}
+
 /// Where a record was in the input, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locator {

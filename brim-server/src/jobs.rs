@@ -179,6 +179,24 @@ fn lock(status: &Arc<Mutex<JobStatus>>) -> std::sync::MutexGuard<'_, JobStatus> 
     status.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Starts a job scoring the file at `path` (which it removes when done) with `model`; returns
+/// the job's id.
+pub fn spawn<S: Store>(
+    app: &Arc<App<S>>,
+    model: &str,
+    scorer: Arc<Scorer>,
+    path: PathBuf,
+    format: InputFormat,
+    bytes: u64,
+) -> String {
+    let status = app
+        .jobs
+        .start(model, format.as_str(), bytes, app.clock.now_ms());
+    let id = lock(&status).id.clone();
+    tokio::spawn(run(app.clone(), scorer, path, format, status));
+    id
+}
+
 /// Scores the spooled file at `path` into the store, updating `status`; removes the file.
 pub async fn run<S: Store>(
     app: Arc<App<S>>,

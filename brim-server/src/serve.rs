@@ -341,12 +341,9 @@ fn llm_config(args: &ServeArgs) -> Result<Option<LlmConfig>, CliError> {
 
 /// Starts a batch job on a copy of `file` (the job removes its input when done).
 async fn import<S: Store>(app: &Arc<App<S>>, file: &Path, model: &str) -> Result<(), CliError> {
-    let scorer = app.scorer(model).ok_or_else(|| {
-        fail(format!(
-            "--import-model: unknown model {model:?} (known: {})",
-            app.model_names().join(", ")
-        ))
-    })?;
+    let scorer = app
+        .scorer_for(model)
+        .map_err(|e| fail(format!("--import-model: {e}")))?;
     let copy = std::env::temp_dir().join(format!(
         "brim-import-{}-{}",
         std::process::id(),
@@ -361,25 +358,12 @@ async fn import<S: Store>(app: &Arc<App<S>>, file: &Path, model: &str) -> Result
     };
     let format = brim_server::jobs::detect_format(&copy, flag)
         .map_err(|e| fail(format!("--import {}: {e}", file.display())))?;
-    let name = match format {
-        InputFormat::Jsonl => "jsonl",
-        InputFormat::Json => "json",
-        InputFormat::Csv => "csv",
-    };
-    let status = app.jobs.start(model, name, bytes, app.clock.now_ms());
-    let id = status.lock().unwrap_or_else(|p| p.into_inner()).id.clone();
+    let id = brim_server::jobs::spawn(app, model, scorer, copy, format, bytes);
     tracing::info!(file = %file.display(), job = %id, "importing leads");
     eprintln!(
         "brim: importing {} as job {id} (GET /api/jobs/{id})",
         file.display()
     );
-    tokio::spawn(brim_server::jobs::run(
-        app.clone(),
-        scorer,
-        copy,
-        format,
-        status,
-    ));
     Ok(())
 }
 

@@ -64,12 +64,7 @@ impl Spool {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
         self.bytes += chunk.len() as u64;
         if self.bytes > UPLOAD_LIMIT {
-            return Err(ApiError {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                error: "too_large",
-                detail: format!("the upload is larger than {UPLOAD_LIMIT} bytes"),
-                field: None,
-            });
+            return Err(ApiError::too_large(UPLOAD_LIMIT as usize));
         }
         self.file.write_all(chunk).await.map_err(|e| {
             tracing::error!(error = %e, "cannot write the upload file");
@@ -120,15 +115,9 @@ pub(super) async fn batch_score<S: Store>(
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let model = q.model.as_deref().unwrap_or("balanced").to_string();
-    let scorer = app.scorer(&model).ok_or_else(|| {
-        ApiError::invalid(
-            "model",
-            format!(
-                "unknown model {model:?} (known: {})",
-                app.model_names().join(", ")
-            ),
-        )
-    })?;
+    let scorer = app
+        .scorer_for(&model)
+        .map_err(|e| ApiError::invalid("model", e))?;
     let format = match q.format.as_deref() {
         None => None,
         Some(f) => Some(
@@ -181,22 +170,13 @@ pub(super) async fn batch_score<S: Store>(
             .map_err(|_| unavailable())?
             .map_err(|e| ApiError::invalid("format", e))?
     };
-    let format_name = match detected {
-        InputFormat::Jsonl => "jsonl",
-        InputFormat::Json => "json",
-        InputFormat::Csv => "csv",
-    };
-    let status = app
-        .jobs
-        .start(&model, format_name, bytes, app.clock.now_ms());
-    let id = status.lock().unwrap_or_else(|p| p.into_inner()).id.clone();
-    tokio::spawn(jobs::run(app.clone(), scorer, path, detected, status));
+    let id = jobs::spawn(&app, &model, scorer, path, detected, bytes);
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({
             "job_id": id,
             "status_url": format!("/api/jobs/{id}"),
-            "format": format_name,
+            "format": detected.as_str(),
             "bytes": bytes,
         })),
     ))

@@ -95,10 +95,7 @@ async fn change<S: Store>(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no e-mail with id {id}")))?;
     if !done {
-        return Err(ApiError {
-            status: StatusCode::CONFLICT,
-            error: "conflict",
-            detail: if requeue {
+        return Err(ApiError::conflict(if requeue {
                 format!(
                     "e-mail {id} is {}; only dead e-mails can be re-queued",
                     email.status
@@ -108,9 +105,7 @@ async fn change<S: Store>(
                     "e-mail {id} is {}; only waiting or queued e-mails can be cancelled",
                     email.status
                 )
-            },
-            field: None,
-        });
+            }));
     }
     Ok(Json(preview(&app.composer, &email)))
 }

@@ -292,15 +292,9 @@ async fn score_company<S: Store>(
 ) -> Result<Json<brim_core::ScoreReport>, ApiError> {
     let bytes = body(bytes)?;
     let model = query.model.as_deref().unwrap_or("balanced");
-    let scorer = app.scorer(model).ok_or_else(|| {
-        ApiError::invalid(
-            "model",
-            format!(
-                "unknown model {model:?} (known: {})",
-                app.model_names().join(", ")
-            ),
-        )
-    })?;
+    let scorer = app
+        .scorer_for(model)
+        .map_err(|e| ApiError::invalid("model", e))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid(
             "body",
