@@ -6,23 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 db=${1:-sqlite}; duration=${2:-300}; connections=${3:-64}
-command -v wrk >/dev/null || apt-get install -y wrk
-cargo build --release -p brim-server --quiet
-work=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-if [ "$db" = postgres ]; then
-  url=${BRIM_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
-  psql "$url" -qc "DROP SCHEMA IF EXISTS brim_memory CASCADE; CREATE SCHEMA brim_memory"
-  url="$url?options=-csearch_path%3Dbrim_memory"
-else
-  url="sqlite://$work/brim.db"
-fi
-(cd "$work" && exec "$OLDPWD/target/release/brim" serve --bind "127.0.0.1:$port" --database-url "$url" \
-  --send-window always --public-rate-limit 0 2>"$work/serve.log") &
-server=$!
-trap 'kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
+source benches/load/server.sh
+start_server "$db" brim_memory
 wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/score.lua "http://127.0.0.1:$port" > "$work/wrk.txt" &
 load=$!
 echo "seconds,rss_kib"

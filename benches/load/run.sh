@@ -6,22 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 db=${1:-sqlite}; duration=${2:-30}; connections=${3:-64}
-command -v wrk >/dev/null || apt-get install -y wrk
-cargo build --release -p brim-server --quiet
-work=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-if [ "$db" = postgres ]; then
-  url=${BRIM_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
-  psql "$url" -qc "DROP SCHEMA IF EXISTS brim_load CASCADE; CREATE SCHEMA brim_load"
-  url="$url?options=-csearch_path%3Dbrim_load"
-else
-  url="sqlite://$work/brim.db"
-fi
-(cd "$work" && exec "$OLDPWD/target/release/brim" serve --bind "127.0.0.1:$port" --database-url "$url" \
-  --send-window always --public-rate-limit 0 2>"$work/serve.log") &
-server=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
+source benches/load/server.sh
+start_server "$db" brim_load
 echo "server RSS before: $(rss) KiB"
 wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/score.lua "http://127.0.0.1:$port" | tee "$work/wrk.txt"
 echo "server RSS after: $(rss) KiB"
@@ -32,4 +18,3 @@ else
   events=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM events WHERE event_type = 'score_calculated'\").fetchone()[0])" "$work/brim.db")
 fi
 echo "score_calculated events stored: $events"
-rm -rf "$work"
