@@ -562,8 +562,8 @@ async fn store_batch<S: Store>(store: &S, batch: &[Record]) -> Result<(), crate:
     store_scored(store, &leads, &reports, &times).await
 }
 
-/// Stores scored leads: the leads (stamped with the latest time: they share one upsert), each
-/// report as a score at its time, and each one's `score_calculated` event.
+/// Stores scored leads in one transaction: the leads (stamped with the latest time: they share
+/// one upsert), each report as a score at its time, and each one's `score_calculated` event.
 pub(crate) async fn store_scored<S: Store>(
     store: &S,
     leads: &[Lead],
@@ -571,7 +571,6 @@ pub(crate) async fn store_scored<S: Store>(
     times: &[i64],
 ) -> Result<(), crate::http::ApiError> {
     let now = times.iter().copied().max().unwrap_or(0);
-    store.upsert_leads(leads, now).await?;
     let scores: Vec<brim_store::NewScore> = reports
         .iter()
         .zip(times)
@@ -580,12 +579,11 @@ pub(crate) async fn store_scored<S: Store>(
             scored_at: at,
         })
         .collect();
-    store.save_scores(&scores).await?;
     let events: Vec<brim_store::NewEvent> = reports
         .iter()
         .zip(times)
         .map(|(report, &at)| crate::http::score_event(report, at))
         .collect();
-    store.append_events(&events).await?;
+    store.record_scored(leads, now, &scores, &events).await?;
     Ok(())
 }

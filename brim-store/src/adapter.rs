@@ -33,146 +33,216 @@ macro_rules! batch_insert {
     }};
 }
 
+/// Upserts `leads` (merged per company with what is stored) inside the transaction `tx`.
+macro_rules! upsert_leads_in {
+    ($tx:ident, $db:ty, $leads:expr, $now:expr) => {{
+        let tx = &mut $tx;
+        let now: i64 = $now;
+        let merged = $crate::merge_by_company($leads);
+        // Per chunk: one read of the stored leads, the merge in memory, one multi-row
+        // upsert (was two statements per lead).
+        for chunk in merged.chunks($crate::adapter::ROWS_PER_INSERT / 2) {
+            let mut select = sqlx::QueryBuilder::<$db>::new(
+                "SELECT company_id, lead FROM leads WHERE company_id IN (",
+            );
+            let mut ids = select.separated(", ");
+            for (company_id, _) in chunk {
+                ids.push_bind(company_id.as_str());
+            }
+            select.push(")");
+            let stored: Vec<(String, sqlx::types::Json<brim_core::Lead>)> =
+                select.build_query_as().fetch_all(&mut **tx).await?;
+            let mut stored: std::collections::HashMap<String, brim_core::Lead> = stored
+                .into_iter()
+                .map(|(id, sqlx::types::Json(lead))| (id, lead))
+                .collect();
+            let rows: Vec<(&str, brim_core::Lead)> = chunk
+                .iter()
+                .map(|(company_id, lead)| {
+                    let lead = match stored.remove(company_id) {
+                        Some(mut old) => {
+                            old.merge(lead.clone());
+                            old
+                        }
+                        None => lead.clone(),
+                    };
+                    (company_id.as_str(), lead)
+                })
+                .collect();
+            let mut insert = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) ",
+            );
+            insert.push_values(&rows, |mut row, (company_id, lead)| {
+                row.push_bind(*company_id)
+                    .push_bind(lead.company_name.as_str())
+                    .push_bind(sqlx::types::Json(lead))
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            insert.push(
+                " ON CONFLICT (company_id) DO UPDATE SET \
+                         company_name = excluded.company_name, lead = excluded.lead, \
+                         updated_at = excluded.updated_at",
+            );
+            insert.build().execute(&mut **tx).await?;
+        }
+    }};
+}
+
+/// Inserts `scores` and keeps `latest_scores` current inside the transaction `tx`.
+/// Evaluates to the number of scores stored.
+macro_rules! save_scores_in {
+    ($tx:ident, $db:ty, $scores:expr) => {{
+        let scores: &[$crate::NewScore] = $scores;
+        let tx = &mut $tx;
+        // 10 parameters a row: half the rows keeps under both databases' limits.
+        let stored = $crate::adapter::insert_rows!(
+            *tx,
+            $db,
+            scores,
+            $crate::adapter::ROWS_PER_INSERT / 2,
+            "INSERT INTO scores (company_id, model, model_version, fit_score, \
+                     intent_score, total_score, confidence, action, report, scored_at) ",
+            "",
+            |row, s| {
+                let r = &s.report;
+                row.push_bind(r.company_id.as_str())
+                    .push_bind(r.model.as_str())
+                    .push_bind(r.model_version.as_str())
+                    .push_bind(i16::from(r.fit_score))
+                    .push_bind(i16::from(r.intent_score))
+                    .push_bind(i16::from(r.total_score))
+                    .push_bind(r.confidence)
+                    .push_bind(r.action.as_str())
+                    .push_bind(sqlx::types::Json(r))
+                    .push_bind(s.scored_at);
+            }
+        )?;
+        // Keep each company's latest score in latest_scores (one row per company for
+        // the scored-leads table); a newer score already there wins.
+        let latest = $crate::latest_by_company(scores);
+        $crate::adapter::insert_rows!(
+            *tx,
+            $db,
+            latest,
+            $crate::adapter::ROWS_PER_INSERT / 2,
+            "INSERT INTO latest_scores (company_id, company_name, name_key, model, \
+                     fit_score, intent_score, total_score, action, scored_at) ",
+            " ON CONFLICT (company_id) DO UPDATE SET company_name = excluded.company_name, \
+                     name_key = excluded.name_key, model = excluded.model, \
+                     fit_score = excluded.fit_score, intent_score = excluded.intent_score, \
+                     total_score = excluded.total_score, action = excluded.action, \
+                     scored_at = excluded.scored_at \
+                     WHERE excluded.scored_at >= latest_scores.scored_at",
+            |row, s| {
+                let r = &s.report;
+                row.push_bind(r.company_id.as_str())
+                    .push_bind(r.company_name.as_str())
+                    .push_bind(r.company_name.to_lowercase())
+                    .push_bind(r.model.as_str())
+                    .push_bind(i16::from(r.fit_score))
+                    .push_bind(i16::from(r.intent_score))
+                    .push_bind(i16::from(r.total_score))
+                    .push_bind(r.action.as_str())
+                    .push_bind(s.scored_at);
+            }
+        )?;
+        stored
+    }};
+}
+
+/// Appends `events` inside the transaction `tx`; evaluates to `Result<u64>`.
+macro_rules! append_events_in {
+    ($tx:ident, $db:ty, $events:expr) => {
+        $crate::adapter::insert_rows!(
+            $tx,
+            $db,
+            $events,
+            $crate::adapter::ROWS_PER_INSERT,
+            "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ",
+            "",
+            |row, e| {
+                row.push_bind(e.event_type.as_str())
+                    .push_bind(e.occurred_at)
+                    .push_bind(e.user_id.as_deref())
+                    .push_bind(e.company_id.as_deref())
+                    .push_bind(sqlx::types::Json(&e.payload));
+            }
+        )
+    };
+}
+
 macro_rules! impl_ports {
     ($store:ty, $db:ty) => {
         impl $crate::LeadStore for $store {
-            async fn upsert_leads(&self, leads: &[brim_core::Lead], now: i64) -> $crate::Result<()> {
-                let merged = $crate::merge_by_company(leads);
+            async fn upsert_leads(
+                &self,
+                leads: &[brim_core::Lead],
+                now: i64,
+            ) -> $crate::Result<()> {
                 let mut tx = self.write_tx().await?;
-                // Per chunk: one read of the stored leads, the merge in memory, one multi-row
-                // upsert (was two statements per lead).
-                for chunk in merged.chunks($crate::adapter::ROWS_PER_INSERT / 2) {
-                    let mut select = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT company_id, lead FROM leads WHERE company_id IN (",
-                    );
-                    let mut ids = select.separated(", ");
-                    for (company_id, _) in chunk {
-                        ids.push_bind(company_id.as_str());
-                    }
-                    select.push(")");
-                    let stored: Vec<(String, sqlx::types::Json<brim_core::Lead>)> =
-                        select.build_query_as().fetch_all(&mut *tx).await?;
-                    let mut stored: std::collections::HashMap<String, brim_core::Lead> = stored
-                        .into_iter()
-                        .map(|(id, sqlx::types::Json(lead))| (id, lead))
-                        .collect();
-                    let rows: Vec<(&str, brim_core::Lead)> = chunk
-                        .iter()
-                        .map(|(company_id, lead)| {
-                            let lead = match stored.remove(company_id) {
-                                Some(mut old) => {
-                                    old.merge(lead.clone());
-                                    old
-                                }
-                                None => lead.clone(),
-                            };
-                            (company_id.as_str(), lead)
-                        })
-                        .collect();
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) ",
-                    );
-                    insert.push_values(&rows, |mut row, (company_id, lead)| {
-                        row.push_bind(*company_id)
-                            .push_bind(lead.company_name.as_str())
-                            .push_bind(sqlx::types::Json(lead))
-                            .push_bind(now)
-                            .push_bind(now);
-                    });
-                    insert.push(
-                        " ON CONFLICT (company_id) DO UPDATE SET \
-                         company_name = excluded.company_name, lead = excluded.lead, \
-                         updated_at = excluded.updated_at",
-                    );
-                    insert.build().execute(&mut *tx).await?;
-                }
+                $crate::adapter::upsert_leads_in!(tx, $db, leads, now);
                 tx.commit().await?;
                 Ok(())
             }
 
-            async fn get_lead(&self, company_id: &str) -> $crate::Result<Option<$crate::StoredLead>> {
+            async fn get_lead(
+                &self,
+                company_id: &str,
+            ) -> $crate::Result<Option<$crate::StoredLead>> {
                 let row: Option<(sqlx::types::Json<brim_core::Lead>, i64, i64)> = sqlx::query_as(
                     "SELECT lead, created_at, updated_at FROM leads WHERE company_id = $1",
                 )
                 .bind(company_id)
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok(row.map(|(sqlx::types::Json(lead), created_at, updated_at)| $crate::StoredLead {
-                    lead,
-                    created_at,
-                    updated_at,
-                }))
+                Ok(
+                    row.map(|(sqlx::types::Json(lead), created_at, updated_at)| {
+                        $crate::StoredLead {
+                            lead,
+                            created_at,
+                            updated_at,
+                        }
+                    }),
+                )
             }
         }
 
         impl $crate::ScoreStore for $store {
             async fn save_scores(&self, scores: &[$crate::NewScore]) -> $crate::Result<u64> {
                 let mut tx = self.write_tx().await?;
-                // 10 parameters a row: half the rows keeps under both databases' limits.
-                let stored = $crate::adapter::insert_rows!(
-                    tx,
-                    $db,
-                    scores,
-                    $crate::adapter::ROWS_PER_INSERT / 2,
-                    "INSERT INTO scores (company_id, model, model_version, fit_score, \
-                     intent_score, total_score, confidence, action, report, scored_at) ",
-                    "",
-                    |row, s| {
-                        let r = &s.report;
-                        row.push_bind(r.company_id.as_str())
-                            .push_bind(r.model.as_str())
-                            .push_bind(r.model_version.as_str())
-                            .push_bind(i16::from(r.fit_score))
-                            .push_bind(i16::from(r.intent_score))
-                            .push_bind(i16::from(r.total_score))
-                            .push_bind(r.confidence)
-                            .push_bind(r.action.as_str())
-                            .push_bind(sqlx::types::Json(r))
-                            .push_bind(s.scored_at);
-                    }
-                )?;
-                // Keep each company's latest score in latest_scores (one row per company for
-                // the scored-leads table); a newer score already there wins.
-                let latest = $crate::latest_by_company(scores);
-                $crate::adapter::insert_rows!(
-                    tx,
-                    $db,
-                    latest,
-                    $crate::adapter::ROWS_PER_INSERT / 2,
-                    "INSERT INTO latest_scores (company_id, company_name, name_key, model, \
-                     fit_score, intent_score, total_score, action, scored_at) ",
-                    " ON CONFLICT (company_id) DO UPDATE SET company_name = excluded.company_name, \
-                     name_key = excluded.name_key, model = excluded.model, \
-                     fit_score = excluded.fit_score, intent_score = excluded.intent_score, \
-                     total_score = excluded.total_score, action = excluded.action, \
-                     scored_at = excluded.scored_at \
-                     WHERE excluded.scored_at >= latest_scores.scored_at",
-                    |row, s| {
-                        let r = &s.report;
-                        row.push_bind(r.company_id.as_str())
-                            .push_bind(r.company_name.as_str())
-                            .push_bind(r.company_name.to_lowercase())
-                            .push_bind(r.model.as_str())
-                            .push_bind(i16::from(r.fit_score))
-                            .push_bind(i16::from(r.intent_score))
-                            .push_bind(i16::from(r.total_score))
-                            .push_bind(r.action.as_str())
-                            .push_bind(s.scored_at);
-                    }
-                )
-?;
+                let stored = $crate::adapter::save_scores_in!(tx, $db, scores);
                 tx.commit().await?;
                 Ok(stored)
             }
 
-            async fn latest_score(&self, company_id: &str) -> $crate::Result<Option<$crate::StoredScore>> {
-                let row: Option<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> = sqlx::query_as(
-                    "SELECT id, report, scored_at FROM scores WHERE company_id = $1 \
+            async fn record_scored(
+                &self,
+                leads: &[brim_core::Lead],
+                now: i64,
+                scores: &[$crate::NewScore],
+                events: &[$crate::NewEvent],
+            ) -> $crate::Result<u64> {
+                let mut tx = self.write_tx().await?;
+                $crate::adapter::upsert_leads_in!(tx, $db, leads, now);
+                let stored = $crate::adapter::save_scores_in!(tx, $db, scores);
+                $crate::adapter::append_events_in!(tx, $db, events)?;
+                tx.commit().await?;
+                Ok(stored)
+            }
+
+            async fn latest_score(
+                &self,
+                company_id: &str,
+            ) -> $crate::Result<Option<$crate::StoredScore>> {
+                let row: Option<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> =
+                    sqlx::query_as(
+                        "SELECT id, report, scored_at FROM scores WHERE company_id = $1 \
                      ORDER BY scored_at DESC, id DESC LIMIT 1",
-                )
-                .bind(company_id)
-                .fetch_optional(&self.pool)
-                .await?;
+                    )
+                    .bind(company_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
                 Ok(row.map(|(id, report, scored_at)| $crate::StoredScore {
                     id,
                     report: report.0,
@@ -180,14 +250,18 @@ macro_rules! impl_ports {
                 }))
             }
 
-            async fn score_history(&self, company_id: &str) -> $crate::Result<Vec<$crate::StoredScore>> {
-                let rows: Vec<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> = sqlx::query_as(
-                    "SELECT id, report, scored_at FROM scores WHERE company_id = $1 \
+            async fn score_history(
+                &self,
+                company_id: &str,
+            ) -> $crate::Result<Vec<$crate::StoredScore>> {
+                let rows: Vec<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> =
+                    sqlx::query_as(
+                        "SELECT id, report, scored_at FROM scores WHERE company_id = $1 \
                      ORDER BY scored_at DESC, id DESC",
-                )
-                .bind(company_id)
-                .fetch_all(&self.pool)
-                .await?;
+                    )
+                    .bind(company_id)
+                    .fetch_all(&self.pool)
+                    .await?;
                 Ok(rows
                     .into_iter()
                     .map(|(id, report, scored_at)| $crate::StoredScore {
@@ -238,23 +312,16 @@ macro_rules! impl_ports {
 
         impl $crate::EventStore for $store {
             async fn append_events(&self, events: &[$crate::NewEvent]) -> $crate::Result<u64> {
-                $crate::adapter::batch_insert!(
-                    self,
-                    $db,
-                    events,
-                    $crate::adapter::ROWS_PER_INSERT,
-                    "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ",
-                    |row, e| {
-                        row.push_bind(e.event_type.as_str())
-                            .push_bind(e.occurred_at)
-                            .push_bind(e.user_id.as_deref())
-                            .push_bind(e.company_id.as_deref())
-                            .push_bind(sqlx::types::Json(&e.payload));
-                    }
-                )
+                let mut tx = self.write_tx().await?;
+                let stored = $crate::adapter::append_events_in!(tx, $db, events)?;
+                tx.commit().await?;
+                Ok(stored)
             }
 
-            async fn count_events(&self, event_type: Option<$crate::EventType>) -> $crate::Result<u64> {
+            async fn count_events(
+                &self,
+                event_type: Option<$crate::EventType>,
+            ) -> $crate::Result<u64> {
                 let (n,): (i64,) = match event_type {
                     Some(t) => {
                         sqlx::query_as("SELECT COUNT(*) FROM events WHERE event_type = $1")
@@ -262,36 +329,53 @@ macro_rules! impl_ports {
                             .fetch_one(&self.pool)
                             .await?
                     }
-                    None => sqlx::query_as("SELECT COUNT(*) FROM events").fetch_one(&self.pool).await?,
+                    None => {
+                        sqlx::query_as("SELECT COUNT(*) FROM events")
+                            .fetch_one(&self.pool)
+                            .await?
+                    }
                 };
                 Ok(n as u64)
             }
 
-            async fn events_for_company(&self, company_id: &str) -> $crate::Result<Vec<$crate::Event>> {
-                let rows: Vec<(i64, String, i64, Option<String>, Option<String>, sqlx::types::Json<serde_json::Value>)> =
-                    sqlx::query_as(
-                        "SELECT id, event_type, occurred_at, user_id, company_id, payload \
+            async fn events_for_company(
+                &self,
+                company_id: &str,
+            ) -> $crate::Result<Vec<$crate::Event>> {
+                let rows: Vec<(
+                    i64,
+                    String,
+                    i64,
+                    Option<String>,
+                    Option<String>,
+                    sqlx::types::Json<serde_json::Value>,
+                )> = sqlx::query_as(
+                    "SELECT id, event_type, occurred_at, user_id, company_id, payload \
                          FROM events WHERE company_id = $1 ORDER BY id",
-                    )
-                    .bind(company_id)
-                    .fetch_all(&self.pool)
-                    .await?;
+                )
+                .bind(company_id)
+                .fetch_all(&self.pool)
+                .await?;
                 rows.into_iter()
-                    .map(|(id, event_type, occurred_at, user_id, company_id, payload)| {
-                        let event_type = $crate::error::parse_stored("event", &event_type)?;
-                        Ok($crate::Event {
-                            id,
-                            event_type,
-                            occurred_at,
-                            user_id,
-                            company_id,
-                            payload: payload.0,
-                        })
-                    })
+                    .map(
+                        |(id, event_type, occurred_at, user_id, company_id, payload)| {
+                            let event_type = $crate::error::parse_stored("event", &event_type)?;
+                            Ok($crate::Event {
+                                id,
+                                event_type,
+                                occurred_at,
+                                user_id,
+                                company_id,
+                                payload: payload.0,
+                            })
+                        },
+                    )
                     .collect()
             }
         }
     };
 }
 
-pub(crate) use {batch_insert, impl_ports, insert_rows};
+pub(crate) use {
+    append_events_in, batch_insert, impl_ports, insert_rows, save_scores_in, upsert_leads_in,
+};

@@ -99,6 +99,16 @@ pub trait ScoreStore {
         &self,
         company_id: &str,
     ) -> impl Future<Output = Result<Vec<StoredScore>>> + Send;
+    /// What scoring a batch of leads writes, in **one** transaction (all or nothing): the
+    /// leads as [`LeadStore::upsert_leads`] at `now`, the scores as [`ScoreStore::save_scores`]
+    /// and the events as [`EventStore::append_events`]. Returns how many scores were stored.
+    fn record_scored(
+        &self,
+        leads: &[brim_core::Lead],
+        now: i64,
+        scores: &[NewScore],
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<u64>> + Send;
 }
 
 /// Outcomes reported for companies (demo booked, won, lost, not a fit), the learned model's

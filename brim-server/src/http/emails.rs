@@ -96,16 +96,16 @@ async fn change<S: Store>(
         .ok_or_else(|| ApiError::not_found(format!("no e-mail with id {id}")))?;
     if !done {
         return Err(ApiError::conflict(if requeue {
-                format!(
-                    "e-mail {id} is {}; only dead e-mails can be re-queued",
-                    email.status
-                )
-            } else {
-                format!(
-                    "e-mail {id} is {}; only waiting or queued e-mails can be cancelled",
-                    email.status
-                )
-            }));
+            format!(
+                "e-mail {id} is {}; only dead e-mails can be re-queued",
+                email.status
+            )
+        } else {
+            format!(
+                "e-mail {id} is {}; only waiting or queued e-mails can be cancelled",
+                email.status
+            )
+        }));
     }
     Ok(Json(preview(&app.composer, &email)))
 }

@@ -173,3 +173,94 @@ async fn outcomes_are_appended_and_listed_oldest_first() {
         assert!("maybe".parse::<OutcomeKind>().is_err());
     });
 }
+
+#[tokio::test]
+async fn a_scored_batch_is_recorded_in_one_transaction() {
+    for_each_store!(|store| {
+        let scorer = Scorer::preset("balanced").unwrap();
+        let leads = vec![
+            lead(r#"{"company_name": "Acme", "employee_count": 150, "industry": "SaaS"}"#),
+            lead(r#"{"company_name": "Globex"}"#),
+        ];
+        let scores: Vec<NewScore> = leads
+            .iter()
+            .map(|l| NewScore {
+                report: scorer.report(l),
+                scored_at: 50,
+            })
+            .collect();
+        let events: Vec<NewEvent> = scores
+            .iter()
+            .map(|s| NewEvent {
+                event_type: EventType::ScoreCalculated,
+                occurred_at: 50,
+                user_id: None,
+                company_id: Some(s.report.company_id.clone()),
+                payload: serde_json::json!({"score": s.report.total_score}),
+            })
+            .collect();
+        assert_eq!(
+            store
+                .record_scored(&leads, 50, &scores, &events)
+                .await
+                .unwrap(),
+            2
+        );
+        for s in &scores {
+            let id = &s.report.company_id;
+            assert_eq!(store.get_lead(id).await.unwrap().unwrap().created_at, 50);
+            assert_eq!(
+                store.latest_score(id).await.unwrap().unwrap().report,
+                s.report
+            );
+            assert_eq!(store.events_for_company(id).await.unwrap().len(), 1);
+        }
+
+        // Given up midway (the caller's future dropped): all of it is stored or none of it.
+        let many: Vec<brim_core::Lead> = (0..20_000)
+            .map(|i| lead(&format!(r#"{{"company_name": "Bulk {i}"}}"#)))
+            .collect();
+        let scores: Vec<NewScore> = many
+            .iter()
+            .map(|l| NewScore {
+                report: scorer.report(l),
+                scored_at: 60,
+            })
+            .collect();
+        let events: Vec<NewEvent> = scores
+            .iter()
+            .map(|s| NewEvent {
+                event_type: EventType::ScoreCalculated,
+                occurred_at: 60,
+                user_id: None,
+                company_id: Some(s.report.company_id.clone()),
+                payload: serde_json::json!({}),
+            })
+            .collect();
+        let interrupted = tokio::time::timeout(
+            std::time::Duration::from_millis(30),
+            store.record_scored(&many, 60, &scores, &events),
+        )
+        .await;
+        let stored_events = store.count_events(None).await.unwrap() - 2;
+        let first = &scores[0].report.company_id;
+        let first_lead = store.get_lead(first).await.unwrap();
+        let first_score = store.latest_score(first).await.unwrap();
+        match interrupted {
+            Ok(result) => {
+                assert_eq!((result.unwrap(), stored_events), (20_000, 20_000));
+                assert!(first_lead.is_some() && first_score.is_some());
+            }
+            Err(_) => {
+                assert_eq!(
+                    stored_events, 0,
+                    "a cancelled batch left {stored_events} events"
+                );
+                assert!(
+                    first_lead.is_none() && first_score.is_none(),
+                    "a cancelled batch left its leads or scores"
+                );
+            }
+        }
+    });
+}
