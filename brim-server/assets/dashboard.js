@@ -94,9 +94,9 @@ async function loadDistribution() {
 async function loadVariants() {
   const rows = await api(`/api/analytics/email-performance?days=${days()}`);
   $("variants").tBodies[0].replaceChildren(...(rows.length ? rows.map((r) => el("tr", {},
-    el("td", {}, r.variant), el("td", { class: "num" }, fmt(r.sent)), el("td", { class: "num" }, fmt(r.opened)),
-    el("td", { class: "num" }, fmt(r.clicked)), el("td", { class: "num" }, `${fmt(r.open_rate, 1)} %`),
-    el("td", { class: "num" }, `${fmt(r.click_rate, 1)} %`))) : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No e-mails sent in this period."))]));
+    el("td", {}, r.variant), el("td", { class: "num" }, fmt(r.sent)),
+    el("td", { class: "num" }, `${fmt(r.opened)} (${fmt(r.open_rate, 1)} %)`),
+    el("td", { class: "num" }, `${fmt(r.clicked)} (${fmt(r.click_rate, 1)} %)`))) : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No e-mails sent in this period."))]));
 }
 
 async function loadQueue() {
