@@ -97,6 +97,8 @@ fn read_error() -> ApiError {
     }
 }
 
+/// Score a file of leads in the background.
+///
 /// `POST /api/leads/batch-score?model=balanced&format=jsonl|json|csv` → 202 {job_id}. The leads
 /// come as a multipart file (the original's form: any file field) or as the request body; the
 /// format is the parameter, else detected from the first bytes. Streamed to disk, then scored
@@ -182,6 +184,8 @@ pub(super) async fn batch_score<S: Store>(
     ))
 }
 
+/// A batch job's progress and failures.
+///
 /// `GET /api/jobs/{id}`: scored, failed (with line numbers and reasons), handed to e-mail.
 #[utoipa::path(get, path = "/api/jobs/{id}", tag = "scoring",
     params(("id" = String, Path, description = "the job id from batch-score")),

@@ -22,6 +22,8 @@ pub(super) struct ListQuery {
     offset: Option<String>,
 }
 
+/// E-mail previews by status.
+///
 /// `GET /api/emails?status=queued&limit=50&offset=0`: previews, best score first.
 #[utoipa::path(get, path = "/api/emails", tag = "emails",
     params(("status" = Option<String>, Query, description = "all, waiting, queued, leased, sent, dead or cancelled"),
@@ -60,6 +62,8 @@ fn email_id(text: &str) -> Result<i64, ApiError> {
     })
 }
 
+/// An e-mail as it will be sent, and why it waits.
+///
 /// `GET /api/emails/{id}`: recipient, subject, text, HTML, planned send time, why it waits,
 /// attempts and last error.
 #[utoipa::path(get, path = "/api/emails/{id}", tag = "emails", params(("id" = i64, Path, description = "the e-mail id")),
@@ -110,6 +114,8 @@ async fn change<S: Store>(
     Ok(Json(preview(&app.composer, &email)))
 }
 
+/// Put a dead e-mail back in the queue.
+///
 /// `POST /api/emails/{id}/requeue`: a dead e-mail goes back to the queue (attempts reset).
 #[utoipa::path(post, path = "/api/emails/{id}/requeue", tag = "emails", params(("id" = i64, Path, description = "the e-mail id")),
     responses((status = 200, body = super::openapi::EmailPreview), super::openapi::Errors))]
@@ -120,6 +126,8 @@ pub(super) async fn requeue<S: Store>(
     change(&app, &id, true).await
 }
 
+/// Withdraw a waiting or queued e-mail.
+///
 /// `POST /api/emails/{id}/cancel`: a waiting or queued e-mail is withdrawn.
 #[utoipa::path(post, path = "/api/emails/{id}/cancel", tag = "emails", params(("id" = i64, Path, description = "the e-mail id")),
     responses((status = 200, body = super::openapi::EmailPreview), super::openapi::Errors))]
@@ -161,6 +169,8 @@ async fn log_for_email<S: Store>(
     Ok(Some(email))
 }
 
+/// Open-tracking pixel.
+///
 /// `GET /t/open/{token}`: logs `email_opened`, answers the pixel (always, so a bad token
 /// reveals nothing).
 #[utoipa::path(get, path = "/t/open/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),
@@ -182,6 +192,8 @@ pub(super) async fn open<S: Store>(State(app): AppState<S>, Path(token): Path<St
         .into_response()
 }
 
+/// Tracked link: logs the click, redirects to the signed URL.
+///
 /// `GET /t/click/{token}`: logs `email_clicked` and redirects to the URL signed into the token
 /// (and only there: no open redirect).
 #[utoipa::path(get, path = "/t/click/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),
@@ -225,6 +237,8 @@ fn page(title: &str, message: &str, form: Option<&str>) -> Html<String> {
     ))
 }
 
+/// Unsubscribe page.
+///
 /// `GET /unsubscribe/{token}`: a plain page with a button (mail scanners that follow links do
 /// not unsubscribe anyone).
 #[utoipa::path(get, path = "/unsubscribe/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),
@@ -255,6 +269,8 @@ pub(super) async fn unsubscribe_page<S: Store>(
     }
 }
 
+/// One-click unsubscribe (RFC 8058).
+///
 /// `POST /unsubscribe/{token}` (RFC 8058 one-click, or the page's button): suppresses the
 /// recipient's address and logs `unsubscribed`. Idempotent.
 #[utoipa::path(post, path = "/unsubscribe/{token}", tag = "public", security(()), params(("token" = String, Path, description = "a signed token from an e-mail")),

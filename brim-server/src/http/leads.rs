@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use super::{ApiError, AppState, PeriodQuery, body, json_body, period};
 use crate::app::{ModelSource, Store};
 
+/// A lead's story: scores, e-mail, events, outcomes.
+///
 /// `GET /api/leads/{company_id}`: the lead, its score history with explanations, its e-mail,
 /// events and outcomes.
 #[utoipa::path(get, path = "/api/leads/{company_id}", tag = "leads",
@@ -67,6 +69,8 @@ struct OutcomeReport {
     at: Option<i64>,
 }
 
+/// Report what happened with a lead.
+///
 /// `POST /api/report-outcome` {company_id, outcome: demo_booked | closed_won | closed_lost |
 /// not_a_fit, at? (Unix ms)} → 201.
 #[utoipa::path(post, path = "/api/report-outcome", tag = "leads",
@@ -123,6 +127,8 @@ pub(super) async fn report_outcome<S: Store>(
     ))
 }
 
+/// The models this server scores with.
+///
 /// The models this server scores with: the presets and the uploaded ones.
 #[utoipa::path(get, path = "/api/models", tag = "models",
     responses((status = 200, body = Vec<super::openapi::ModelSummary>), super::openapi::Errors))]
@@ -146,6 +152,8 @@ fn model_summary(name: &str, scorer: &brim_core::Scorer, source: ModelSource) ->
     })
 }
 
+/// A model as TOML.
+///
 /// One model as TOML (the format to copy, edit and upload).
 #[utoipa::path(get, path = "/api/models/{name}", tag = "models",
     params(("name" = String, Path, description = "a model name")),
@@ -168,6 +176,8 @@ pub(super) async fn model<S: Store>(
         .into_response())
 }
 
+/// Upload a custom model.
+///
 /// Uploads a custom model (TOML or JSON, the format `GET /api/models/{name}` shows) under
 /// `name`, which must match the file's own `name`. The model is checked first — every problem
 /// is listed in a 422 — then kept in the models folder and used by `?model=name` from then on.
@@ -246,6 +256,8 @@ pub(super) async fn put_model<S: Store>(
     ))
 }
 
+/// Latest scores in ten bins.
+///
 /// `GET /api/analytics/score-distribution`: latest scores in ten bins.
 #[utoipa::path(get, path = "/api/analytics/score-distribution", tag = "analytics",
     responses((status = 200, body = Vec<super::openapi::ScoreBin>), super::openapi::Errors))]
@@ -260,6 +272,8 @@ pub(super) struct TopQuery {
     n: Option<String>,
 }
 
+/// The best leads by latest score.
+///
 /// `GET /api/analytics/top-leads?n=10`.
 #[utoipa::path(get, path = "/api/analytics/top-leads", tag = "analytics",
     params(("n" = Option<u32>, Query, minimum = 1, maximum = 500)),
@@ -272,6 +286,8 @@ pub(super) async fn top_leads<S: Store>(
     Ok(Json(app.store.top_leads(n).await?))
 }
 
+/// Distinct users per activation step.
+///
 /// `GET /api/analytics/activation-funnel?end_date=&days=`: distinct users per step.
 #[utoipa::path(get, path = "/api/analytics/activation-funnel", tag = "analytics",
     params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
@@ -284,6 +300,8 @@ pub(super) async fn activation_funnel<S: Store>(
     Ok(Json(app.store.activation_funnel(start, end).await?))
 }
 
+/// E-mails sent, opened and clicked per variant.
+///
 /// `GET /api/analytics/email-performance?end_date=&days=`: per variant, sent, opened, clicked.
 #[utoipa::path(get, path = "/api/analytics/email-performance", tag = "analytics",
     params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),

@@ -236,6 +236,7 @@ pub(super) fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiErr
     })
 }
 
+/// Health: the database answers.
 #[utoipa::path(get, path = "/healthz", tag = "public", security(()),
     responses((status = 200, body = openapi::StatusBody), (status = 503, body = openapi::ErrorBody)))]
 async fn healthz<S: Store>(State(app): AppState<S>) -> Result<Json<Value>, ApiError> {
@@ -243,6 +244,8 @@ async fn healthz<S: Store>(State(app): AppState<S>) -> Result<Json<Value>, ApiEr
     Ok(Json(json!({"status": "ok"})))
 }
 
+/// Prometheus metrics.
+///
 /// `GET /metrics`: Prometheus text: requests and latencies by route, the queue by status.
 #[utoipa::path(get, path = "/metrics", tag = "analytics",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), openapi::Errors))]
@@ -278,6 +281,8 @@ struct ModelQuery {
     model: Option<String>,
 }
 
+/// Score one lead (stores it, logs score_calculated, queues its e-mail).
+///
 /// `POST /api/score-company?model=balanced`: the score in the original's shape (plus
 /// contributions); stores the lead and the score, logs `score_calculated`, and queues the lead
 /// for its e-mail.
@@ -360,6 +365,8 @@ struct ActivationEvent {
     metadata: Option<serde_json::Map<String, Value>>,
 }
 
+/// Log an activation step.
+///
 /// `POST /api/activation/log-event` {user_id, step_name, metadata?} → 201.
 #[utoipa::path(post, path = "/api/activation/log-event", tag = "public", security(()),
     request_body = openapi::ActivationEventInput,
@@ -442,6 +449,8 @@ pub(super) fn period<S: Store>(app: &App<S>, q: &PeriodQuery) -> Result<Period, 
 /// Leads the activation page may score at once.
 pub const TRY_LIMIT: usize = 1_000;
 
+/// Score a small file for the activation page (stores nothing).
+///
 /// The activation page's "try it": scores a small file (a JSON array, JSON lines or CSV, at most
 /// 1,000 leads and 1 MiB) and answers the scores, best first. Public, rate-limited, and stores
 /// nothing: a visitor's file never enters the lead pipeline (the page logs its own activation
@@ -500,6 +509,8 @@ async fn openapi_json() -> impl IntoResponse {
     )
 }
 
+/// A KPI card: this period against the one before.
+///
 /// `GET /api/analytics/kpi/{qualified-leads|email-engagement|new-activations|funnel-conversion-rate}`.
 #[utoipa::path(get, path = "/api/analytics/kpi/{metric}", tag = "analytics",
     params(("metric" = openapi::KpiMetric, Path), ("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
@@ -536,6 +547,8 @@ async fn kpi<S: Store>(
     Ok(Json(value))
 }
 
+/// Qualified leads and activations per day.
+///
 /// `GET /api/analytics/funnel-over-time`: every UTC day of the period.
 #[utoipa::path(get, path = "/api/analytics/funnel-over-time", tag = "analytics",
     params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
@@ -581,6 +594,8 @@ pub(super) fn number(
     }
 }
 
+/// The scored-leads table, paged, sorted and filtered.
+///
 /// `GET /api/analytics/scored-leads-table`: the original's rows (`company_id`, `company_name`,
 /// `score`, `status` Sent/Pending, `email_variant_sent`) plus the score's parts, one page at a
 /// time (`page`, `per_page` ≤ 500, default 100), sortable (`sort` = score|name|date,
