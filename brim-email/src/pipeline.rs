@@ -283,48 +283,56 @@ where
                 }
             })
             .collect();
-        let enqueued = self.store.enqueue(&emails, now).await?;
-        let skipped: std::collections::HashSet<usize> =
-            enqueued.skipped.iter().map(|(i, _, _)| *i).collect();
-        report.already_queued += skipped.len();
-        let mut ids = enqueued.queued.iter();
-        let mut events = Vec::with_capacity(batch.len());
-        for (i, ((job, variant, w), email)) in batch.iter().zip(&emails).enumerate() {
-            if skipped.contains(&i) {
-                continue;
-            }
-            let id = ids.next().copied();
-            report.queued += 1;
-            if email.recipient.is_none() {
-                report.needs_contact += 1;
-            }
-            match w.writer {
-                brim_store::Writer::Llm => report.by_llm += 1,
-                brim_store::Writer::Template => report.by_template += 1,
-            }
-            if w.fallback_reason.is_some() {
-                report.fallbacks += 1;
-            }
-            events.push(NewEvent {
-                event_type: EventType::EmailGenerated,
-                occurred_at: now,
-                user_id: None,
-                company_id: Some(job.report.company_id.clone()),
-                payload: json!({
-                    "email_id": id,
-                    "variant": variant.variant,
-                    "variant_reason": variant.reason,
-                    "writer": w.writer.as_str(),
-                    "template": w.template,
-                    "fallback_reason": w.fallback_reason,
-                    "llm_replies": w.llm_replies,
-                    "needs_contact": email.recipient.is_none(),
-                    "planned_send_at": email.not_before.unwrap_or(now),
-                    "replaces": job.replaces,
-                }),
-            });
-        }
-        self.store.append_events(&events).await?;
+        // The e-mails and their `email_generated` events: one transaction.
+        let mut counts = GenerateReport::default();
+        let tally = &mut counts;
+        self.store
+            .enqueue_logged(&emails, now, |enqueued| {
+                let counts = tally;
+                let skipped: std::collections::HashSet<usize> =
+                    enqueued.skipped.iter().map(|(i, _, _)| *i).collect();
+                counts.already_queued += skipped.len();
+                let mut ids = enqueued.queued.iter();
+                let mut events = Vec::with_capacity(batch.len());
+                for (i, ((job, variant, w), email)) in batch.iter().zip(&emails).enumerate() {
+                    if skipped.contains(&i) {
+                        continue;
+                    }
+                    let id = ids.next().copied();
+                    counts.queued += 1;
+                    if email.recipient.is_none() {
+                        counts.needs_contact += 1;
+                    }
+                    match w.writer {
+                        brim_store::Writer::Llm => counts.by_llm += 1,
+                        brim_store::Writer::Template => counts.by_template += 1,
+                    }
+                    if w.fallback_reason.is_some() {
+                        counts.fallbacks += 1;
+                    }
+                    events.push(NewEvent {
+                        event_type: EventType::EmailGenerated,
+                        occurred_at: now,
+                        user_id: None,
+                        company_id: Some(job.report.company_id.clone()),
+                        payload: json!({
+                            "email_id": id,
+                            "variant": variant.variant,
+                            "variant_reason": variant.reason,
+                            "writer": w.writer.as_str(),
+                            "template": w.template,
+                            "fallback_reason": w.fallback_reason,
+                            "llm_replies": w.llm_replies,
+                            "needs_contact": email.recipient.is_none(),
+                            "planned_send_at": email.not_before.unwrap_or(now),
+                            "replaces": job.replaces,
+                        }),
+                    });
+                }
+                events
+            })
+            .await?;
+        *report = add(std::mem::take(report), counts);
         Ok(())
     }
 }

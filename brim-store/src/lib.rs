@@ -156,6 +156,17 @@ pub trait EmailQueue {
         emails: &[NewEmail],
         now: i64,
     ) -> impl Future<Output = Result<Enqueued>> + Send;
+    /// [`EmailQueue::enqueue`], and in the same transaction the events `log` makes from what
+    /// was queued (e.g. one `email_generated` per queued e-mail, naming its id): the e-mails
+    /// and their events are stored together or not at all.
+    fn enqueue_logged<F>(
+        &self,
+        emails: &[NewEmail],
+        now: i64,
+        log: F,
+    ) -> impl Future<Output = Result<Enqueued>> + Send
+    where
+        F: FnOnce(&Enqueued) -> Vec<NewEvent> + Send;
     /// Leases up to `n` due rows to `worker` until `now + lease_ms`, best first.
     fn claim(
         &self,

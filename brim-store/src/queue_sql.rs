@@ -107,6 +107,18 @@ macro_rules! impl_queue {
                 emails: &[$crate::NewEmail],
                 now: i64,
             ) -> $crate::Result<$crate::Enqueued> {
+                self.enqueue_logged(emails, now, |_| Vec::new()).await
+            }
+
+            async fn enqueue_logged<F>(
+                &self,
+                emails: &[$crate::NewEmail],
+                now: i64,
+                log: F,
+            ) -> $crate::Result<$crate::Enqueued>
+            where
+                F: FnOnce(&$crate::Enqueued) -> Vec<$crate::NewEvent> + Send,
+            {
                 use std::collections::HashMap;
                 let mut tx = self.write_tx().await?;
                 // Ids of the rows this call inserted, by company; a company that is absent
@@ -170,6 +182,10 @@ macro_rules! impl_queue {
                             out.skipped.push((index, e.company_id.clone(), existing));
                         }
                     }
+                }
+                let events = log(&out);
+                if !events.is_empty() {
+                    $crate::adapter::append_events_in!(tx, $db, &events)?;
                 }
                 tx.commit().await?;
                 Ok(out)

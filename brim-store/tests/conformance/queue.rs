@@ -538,3 +538,62 @@ async fn a_batch_of_marks_answers_per_id_and_keeps_the_good_ones() {
         assert!(store.mark_sent_many(&[], 4).await.unwrap().is_empty());
     });
 }
+
+#[tokio::test]
+async fn e_mails_and_their_events_are_stored_together_or_not_at_all() {
+    for_each_store!(|store| {
+        let log = |queued: &brim_store::Enqueued| -> Vec<NewEvent> {
+            queued
+                .queued
+                .iter()
+                .map(|id| NewEvent {
+                    event_type: EventType::EmailGenerated,
+                    occurred_at: 5,
+                    user_id: None,
+                    company_id: None,
+                    payload: serde_json::json!({"email_id": id}),
+                })
+                .collect()
+        };
+        let batch = vec![email("a", 80, Some("a@a.io")), email("b", 70, None)];
+        let done = store.enqueue_logged(&batch, 0, log).await.unwrap();
+        assert_eq!(done.queued.len(), 2);
+        assert_eq!(
+            store
+                .count_events(Some(EventType::EmailGenerated))
+                .await
+                .unwrap(),
+            2
+        );
+        // Again, plus one new: the existing two are skipped, one event for the new one.
+        let again = vec![
+            email("a", 80, Some("a@a.io")),
+            email("b", 70, None),
+            email("c", 60, None),
+        ];
+        let mut again = again;
+        again[0].message_id = "<a2@test>".into();
+        again[1].message_id = "<b2@test>".into();
+        let done = store.enqueue_logged(&again, 0, log).await.unwrap();
+        assert_eq!((done.queued.len(), done.skipped.len()), (1, 2));
+        assert_eq!(
+            store
+                .count_events(Some(EventType::EmailGenerated))
+                .await
+                .unwrap(),
+            3
+        );
+        // A refused batch (a duplicate Message-ID) stores neither e-mails nor events.
+        let mut bad = vec![email("d", 50, None), email("e", 50, None)];
+        bad[1].message_id = bad[0].message_id.clone();
+        assert!(store.enqueue_logged(&bad, 0, log).await.is_err());
+        assert_eq!(
+            store
+                .count_events(Some(EventType::EmailGenerated))
+                .await
+                .unwrap(),
+            3
+        );
+        assert_eq!(store.queue_counts().await.unwrap().waiting, 2);
+    });
+}
