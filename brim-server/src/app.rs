@@ -169,6 +169,16 @@ impl<S: Store> App<S> {
             .map_err(|e| format!("{}: cannot read the models folder: {e}", dir.display()))?;
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
+            // An upload interrupted by a crash leaves its temporary file: remove it.
+            .filter(|p| {
+                let stale = p.extension().is_some_and(|e| e == "tmp")
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                if stale {
+                    let _ = std::fs::remove_file(p);
+                }
+                !stale
+            })
             .filter(|p| {
                 matches!(
                     p.extension().and_then(|e| e.to_str()),

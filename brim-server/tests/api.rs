@@ -1393,7 +1393,8 @@ async fn custom_models_are_checked_kept_and_scored_with() {
         assert!(!json["detail"].as_str().unwrap().is_empty());
     }
     assert!(!dir.path().join("models/broken.toml").exists());
-    // A restarted server loads what was uploaded.
+    // A restarted server loads what was uploaded (and removes what a crashed upload left).
+    std::fs::write(dir.path().join("models/.crashed.toml.tmp"), "half a mo").unwrap();
     let router = build(store, clock);
     let (status, score) = call(
         &router,

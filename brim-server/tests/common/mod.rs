@@ -194,11 +194,15 @@ pub fn serve(dir: &Path, port: u16, args: &[&str]) -> Proc {
     let mut all = vec!["serve", "--bind", &bind];
     all.extend_from_slice(args);
     let mut proc = Proc::spawn(brim(dir, &all));
-    wait_for("the server to listen", || {
+    // Ready once it answers its health check (a bare connect could reach another test's
+    // server that took the same port first; ours would then exit, which is reported).
+    wait_for("the server to answer /healthz", || {
         if let Some(status) = proc.child().try_wait().unwrap() {
             panic!("brim serve exited ({status}): {}", proc.stderr());
         }
         TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http(port, "GET", "/healthz", "").status == 200
+            && proc.child().try_wait().unwrap().is_none()
     });
     proc
 }
