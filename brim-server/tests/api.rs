@@ -21,6 +21,13 @@ impl Clock for FixedClock {
 /// Tuesday 2026-11-24 10:00 UTC.
 const NOW: i64 = 1_795_514_400_000;
 
+/// A store in memory and a clock fixed at [`NOW`].
+async fn memory_store() -> (Arc<SqliteStore>, Arc<dyn Clock>) {
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    (store, clock)
+}
+
 /// The test composer: a fixed secret, tracking on or off.
 fn composer(tracking: bool) -> Arc<brim_email::Composer> {
     let mut config =
@@ -41,8 +48,7 @@ async fn app(
     Arc<SqliteStore>,
     Option<tokio::task::JoinHandle<()>>,
 ) {
-    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let (store, clock) = memory_store().await;
     let (generation, task) = if with_generation {
         let author = Arc::new(Author::new(
             None,
@@ -695,11 +701,7 @@ async fn a_leads_story_outcomes_models_and_more_analytics() {
 
 #[tokio::test]
 async fn with_an_api_key_only_public_endpoints_are_open() {
-    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
-    let composer = composer(false);
-    let app = App::new(store, clock, composer, None).with_api_key("a-key-of-16-chars-or-more");
-    let router = router(Arc::new(app));
+    let router = keyed_router().await;
     let lead = r#"{"company_name": "Acme"}"#;
     let (status, json) = call(&router, "POST", "/api/score-company", lead).await;
     assert_eq!(
@@ -801,8 +803,7 @@ async fn metrics_count_requests_by_route_and_show_the_queue() {
 
 #[tokio::test]
 async fn public_endpoints_are_rate_limited_per_client_and_cors_is_configurable() {
-    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let (store, clock) = memory_store().await;
     let composer = composer(false);
     let app = App::new(store, clock, composer, None)
         .with_public_limit(3)
@@ -1298,8 +1299,7 @@ fn custom_model(name: &str) -> String {
 #[tokio::test]
 async fn custom_models_are_checked_kept_and_scored_with() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let (store, clock) = memory_store().await;
     let build = |store: Arc<SqliteStore>, clock: Arc<dyn Clock>| {
         let app = App::new(store, clock, composer(false), None)
             .with_models_dir(dir.path().join("models"))
@@ -1415,8 +1415,7 @@ async fn custom_models_are_checked_kept_and_scored_with() {
 
 #[tokio::test]
 async fn the_activation_page_scores_a_file_without_storing_it() {
-    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
+    let (store, clock) = memory_store().await;
     // Public: works with an API key set and none given.
     let app = App::new(store.clone(), clock, composer(false), None)
         .with_api_key("a-key-of-16-chars-or-more");
@@ -1587,9 +1586,7 @@ async fn without_a_key_other_host_names_and_cross_site_writes_are_refused() {
         StatusCode::OK
     );
     // With a key, the key is the guard: any host name.
-    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
-    let keyed = router_over_key(store, clock);
+    let keyed = keyed_router().await;
     let response = keyed
         .oneshot(
             Request::builder()
@@ -1603,9 +1600,7 @@ async fn without_a_key_other_host_names_and_cross_site_writes_are_refused() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     // The new public paths stay open with a key; uploads and the rest do not.
-    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
-    let keyed = router_over_key(store, clock);
+    let keyed = keyed_router().await;
     for (method, uri, body, expected) in [
         ("GET", "/", "", StatusCode::OK),
         ("GET", "/activate", "", StatusCode::OK),
@@ -1633,7 +1628,9 @@ async fn without_a_key_other_host_names_and_cross_site_writes_are_refused() {
     }
 }
 
-fn router_over_key(store: Arc<SqliteStore>, clock: Arc<dyn Clock>) -> axum::Router {
+/// A router over a fresh store that requires the test API key.
+async fn keyed_router() -> axum::Router {
+    let (store, clock) = memory_store().await;
     router(Arc::new(
         App::new(store, clock, composer(false), None).with_api_key("a-key-of-16-chars-or-more"),
     ))
