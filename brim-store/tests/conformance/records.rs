@@ -182,23 +182,28 @@ async fn a_scored_batch_is_recorded_in_one_transaction() {
             lead(r#"{"company_name": "Acme", "employee_count": 150, "industry": "SaaS"}"#),
             lead(r#"{"company_name": "Globex"}"#),
         ];
-        let scores: Vec<NewScore> = leads
-            .iter()
-            .map(|l| NewScore {
-                report: scorer.report(l),
-                scored_at: 50,
-            })
-            .collect();
-        let events: Vec<NewEvent> = scores
-            .iter()
-            .map(|s| NewEvent {
-                event_type: EventType::ScoreCalculated,
-                occurred_at: 50,
-                user_id: None,
-                company_id: Some(s.report.company_id.clone()),
-                payload: serde_json::json!({"score": s.report.total_score}),
-            })
-            .collect();
+        // What scoring `leads` at `at` writes: a score and a score_calculated event each.
+        let scored = |leads: &[brim_core::Lead], at: i64| -> (Vec<NewScore>, Vec<NewEvent>) {
+            let scores: Vec<NewScore> = leads
+                .iter()
+                .map(|l| NewScore {
+                    report: scorer.report(l),
+                    scored_at: at,
+                })
+                .collect();
+            let events = scores
+                .iter()
+                .map(|s| NewEvent {
+                    event_type: EventType::ScoreCalculated,
+                    occurred_at: at,
+                    user_id: None,
+                    company_id: Some(s.report.company_id.clone()),
+                    payload: serde_json::json!({"score": s.report.total_score}),
+                })
+                .collect();
+            (scores, events)
+        };
+        let (scores, events) = scored(&leads, 50);
         assert_eq!(
             store
                 .record_scored(&leads, 50, &scores, &events)
@@ -220,23 +225,7 @@ async fn a_scored_batch_is_recorded_in_one_transaction() {
         let many: Vec<brim_core::Lead> = (0..20_000)
             .map(|i| lead(&format!(r#"{{"company_name": "Bulk {i}"}}"#)))
             .collect();
-        let scores: Vec<NewScore> = many
-            .iter()
-            .map(|l| NewScore {
-                report: scorer.report(l),
-                scored_at: 60,
-            })
-            .collect();
-        let events: Vec<NewEvent> = scores
-            .iter()
-            .map(|s| NewEvent {
-                event_type: EventType::ScoreCalculated,
-                occurred_at: 60,
-                user_id: None,
-                company_id: Some(s.report.company_id.clone()),
-                payload: serde_json::json!({}),
-            })
-            .collect();
+        let (scores, events) = scored(&many, 60);
         let interrupted = tokio::time::timeout(
             std::time::Duration::from_millis(30),
             store.record_scored(&many, 60, &scores, &events),
