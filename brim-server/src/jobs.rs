@@ -112,11 +112,12 @@ impl Jobs {
     }
 }
 
-/// Detects the format of the spooled upload (the flag, else its first bytes).
+/// Detects the format of the file at `path` as `brim score` does: the flag, else the file's
+/// extension (spooled uploads have none), else its first bytes.
 pub fn detect_format(path: &PathBuf, flag: Option<InputFormat>) -> Result<InputFormat, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut reader: BufReader<Box<dyn std::io::Read + Send>> = BufReader::new(Box::new(file));
-    detect(flag, None, &mut reader).map_err(|e| e.to_string())
+    detect(flag, Some(path), &mut reader).map_err(|e| e.to_string())
 }
 
 /// The batch's leads, and a failure (with its line or item) for each record that is not one.

@@ -10,7 +10,6 @@ use brim_email::{
     Author, Composer, GenerateConfig, Generator, LlmClient, LlmConfig, Mailer, MessageConfig,
     OutboxMailer, Sender, Signer, SmtpMailer, SystemClock, TemplateWriter, Worker, WorkerConfig,
 };
-use brim_server::input::InputFormat;
 use brim_server::{App, Store, router, spawn_generation};
 use brim_store::{PgStore, SqliteStore};
 use tokio::sync::watch;
@@ -351,12 +350,8 @@ async fn import<S: Store>(app: &Arc<App<S>>, file: &Path, model: &str) -> Result
     ));
     let bytes = std::fs::copy(file, &copy)
         .map_err(|e| fail(format!("--import {}: {e}", file.display())))?;
-    let flag = match file.extension().and_then(|e| e.to_str()) {
-        Some("jsonl" | "ndjson") => Some(InputFormat::Jsonl),
-        Some("csv") => Some(InputFormat::Csv),
-        _ => None,
-    };
-    let format = brim_server::jobs::detect_format(&copy, flag)
+    // The copy keeps the file's name, so its extension counts as in `brim score`.
+    let format = brim_server::jobs::detect_format(&copy, None)
         .map_err(|e| fail(format!("--import {}: {e}", file.display())))?;
     let id = brim_server::jobs::spawn(app, model, scorer, copy, format, bytes);
     tracing::info!(file = %file.display(), job = %id, "importing leads");
