@@ -295,20 +295,19 @@ impl<S: Store> App<S> {
         Ok((scorer, previous.is_none()))
     }
 
+    /// The models, for reading (a panicked writer left them whole: every change is one insert).
+    fn registry(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, ModelEntry>> {
+        self.scorers.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Where the model `name` came from, if there is one.
     pub fn model_source(&self, name: &str) -> Option<ModelSource> {
-        self.scorers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .map(|e| e.source)
+        self.registry().get(name).map(|e| e.source)
     }
 
     /// Every model, by name.
     pub fn models(&self) -> Vec<(String, ModelEntry)> {
-        self.scorers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        self.registry()
             .iter()
             .map(|(n, e)| (n.clone(), e.clone()))
             .collect()
@@ -346,11 +345,7 @@ impl<S: Store> App<S> {
 
     /// The scorer for a model name, if there is one.
     pub fn scorer(&self, name: &str) -> Option<Arc<Scorer>> {
-        self.scorers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .map(|e| e.scorer.clone())
+        self.registry().get(name).map(|e| e.scorer.clone())
     }
 
     /// The scorer for `name`, or a sentence naming the known models.
@@ -365,12 +360,7 @@ impl<S: Store> App<S> {
 
     /// The model names, sorted.
     pub fn model_names(&self) -> Vec<String> {
-        self.scorers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .cloned()
-            .collect()
+        self.registry().keys().cloned().collect()
     }
 }
 
