@@ -2,11 +2,13 @@
 # in a temporary folder) or PostgreSQL (a schema of its own) with the worker and generation on,
 # waits for it, and stops it (SIGTERM) when the script exits.
 # Sets: work (the folder), port, server (its pid), db_url; `rss` prints its RSS in KiB.
-# Usage: start_server sqlite|postgres SCHEMA
+# Usage: start_server sqlite|postgres SCHEMA   (BRIM_BIN=path/to/brim: run that build instead)
 start_server() {
   local db=$1 schema=$2
   command -v wrk >/dev/null || apt-get install -y wrk
-  cargo build --release -p brim-server --quiet
+  # BRIM_BIN: a `brim` built elsewhere (e.g. a baseline to compare side by side).
+  local bin=${BRIM_BIN:-$PWD/target/release/brim}
+  [ -n "${BRIM_BIN:-}" ] || cargo build --release -p brim-server --quiet
   work=$(mktemp -d)
   port=$((20000 + RANDOM % 20000))
   if [ "$db" = postgres ]; then
@@ -16,7 +18,7 @@ start_server() {
   else
     db_url="sqlite://$work/brim.db"
   fi
-  (cd "$work" && exec "$OLDPWD/target/release/brim" serve --bind "127.0.0.1:$port" --database-url "$db_url" \
+  (cd "$work" && exec "$bin" serve --bind "127.0.0.1:$port" --database-url "$db_url" \
     --send-window always --public-rate-limit 0 2>"$work/serve.log") &
   server=$!
   trap 'kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
