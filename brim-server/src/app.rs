@@ -375,12 +375,20 @@ fn load_scorer(text: &str) -> Result<Scorer, brim_core::ModelError> {
 /// lead is left without its e-mail. Once `stopping` turns `true` no sweep starts and a running
 /// one stops between pages. Returns the queue's sender and the task, which ends once every
 /// sender is dropped and the queue is drained.
+///
+/// With `give_way` (the [`Recorder`]'s [`Backlog`]), each batch and each sweep page first waits
+/// until no scored request waits for its commit, for at most [`GIVE_WAY_AT_MOST`]: requests
+/// and generation share SQLite's one writer, and a request's answer waits for its commit while
+/// an e-mail can be written a moment later. Under a load that never lets up, generation still
+/// gets the writer once per [`GIVE_WAY_AT_MOST`] per batch; what the queue cannot take then is
+/// left to the sweep.
 pub fn spawn_generation<S: Store>(
     generator: Generator<S>,
     clock: Arc<dyn Clock>,
     capacity: usize,
     sweep_every: std::time::Duration,
     stopping: tokio::sync::watch::Receiver<bool>,
+    give_way: Option<Arc<Backlog>>,
 ) -> (mpsc::Sender<(Lead, ScoreReport)>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<(Lead, ScoreReport)>(capacity.max(1));
     let task = tokio::spawn(async move {
@@ -400,7 +408,7 @@ pub fn spawn_generation<S: Store>(
                     if stop() {
                         continue;
                     }
-                    match sweep_until(&generator, clock.now_ms(), stop).await {
+                    match sweep_until(&generator, clock.now_ms(), stop, give_way.as_deref()).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(emails = n, "queued e-mails for scored leads that had none"),
                         Err(e) => tracing::error!(error = %e, "sweep for leads without e-mails failed"),
@@ -416,6 +424,9 @@ pub fn spawn_generation<S: Store>(
                 }
             }
             let n = batch.len();
+            if let Some(backlog) = &give_way {
+                backlog.wait_idle(GIVE_WAY_AT_MOST).await;
+            }
             match generator
                 .generate(std::mem::take(&mut batch), clock.now_ms())
                 .await
@@ -437,14 +448,16 @@ pub async fn sweep_missing_emails<S: Store>(
     generator: &Generator<S>,
     now: i64,
 ) -> Result<usize, brim_email::Error> {
-    sweep_until(generator, now, || false).await
+    sweep_until(generator, now, || false, None).await
 }
 
 /// [`sweep_missing_emails`], stopping between pages once `stop()` says so.
+/// With `give_way`, each page first waits for the request backlog as the queue's batches do.
 async fn sweep_until<S: Store>(
     generator: &Generator<S>,
     now: i64,
     stop: impl Fn() -> bool,
+    give_way: Option<&Backlog>,
 ) -> Result<usize, brim_email::Error> {
     const PAGE: u32 = 256;
     let store = generator.store();
@@ -475,6 +488,9 @@ async fn sweep_until<S: Store>(
                 items.push((lead.lead, score.report));
             }
         }
+        if let Some(backlog) = give_way {
+            backlog.wait_idle(GIVE_WAY_AT_MOST).await;
+        }
         let report = generator.generate(items, now).await?;
         queued += report.queued;
         // Queued rows leave the "no e-mail" list, so the same page shows new ones; a page where
@@ -485,6 +501,59 @@ async fn sweep_until<S: Store>(
             }
             page += 1;
         }
+    }
+}
+
+/// The longest e-mail generation waits for scored requests to be committed before it takes
+/// its turn as the writer (see [`spawn_generation`]). Measured under the load benchmark
+/// (docs/PERFORMANCE.md): 0 → 2.4 k requests/s, 50 ms → 3.4 k, 200 ms → 3.8 k.
+pub const GIVE_WAY_AT_MOST: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Scored requests given to the [`Recorder`] and not yet answered: what e-mail generation
+/// gives way to.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    pending: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl Backlog {
+    /// Requests waiting now.
+    pub fn pending(&self) -> usize {
+        self.pending.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// One more request waits.
+    pub fn add(&self) {
+        self.pending
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// `n` requests were answered; wakes those waiting for the backlog once it is empty.
+    pub fn done(&self, n: usize) {
+        let before = self
+            .pending
+            .fetch_sub(n, std::sync::atomic::Ordering::AcqRel);
+        if before <= n {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Returns once no request waits, or after `at_most`.
+    pub async fn wait_idle(&self, at_most: std::time::Duration) {
+        let _ = tokio::time::timeout(at_most, async {
+            loop {
+                // Registered before the check, so a `done` in between is not missed.
+                let idle = self.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if self.pending() == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        })
+        .await;
     }
 }
 
@@ -503,12 +572,15 @@ struct Record {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     tx: mpsc::Sender<Record>,
+    backlog: Arc<Backlog>,
 }
 
 impl Recorder {
     /// Starts the task; it ends when every `Recorder` clone is dropped and the queue is empty.
     pub fn spawn<S: Store>(store: Arc<S>) -> (Recorder, JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<Record>(4096);
+        let backlog = Arc::new(Backlog::default());
+        let waiting = backlog.clone();
         let task = tokio::spawn(async move {
             let mut batch: Vec<Record> = Vec::with_capacity(1024);
             while let Some(first) = rx.recv().await {
@@ -520,12 +592,18 @@ impl Recorder {
                     }
                 }
                 let result = store_batch(store.as_ref(), &batch).await;
+                waiting.done(batch.len());
                 for record in batch.drain(..) {
                     let _ = record.done.send(result.clone());
                 }
             }
         });
-        (Recorder { tx }, task)
+        (Recorder { tx, backlog }, task)
+    }
+
+    /// The requests waiting for their commit (give it to [`spawn_generation`]).
+    pub fn backlog(&self) -> Arc<Backlog> {
+        self.backlog.clone()
     }
 
     /// Stores `lead`, its `report` and the `score_calculated` event; returns once committed.
@@ -542,7 +620,9 @@ impl Recorder {
             detail: "the server is shutting down".into(),
             field: None,
         };
-        self.tx
+        self.backlog.add();
+        if self
+            .tx
             .send(Record {
                 lead,
                 report,
@@ -550,7 +630,11 @@ impl Recorder {
                 done,
             })
             .await
-            .map_err(|_| gone())?;
+            .is_err()
+        {
+            self.backlog.done(1);
+            return Err(gone());
+        }
         wait.await.map_err(|_| gone())?
     }
 }

@@ -11,5 +11,7 @@ pub mod http;
 pub mod input;
 pub mod jobs;
 
-pub use app::{App, Recorder, Store, spawn_generation, sweep_missing_emails};
+pub use app::{
+    App, Backlog, GIVE_WAY_AT_MOST, Recorder, Store, spawn_generation, sweep_missing_emails,
+};
 pub use http::{ApiError, router};

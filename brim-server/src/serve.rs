@@ -395,12 +395,15 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     );
     // Turned on when the server stops: batch jobs stop between batches, sweeps between pages.
     let (stopping_tx, stopping) = watch::channel(false);
+    // Scored requests are committed first; e-mail generation gives way to them.
+    let (recorder, recorder_task) = brim_server::Recorder::spawn(store.clone());
     let (generation, generation_task) = spawn_generation(
         generator,
         parts.clock.clone(),
         1024,
         Duration::from_secs(30),
         stopping.clone(),
+        Some(recorder.backlog()),
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker_task = if args.no_worker {
@@ -408,7 +411,6 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     } else {
         Some(start_worker(store.clone(), p, &parts, stop_rx)?)
     };
-    let (recorder, recorder_task) = brim_server::Recorder::spawn(store.clone());
     let mut app = App::new(
         store,
         parts.clock.clone(),

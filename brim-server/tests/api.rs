@@ -62,6 +62,7 @@ async fn app(
             16,
             std::time::Duration::from_secs(3600),
             tokio::sync::watch::channel(false).1,
+            None,
         );
         (Some(tx), Some(task))
     } else {
@@ -1022,6 +1023,7 @@ async fn a_shutdown_stops_a_long_sweep_between_pages() {
         16,
         std::time::Duration::from_secs(3600),
         tokio::sync::watch::channel(false).1,
+        None,
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
@@ -1634,4 +1636,67 @@ async fn keyed_router() -> axum::Router {
     router(Arc::new(
         App::new(store, clock, composer(false), None).with_api_key("a-key-of-16-chars-or-more"),
     ))
+}
+
+#[tokio::test]
+async fn generation_gives_way_to_requests_waiting_for_their_commit_but_is_not_starved() {
+    let (store, clock) = memory_store().await;
+    let author = Arc::new(Author::new(
+        None,
+        TemplateWriter::new(Sender::default()),
+        Sender::default(),
+    ));
+    let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+    let backlog = Arc::new(brim_server::Backlog::default());
+    let (tx, _task) = spawn_generation(
+        generator,
+        clock,
+        16,
+        std::time::Duration::from_secs(3600),
+        tokio::sync::watch::channel(false).1,
+        Some(backlog.clone()),
+    );
+    let scorer = brim_core::Scorer::preset("balanced").unwrap();
+    let lead = |name: &str| {
+        brim_core::Lead::from_json(&format!(r#"{{"company_name": "{name}"}}"#)).unwrap()
+    };
+    let queued = || async { store.queue_counts().await.unwrap().waiting };
+    let until = |n: u64| {
+        let store = store.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while store.queue_counts().await.unwrap().waiting < n {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no e-mail {n} in 10 s"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+
+    // A request waits for its commit: the e-mail waits too ...
+    backlog.add();
+    let first = lead("Patient");
+    tx.send((first.clone(), scorer.report(&first)))
+        .await
+        .unwrap();
+    tokio::time::sleep(brim_server::GIVE_WAY_AT_MOST / 4).await;
+    assert_eq!(
+        queued().await,
+        0,
+        "generation went ahead of a waiting request"
+    );
+    // ... and is written as soon as the request is answered.
+    backlog.done(1);
+    until(1).await;
+
+    // Requests that never let up hold generation back at most GIVE_WAY_AT_MOST per batch.
+    backlog.add();
+    let second = lead("Busy");
+    tx.send((second.clone(), scorer.report(&second)))
+        .await
+        .unwrap();
+    until(2).await;
+    assert_eq!(backlog.pending(), 1);
 }
