@@ -14,7 +14,10 @@ echo "server RSS after: $(rss) KiB"
 kill -TERM "$server"; wait "$server" || true
 if [ "$db" = postgres ]; then
   events=$(psql "${BRIM_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" -tAc "SELECT count(*) FROM brim_load.events WHERE event_type = 'score_calculated'")
+  emails=$(psql "${BRIM_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" -tAc "SELECT count(*) FROM brim_load.email_queue")
 else
   events=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM events WHERE event_type = 'score_calculated'\").fetchone()[0])" "$work/brim.db")
+  emails=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM email_queue').fetchone()[0])" "$work/brim.db")
 fi
 echo "score_calculated events stored: $events"
+echo "e-mails queued by the time the server stopped: $emails (the rest are written by the next start's sweep)"
