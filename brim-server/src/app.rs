@@ -557,6 +557,35 @@ impl Backlog {
     }
 }
 
+/// One request counted in a [`Backlog`] until it reaches the recorder, which then counts it
+/// down itself; dropped before that, it counts itself down.
+struct Pending<'a> {
+    backlog: &'a Backlog,
+    handed_over: bool,
+}
+
+impl<'a> Pending<'a> {
+    fn new(backlog: &'a Backlog) -> Pending<'a> {
+        backlog.add();
+        Pending {
+            backlog,
+            handed_over: false,
+        }
+    }
+
+    fn handed_over(mut self) {
+        self.handed_over = true;
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.handed_over {
+            self.backlog.done(1);
+        }
+    }
+}
+
 /// One scored request waiting to be stored.
 struct Record {
     lead: Lead,
@@ -620,9 +649,11 @@ impl Recorder {
             detail: "the server is shutting down".into(),
             field: None,
         };
-        self.backlog.add();
-        if self
-            .tx
+        // Counted from here until the recorder answers; if the record never reaches the
+        // recorder (the server is stopping, or the caller gave up while the queue was full)
+        // the guard takes it back off, so generation never waits for a request that is gone.
+        let pending = Pending::new(&self.backlog);
+        self.tx
             .send(Record {
                 lead,
                 report,
@@ -630,11 +661,8 @@ impl Recorder {
                 done,
             })
             .await
-            .is_err()
-        {
-            self.backlog.done(1);
-            return Err(gone());
-        }
+            .map_err(|_| gone())?;
+        pending.handed_over();
         wait.await.map_err(|_| gone())?
     }
 }
@@ -670,4 +698,27 @@ pub(crate) async fn store_scored<S: Store>(
         .collect();
     store.record_scored(leads, now, &scores, &events).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod backlog_tests {
+    use super::{Backlog, Pending};
+
+    #[test]
+    fn a_request_that_never_reaches_the_recorder_leaves_the_backlog() {
+        let backlog = Backlog::default();
+        {
+            let _given_up = Pending::new(&backlog);
+            assert_eq!(backlog.pending(), 1);
+        }
+        assert_eq!(backlog.pending(), 0);
+        Pending::new(&backlog).handed_over();
+        assert_eq!(
+            backlog.pending(),
+            1,
+            "the recorder counts it down after the commit"
+        );
+        backlog.done(1);
+        assert_eq!(backlog.pending(), 0);
+    }
 }
