@@ -530,10 +530,16 @@ impl Backlog {
     }
 
     /// `n` requests were answered; wakes those waiting for the backlog once it is empty.
+    /// (Never below zero: more `done` than `add` leaves it empty.)
     pub fn done(&self, n: usize) {
         let before = self
             .pending
-            .fetch_sub(n, std::sync::atomic::Ordering::AcqRel);
+            .fetch_update(
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+                |p| Some(p.saturating_sub(n)),
+            )
+            .unwrap_or(0);
         if before <= n {
             self.idle.notify_waiters();
         }
@@ -720,5 +726,7 @@ mod backlog_tests {
         );
         backlog.done(1);
         assert_eq!(backlog.pending(), 0);
+        backlog.done(2);
+        assert_eq!(backlog.pending(), 0, "never below zero");
     }
 }
