@@ -21,6 +21,15 @@ impl Clock for FixedClock {
 /// Tuesday 2026-11-24 10:00 UTC.
 const NOW: i64 = 1_795_514_400_000;
 
+/// An author that writes from the templates (no LLM).
+fn template_author() -> Arc<Author> {
+    Arc::new(Author::new(
+        None,
+        TemplateWriter::new(Sender::default()),
+        Sender::default(),
+    ))
+}
+
 /// A store in memory and a clock fixed at [`NOW`].
 async fn memory_store() -> (Arc<SqliteStore>, Arc<dyn Clock>) {
     let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
@@ -50,11 +59,7 @@ async fn app(
 ) {
     let (store, clock) = memory_store().await;
     let (generation, task) = if with_generation {
-        let author = Arc::new(Author::new(
-            None,
-            TemplateWriter::new(Sender::default()),
-            Sender::default(),
-        ));
+        let author = template_author();
         let generator = Generator::new(store.clone(), author, GenerateConfig::default());
         let (tx, task) = spawn_generation(
             generator,
@@ -958,11 +963,7 @@ async fn the_sweep_writes_emails_for_scored_leads_that_have_none() {
         );
     }
     assert_eq!(store.queue_counts().await.unwrap().queued, 0);
-    let author = Arc::new(Author::new(
-        None,
-        TemplateWriter::new(Sender::default()),
-        Sender::default(),
-    ));
+    let author = template_author();
     // A policy that passes over most leads: the sweep must still end, and reach the others.
     let picky = Generator::new(
         store.clone(),
@@ -1008,11 +1009,7 @@ async fn a_shutdown_stops_a_long_sweep_between_pages() {
             StatusCode::OK
         );
     }
-    let author = Arc::new(Author::new(
-        None,
-        TemplateWriter::new(Sender::default()),
-        Sender::default(),
-    ));
+    let author = template_author();
     let generator = Generator::new(store.clone(), author, GenerateConfig::default());
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
     // The first tick sweeps at once; once its first e-mails are queued the sender is dropped
@@ -1046,11 +1043,7 @@ async fn a_shutdown_stops_a_long_sweep_between_pages() {
         "the sweep went on through the whole backlog after the shutdown ({queued})"
     );
     // The next start's sweep goes on from there.
-    let author = Arc::new(Author::new(
-        None,
-        TemplateWriter::new(Sender::default()),
-        Sender::default(),
-    ));
+    let author = template_author();
     let generator = Generator::new(store.clone(), author, GenerateConfig::default());
     assert_eq!(
         brim_server::sweep_missing_emails(&generator, NOW)
@@ -1641,11 +1634,7 @@ async fn keyed_router() -> axum::Router {
 #[tokio::test]
 async fn generation_gives_way_to_requests_waiting_for_their_commit_but_is_not_starved() {
     let (store, clock) = memory_store().await;
-    let author = Arc::new(Author::new(
-        None,
-        TemplateWriter::new(Sender::default()),
-        Sender::default(),
-    ));
+    let author = template_author();
     let generator = Generator::new(store.clone(), author, GenerateConfig::default());
     let backlog = Arc::new(brim_server::Backlog::default());
     let (tx, _task) = spawn_generation(
