@@ -125,9 +125,9 @@ impl SqliteStore {
 /// waits for a checkpoint (with SQLite's automatic checkpoint, the commit that crosses 1,000
 /// WAL pages copies them into the database and syncs it before it returns).
 ///
-/// Every `every` it runs a PASSIVE checkpoint (it copies what it can without blocking readers
+/// Every [`CHECKPOINT_EVERY`] it runs a PASSIVE checkpoint (it copies what it can without blocking readers
 /// or writers); a page changed many times in between is copied once. Once the WAL holds more
-/// than `restart_at` pages, it runs PASSIVE passes until all but a few pages are copied, then
+/// than [`RESTART_AT_PAGES`], it runs PASSIVE passes until all but a few pages are copied, then
 /// takes this process's writer turn for one more (it copies those few while no writer of this
 /// process adds any), after which the next commit starts
 /// the WAL file from its beginning again: the WAL stays bounded under continuous writes.
@@ -137,23 +137,15 @@ impl SqliteStore {
 struct Checkpointer {
     pool: SqlitePool,
     writer: std::sync::Weak<tokio::sync::Mutex<()>>,
-    every: std::time::Duration,
-    restart_at: i64,
 }
 
 impl Checkpointer {
     fn spawn(pool: SqlitePool, writer: std::sync::Weak<tokio::sync::Mutex<()>>) {
-        let checkpointer = Checkpointer {
-            pool,
-            writer,
-            every: CHECKPOINT_EVERY,
-            restart_at: RESTART_AT_PAGES,
-        };
-        tokio::spawn(checkpointer.run());
+        tokio::spawn(Checkpointer { pool, writer }.run());
     }
 
     async fn run(self) {
-        let mut tick = tokio::time::interval(self.every);
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
@@ -174,11 +166,8 @@ impl Checkpointer {
         // PASSIVE passes until the WAL is small again or all but a few pages are copied (each
         // pass copies what was written during the one before); then a last one under the lock.
         for _ in 0..8 {
-            let (_, wal_pages, copied): (i64, i64, i64) =
-                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                    .fetch_one(&self.pool)
-                    .await?;
-            if wal_pages <= self.restart_at {
+            let (_, wal_pages, copied) = self.passive().await?;
+            if wal_pages <= RESTART_AT_PAGES {
                 return Ok(());
             }
             if wal_pages - copied <= RESTART_REMAINDER {
@@ -189,15 +178,19 @@ impl Checkpointer {
                 // PASSIVE again, now that no writer of this process can add pages: it copies
                 // the rest, and the next commit starts the WAL over. (RESTART would also wait
                 // for readers, sleeping in SQLite's busy handler while writers wait here.)
-                let (busy, pages, copied): (i64, i64, i64) =
-                    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                        .fetch_one(&self.pool)
-                        .await?;
+                let (busy, pages, copied) = self.passive().await?;
                 tracing::debug!(busy, pages, copied, took = ?started.elapsed(), "WAL copied");
                 return Ok(());
             }
         }
         Ok(())
+    }
+
+    /// One PASSIVE checkpoint: (busy, pages in the WAL, pages copied).
+    async fn passive(&self) -> sqlx::Result<(i64, i64, i64)> {
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&self.pool)
+            .await
     }
 }
 
