@@ -5,6 +5,80 @@
 /// Rows per multi-row INSERT: 6 parameters a row stays far below both databases' limits.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
 
+/// The INSERTs of scoring, shared by the ports below and the SQLite store's `record_scored`.
+pub(crate) const LEADS_INSERT: &str =
+    "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) ";
+/// The leads are merged with what is stored before the upsert, so the new row wins.
+pub(crate) const LEADS_UPSERT: &str = " ON CONFLICT (company_id) DO UPDATE SET \
+     company_name = excluded.company_name, lead = excluded.lead, updated_at = excluded.updated_at";
+pub(crate) const SCORES_INSERT: &str = "INSERT INTO scores (company_id, model, model_version, \
+     fit_score, intent_score, total_score, confidence, action, report, scored_at) ";
+pub(crate) const LATEST_INSERT: &str = "INSERT INTO latest_scores (company_id, company_name, \
+     name_key, model, fit_score, intent_score, total_score, action, scored_at) ";
+/// A newer score already there wins.
+pub(crate) const LATEST_UPSERT: &str = " ON CONFLICT (company_id) DO UPDATE SET \
+     company_name = excluded.company_name, name_key = excluded.name_key, model = excluded.model, \
+     fit_score = excluded.fit_score, intent_score = excluded.intent_score, \
+     total_score = excluded.total_score, action = excluded.action, scored_at = excluded.scored_at \
+     WHERE excluded.scored_at >= latest_scores.scored_at";
+pub(crate) const EVENTS_INSERT: &str =
+    "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ";
+
+/// Binds one row of `LEADS_INSERT`: a company's merged lead, stored at `now`.
+macro_rules! lead_row {
+    ($row:ident, $company_id:expr, $lead:expr, $now:expr) => {
+        $row.push_bind(&**$company_id)
+            .push_bind($lead.company_name.as_str())
+            .push_bind(sqlx::types::Json($lead))
+            .push_bind($now)
+            .push_bind($now)
+    };
+}
+
+/// Binds one row of `SCORES_INSERT` from a `NewScore`.
+macro_rules! score_row {
+    ($row:ident, $s:expr) => {{
+        let r = &$s.report;
+        $row.push_bind(r.company_id.as_str())
+            .push_bind(r.model.as_str())
+            .push_bind(r.model_version.as_str())
+            .push_bind(i16::from(r.fit_score))
+            .push_bind(i16::from(r.intent_score))
+            .push_bind(i16::from(r.total_score))
+            .push_bind(r.confidence)
+            .push_bind(r.action.as_str())
+            .push_bind(sqlx::types::Json(r))
+            .push_bind($s.scored_at)
+    }};
+}
+
+/// Binds one row of `LATEST_INSERT` from a `NewScore`.
+macro_rules! latest_row {
+    ($row:ident, $s:expr) => {{
+        let r = &$s.report;
+        $row.push_bind(r.company_id.as_str())
+            .push_bind(r.company_name.as_str())
+            .push_bind(r.company_name.to_lowercase())
+            .push_bind(r.model.as_str())
+            .push_bind(i16::from(r.fit_score))
+            .push_bind(i16::from(r.intent_score))
+            .push_bind(i16::from(r.total_score))
+            .push_bind(r.action.as_str())
+            .push_bind($s.scored_at)
+    }};
+}
+
+/// Binds one row of `EVENTS_INSERT` from a `NewEvent`.
+macro_rules! event_row {
+    ($row:ident, $e:expr) => {
+        $row.push_bind($e.event_type.as_str())
+            .push_bind($e.occurred_at)
+            .push_bind($e.user_id.as_deref())
+            .push_bind($e.company_id.as_deref())
+            .push_bind(sqlx::types::Json(&$e.payload))
+    };
+}
+
 /// Multi-row INSERTs of `items`, `rows` rows each, inside the transaction `tx`; `suffix`
 /// follows the VALUES (e.g. an ON CONFLICT clause). Evaluates to `Result<u64>`, the number of
 /// rows stored.
@@ -69,21 +143,11 @@ macro_rules! upsert_leads_in {
                     (company_id.as_str(), lead)
                 })
                 .collect();
-            let mut insert = sqlx::QueryBuilder::<$db>::new(
-                "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) ",
-            );
+            let mut insert = sqlx::QueryBuilder::<$db>::new($crate::adapter::LEADS_INSERT);
             insert.push_values(&rows, |mut row, (company_id, lead)| {
-                row.push_bind(*company_id)
-                    .push_bind(lead.company_name.as_str())
-                    .push_bind(sqlx::types::Json(lead))
-                    .push_bind(now)
-                    .push_bind(now);
+                $crate::adapter::lead_row!(row, company_id, lead, now);
             });
-            insert.push(
-                " ON CONFLICT (company_id) DO UPDATE SET \
-                         company_name = excluded.company_name, lead = excluded.lead, \
-                         updated_at = excluded.updated_at",
-            );
+            insert.push($crate::adapter::LEADS_UPSERT);
             insert.build().execute(&mut **tx).await?;
         }
     }};
@@ -101,21 +165,10 @@ macro_rules! save_scores_in {
             $db,
             scores,
             $crate::adapter::ROWS_PER_INSERT / 2,
-            "INSERT INTO scores (company_id, model, model_version, fit_score, \
-                     intent_score, total_score, confidence, action, report, scored_at) ",
+            $crate::adapter::SCORES_INSERT,
             "",
             |row, s| {
-                let r = &s.report;
-                row.push_bind(r.company_id.as_str())
-                    .push_bind(r.model.as_str())
-                    .push_bind(r.model_version.as_str())
-                    .push_bind(i16::from(r.fit_score))
-                    .push_bind(i16::from(r.intent_score))
-                    .push_bind(i16::from(r.total_score))
-                    .push_bind(r.confidence)
-                    .push_bind(r.action.as_str())
-                    .push_bind(sqlx::types::Json(r))
-                    .push_bind(s.scored_at);
+                $crate::adapter::score_row!(row, s);
             }
         )?;
         // Keep each company's latest score in latest_scores (one row per company for
@@ -126,25 +179,10 @@ macro_rules! save_scores_in {
             $db,
             latest,
             $crate::adapter::ROWS_PER_INSERT / 2,
-            "INSERT INTO latest_scores (company_id, company_name, name_key, model, \
-                     fit_score, intent_score, total_score, action, scored_at) ",
-            " ON CONFLICT (company_id) DO UPDATE SET company_name = excluded.company_name, \
-                     name_key = excluded.name_key, model = excluded.model, \
-                     fit_score = excluded.fit_score, intent_score = excluded.intent_score, \
-                     total_score = excluded.total_score, action = excluded.action, \
-                     scored_at = excluded.scored_at \
-                     WHERE excluded.scored_at >= latest_scores.scored_at",
+            $crate::adapter::LATEST_INSERT,
+            $crate::adapter::LATEST_UPSERT,
             |row, s| {
-                let r = &s.report;
-                row.push_bind(r.company_id.as_str())
-                    .push_bind(r.company_name.as_str())
-                    .push_bind(r.company_name.to_lowercase())
-                    .push_bind(r.model.as_str())
-                    .push_bind(i16::from(r.fit_score))
-                    .push_bind(i16::from(r.intent_score))
-                    .push_bind(i16::from(r.total_score))
-                    .push_bind(r.action.as_str())
-                    .push_bind(s.scored_at);
+                $crate::adapter::latest_row!(row, s);
             }
         )?;
         stored
@@ -159,17 +197,25 @@ macro_rules! append_events_in {
             $db,
             $events,
             $crate::adapter::ROWS_PER_INSERT,
-            "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ",
+            $crate::adapter::EVENTS_INSERT,
             "",
             |row, e| {
-                row.push_bind(e.event_type.as_str())
-                    .push_bind(e.occurred_at)
-                    .push_bind(e.user_id.as_deref())
-                    .push_bind(e.company_id.as_deref())
-                    .push_bind(sqlx::types::Json(&e.payload));
+                $crate::adapter::event_row!(row, e);
             }
         )
     };
+}
+
+/// `record_scored` as the ports' building blocks write it (one statement per step).
+macro_rules! record_scored_in {
+    ($store:expr, $db:ty, $leads:expr, $now:expr, $scores:expr, $events:expr) => {{
+        let mut tx = $store.write_tx().await?;
+        $crate::adapter::upsert_leads_in!(tx, $db, $leads, $now);
+        let stored = $crate::adapter::save_scores_in!(tx, $db, $scores);
+        $crate::adapter::append_events_in!(tx, $db, $events)?;
+        tx.commit().await?;
+        Ok(stored)
+    }};
 }
 
 macro_rules! impl_ports {
@@ -223,12 +269,7 @@ macro_rules! impl_ports {
                 scores: &[$crate::NewScore],
                 events: &[$crate::NewEvent],
             ) -> $crate::Result<u64> {
-                let mut tx = self.write_tx().await?;
-                $crate::adapter::upsert_leads_in!(tx, $db, leads, now);
-                let stored = $crate::adapter::save_scores_in!(tx, $db, scores);
-                $crate::adapter::append_events_in!(tx, $db, events)?;
-                tx.commit().await?;
-                Ok(stored)
+                self.record_scored_tx(leads, now, scores, events).await
             }
 
             async fn latest_score(
@@ -377,5 +418,6 @@ macro_rules! impl_ports {
 }
 
 pub(crate) use {
-    append_events_in, batch_insert, impl_ports, insert_rows, save_scores_in, upsert_leads_in,
+    append_events_in, batch_insert, event_row, impl_ports, insert_rows, latest_row, lead_row,
+    record_scored_in, save_scores_in, score_row, upsert_leads_in,
 };

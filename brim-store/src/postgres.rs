@@ -40,9 +40,21 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// PostgreSQL has row locks and many writers: no turn to take (see the SQLite store's).
-    pub(crate) async fn write_turn(&self) -> sqlx::Result<()> {
-        Ok(())
+    /// PostgreSQL has row locks and many writers: no turn to take (see the SQLite store's);
+    /// a single-statement write runs on any connection of the pool.
+    pub(crate) async fn write_turn(&self) -> sqlx::Result<PgTurn<'_>> {
+        Ok(PgTurn(&self.pool))
+    }
+
+    /// [`crate::ScoreStore::record_scored`]: one transaction, a statement per step.
+    pub(crate) async fn record_scored_tx(
+        &self,
+        leads: &[brim_core::Lead],
+        now: i64,
+        scores: &[crate::NewScore],
+        events: &[crate::NewEvent],
+    ) -> crate::Result<u64> {
+        crate::adapter::record_scored_in!(self, sqlx::Postgres, leads, now, scores, events)
     }
 
     /// A write transaction (PostgreSQL's row locks and MVCC need nothing special).
@@ -50,6 +62,15 @@ impl PgStore {
         &self,
     ) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.pool.begin().await
+    }
+}
+
+/// A write outside a transaction: any connection of the pool.
+pub(crate) struct PgTurn<'a>(&'a PgPool);
+
+impl<'a> PgTurn<'a> {
+    pub(crate) fn conn(&mut self) -> &'a PgPool {
+        self.0
     }
 }
 

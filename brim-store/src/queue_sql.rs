@@ -238,7 +238,7 @@ macro_rules! impl_queue {
             async fn mark_sent(&self, id: i64, now: i64) -> $crate::Result<$crate::SendMark> {
                 // This process's turn as the writer, for this statement only.
                 let done = {
-                    let _turn = self.write_turn().await?;
+                    let mut turn = self.write_turn().await?;
                     sqlx::query(
                         "UPDATE email_queue SET status = 'sent', sent_at = $2, updated_at = $2, \
                          attempts = attempts + 1, wait_reason = NULL \
@@ -246,7 +246,7 @@ macro_rules! impl_queue {
                     )
                     .bind(id)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(turn.conn())
                     .await?
                     .rows_affected()
                 };
@@ -365,7 +365,7 @@ macro_rules! impl_queue {
             ) -> $crate::Result<bool> {
                 // This process's turn as the writer, for this statement only.
                 let done = {
-                    let _turn = self.write_turn().await?;
+                    let mut turn = self.write_turn().await?;
                     sqlx::query(
                         "UPDATE email_queue SET status = 'queued', due_at = $3, wait_reason = $4, \
                          updated_at = $5 WHERE id = $1 AND status = 'leased' AND leased_by = $2",
@@ -375,7 +375,7 @@ macro_rules! impl_queue {
                     .bind(until)
                     .bind(reason.as_str())
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(turn.conn())
                     .await?
                     .rows_affected()
                 };
@@ -391,7 +391,7 @@ macro_rules! impl_queue {
                 let (key, domain) = $crate::queue::recipient_keys(Some(recipient));
                 // This process's turn as the writer, for this statement only.
                 let done = {
-                    let _turn = self.write_turn().await?;
+                    let mut turn = self.write_turn().await?;
                     sqlx::query(
                         "UPDATE email_queue SET recipient = $2, recipient_key = $3, \
                          recipient_domain = $4, updated_at = $5, \
@@ -405,7 +405,7 @@ macro_rules! impl_queue {
                     .bind(key)
                     .bind(domain)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(turn.conn())
                     .await?
                     .rows_affected()
                 };
@@ -415,7 +415,7 @@ macro_rules! impl_queue {
             async fn requeue(&self, id: i64, now: i64) -> $crate::Result<bool> {
                 // This process's turn as the writer, for this statement only.
                 let done = {
-                    let _turn = self.write_turn().await?;
+                    let mut turn = self.write_turn().await?;
                     sqlx::query(
                         "UPDATE email_queue SET attempts = 0, due_at = $2, updated_at = $2, \
                          leased_by = NULL, \
@@ -425,7 +425,7 @@ macro_rules! impl_queue {
                     )
                     .bind(id)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(turn.conn())
                     .await?
                     .rows_affected()
                 };
@@ -435,14 +435,14 @@ macro_rules! impl_queue {
             async fn cancel(&self, id: i64, now: i64) -> $crate::Result<bool> {
                 // This process's turn as the writer, for this statement only.
                 let done = {
-                    let _turn = self.write_turn().await?;
+                    let mut turn = self.write_turn().await?;
                     sqlx::query(
                         "UPDATE email_queue SET status = 'cancelled', wait_reason = NULL, \
                          updated_at = $2 WHERE id = $1 AND status IN ('waiting', 'queued')",
                     )
                     .bind(id)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(turn.conn())
                     .await?
                     .rows_affected()
                 };
@@ -542,10 +542,10 @@ macro_rules! impl_queue {
             async fn unsuppress(&self, value: &str) -> $crate::Result<bool> {
                 // This process's turn as the writer, for this statement only.
                 let done = {
-                    let _turn = self.write_turn().await?;
+                    let mut turn = self.write_turn().await?;
                     sqlx::query("DELETE FROM suppressions WHERE value = $1")
                         .bind(value.trim().to_lowercase())
-                        .execute(&self.pool)
+                        .execute(turn.conn())
                         .await?
                         .rows_affected()
                 };

@@ -3,8 +3,11 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use sqlx::ConnectOptions;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 
 use crate::adapter::impl_ports;
@@ -15,37 +18,108 @@ use crate::queue_sql::impl_queue;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Writers of this process take turns here before `BEGIN IMMEDIATE` (see `write_tx`).
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// This process's writing side: writers take turns on it (see `write_tx`).
+    writer: Arc<tokio::sync::Mutex<Writer>>,
 }
 
 /// How long a writer waits for its turn: in this process, then for SQLite's lock.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A write transaction of this process: the SQLite transaction, and this process's turn as the
-/// writer, given back when it commits or is dropped.
+/// What a writer's turn holds.
+#[derive(Debug)]
+struct Writer {
+    /// A file database's connection for writing, kept for the store's life, outside the pool.
+    /// A connection whose database another connection changed drops its whole page cache at
+    /// its next transaction, and a pooled connection is pinged on every return to the pool;
+    /// writing through one connection of its own keeps its cache warm and costs no round trip
+    /// but the statements' own. `None` for an in-memory database, whose one connection is the
+    /// pool's.
+    conn: Option<SqliteConnection>,
+    /// A transaction was left open by a writer dropped before it finished (an error, or a
+    /// cancelled future): the next turn rolls it back before anything else.
+    abandoned: bool,
+}
+
+/// This process's turn as the writer, with the connection to write through; given back when
+/// dropped.
+pub(crate) struct WriteTurn {
+    writer: tokio::sync::OwnedMutexGuard<Writer>,
+    /// The pool's connection, for an in-memory database.
+    pooled: Option<PoolConnection<sqlx::Sqlite>>,
+}
+
+impl WriteTurn {
+    /// The connection this turn writes through.
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        match (&mut self.pooled, &mut self.writer.conn) {
+            (Some(pooled), _) => pooled,
+            (None, Some(own)) => own,
+            (None, None) => unreachable!("a turn without its own connection holds a pooled one"),
+        }
+    }
+
+    /// Rolls back what an abandoned writer left open ("no transaction is active" is fine).
+    async fn recover(&mut self) {
+        if self.writer.abandoned {
+            let _ = sqlx::query("ROLLBACK").execute(self.conn()).await;
+            self.writer.abandoned = false;
+        }
+    }
+}
+
+/// A write transaction of this process (`BEGIN IMMEDIATE` ... `COMMIT`) in its writer turn.
+/// Dropped before `commit` succeeds, it rolls back in a task of its own that keeps the turn
+/// until done (or, without a runtime, leaves that to the next turn).
 pub(crate) struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    turn: Option<WriteTurn>,
 }
 
 impl WriteTx {
-    pub(crate) async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
+    pub(crate) async fn commit(mut self) -> sqlx::Result<()> {
+        sqlx::query("COMMIT").execute(&mut *self).await?;
+        self.turn = None;
+        Ok(())
+    }
+
+    /// For statements that end with their own `COMMIT` and succeeded: the transaction is over.
+    fn committed(mut self) {
+        self.turn = None;
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(mut turn) = self.turn.take() {
+            turn.writer.abandoned = true;
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { turn.recover().await });
+            }
+        }
     }
 }
 
 impl std::ops::Deref for WriteTx {
-    type Target = sqlx::SqliteConnection;
+    type Target = SqliteConnection;
 
-    fn deref(&self) -> &sqlx::SqliteConnection {
-        &self.tx
+    fn deref(&self) -> &SqliteConnection {
+        let turn = self
+            .turn
+            .as_ref()
+            .expect("an open transaction has its turn");
+        match (&turn.pooled, &turn.writer.conn) {
+            (Some(pooled), _) => pooled,
+            (None, Some(own)) => own,
+            (None, None) => unreachable!("a turn without its own connection holds a pooled one"),
+        }
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut sqlx::SqliteConnection {
-        &mut self.tx
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.turn
+            .as_mut()
+            .expect("an open transaction has its turn")
+            .conn()
     }
 }
 
@@ -77,13 +151,22 @@ impl SqliteStore {
                 .pragma("wal_autocheckpoint", "0")
                 .pragma("journal_size_limit", WAL_SIZE_LIMIT)
         };
-        // An in-memory database lives in one connection; a file is shared by several.
+        // An in-memory database lives in one connection; a file is shared by several readers
+        // and written through a connection of its own.
         let pool = SqlitePoolOptions::new()
             .max_connections(if memory { 1 } else { 4 })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        let writer = Arc::new(tokio::sync::Mutex::new(()));
+        let conn = if memory {
+            None
+        } else {
+            Some(options.connect().await?)
+        };
+        let writer = Arc::new(tokio::sync::Mutex::new(Writer {
+            conn,
+            abandoned: false,
+        }));
         if !memory {
             Checkpointer::spawn(pool.clone(), Arc::downgrade(&writer));
         }
@@ -101,17 +184,107 @@ impl SqliteStore {
     /// moment the previous one commits, where SQLite's busy handler would poll with sleeps of
     /// up to 100 ms. Other processes on the same file still meet `busy_timeout`.
     pub(crate) async fn write_tx(&self) -> sqlx::Result<WriteTx> {
-        let turn = self.write_turn().await?;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx, _turn: turn })
+        let mut turn = self.write_turn().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(turn.conn()).await?;
+        Ok(WriteTx { turn: Some(turn) })
     }
 
     /// This process's turn as the writer (also for a single-statement write outside
-    /// `write_tx`). Waits as long as SQLite's own `busy_timeout` would, then gives up.
-    pub(crate) async fn write_turn(&self) -> sqlx::Result<tokio::sync::OwnedMutexGuard<()>> {
-        tokio::time::timeout(BUSY_TIMEOUT, self.writer.clone().lock_owned())
+    /// `write_tx`, through `WriteTurn::conn`). Waits as long as SQLite's own `busy_timeout`
+    /// would, then gives up.
+    pub(crate) async fn write_turn(&self) -> sqlx::Result<WriteTurn> {
+        let writer = tokio::time::timeout(BUSY_TIMEOUT, self.writer.clone().lock_owned())
             .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        let pooled = match writer.conn {
+            Some(_) => None,
+            None => Some(self.pool.acquire().await?),
+        };
+        let mut turn = WriteTurn { writer, pooled };
+        turn.recover().await;
+        Ok(turn)
+    }
+
+    /// [`crate::ScoreStore::record_scored`] in three round trips to the connection's thread
+    /// (each statement is one; under load each costs ~100 µs of waiting for a core, measured):
+    /// `BEGIN IMMEDIATE`, the read of the stored leads to merge with, then every INSERT and the
+    /// `COMMIT` as one multi-statement query.
+    pub(crate) async fn record_scored_tx(
+        &self,
+        leads: &[brim_core::Lead],
+        now: i64,
+        scores: &[crate::NewScore],
+        events: &[crate::NewEvent],
+    ) -> crate::Result<u64> {
+        use crate::adapter::{
+            EVENTS_INSERT, LATEST_INSERT, LATEST_UPSERT, LEADS_INSERT, LEADS_UPSERT,
+            ROWS_PER_INSERT, SCORES_INSERT, event_row, latest_row, lead_row, score_row,
+        };
+        let merged = crate::merge_by_company(leads);
+        let latest = crate::latest_by_company(scores);
+        let mut tx = self.write_tx().await?;
+        let mut stored: std::collections::HashMap<String, brim_core::Lead> =
+            std::collections::HashMap::new();
+        for chunk in merged.chunks(ROWS_PER_INSERT / 2) {
+            let mut select = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT company_id, lead FROM leads WHERE company_id IN (",
+            );
+            let mut ids = select.separated(", ");
+            for (company_id, _) in chunk {
+                ids.push_bind(company_id.as_str());
+            }
+            select.push(")");
+            let rows: Vec<(String, sqlx::types::Json<brim_core::Lead>)> =
+                select.build_query_as().fetch_all(&mut *tx).await?;
+            stored.extend(rows.into_iter().map(|(id, lead)| (id, lead.0)));
+        }
+        let rows: Vec<(&str, brim_core::Lead)> = merged
+            .iter()
+            .map(|(company_id, lead)| {
+                let lead = match stored.remove(company_id) {
+                    Some(mut old) => {
+                        old.merge(lead.clone());
+                        old
+                    }
+                    None => lead.clone(),
+                };
+                (company_id.as_str(), lead)
+            })
+            .collect();
+        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+        for chunk in rows.chunks(ROWS_PER_INSERT / 2) {
+            sql.push(LEADS_INSERT);
+            sql.push_values(chunk, |mut row, (company_id, lead)| {
+                lead_row!(row, company_id, lead, now);
+            });
+            sql.push(LEADS_UPSERT).push(";\n");
+        }
+        for chunk in scores.chunks(ROWS_PER_INSERT / 2) {
+            sql.push(SCORES_INSERT);
+            sql.push_values(chunk, |mut row, s| {
+                score_row!(row, s);
+            });
+            sql.push(";\n");
+        }
+        for chunk in latest.chunks(ROWS_PER_INSERT / 2) {
+            sql.push(LATEST_INSERT);
+            sql.push_values(chunk, |mut row, s| {
+                latest_row!(row, s);
+            });
+            sql.push(LATEST_UPSERT).push(";\n");
+        }
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            sql.push(EVENTS_INSERT);
+            sql.push_values(chunk, |mut row, e| {
+                event_row!(row, e);
+            });
+            sql.push(";\n");
+        }
+        sql.push("COMMIT");
+        // Not a prepared statement to keep: its text differs with every batch's size.
+        sql.build().persistent(false).execute(&mut *tx).await?;
+        tx.committed();
+        Ok(scores.len() as u64)
     }
 
     /// The connection pool, for queries of your own (the schema is documented in the
@@ -127,7 +300,9 @@ impl SqliteStore {
 ///
 /// Every [`CHECKPOINT_EVERY`] it runs a PASSIVE checkpoint (it copies what it can without blocking readers
 /// or writers); a page changed many times in between is copied once. Once the WAL holds more
-/// than [`RESTART_AT_PAGES`], it runs PASSIVE passes until all but a few pages are copied, then
+/// than [`RESTART_AT_PAGES`], it runs PASSIVE passes until one finds only a few new pages to
+/// copy (measured: one pass after the WAL was caught up still left 1,300-1,700 pages, 7-14 ms of
+/// copying, for the pass under the lock), then
 /// takes this process's writer turn for one more (it copies those few while no writer of this
 /// process adds any), after which the next commit starts
 /// the WAL file from its beginning again: the WAL stays bounded under continuous writes.
@@ -136,11 +311,11 @@ impl SqliteStore {
 /// The task ends within one period of the last clone of its store being dropped.
 struct Checkpointer {
     pool: SqlitePool,
-    writer: std::sync::Weak<tokio::sync::Mutex<()>>,
+    writer: std::sync::Weak<tokio::sync::Mutex<Writer>>,
 }
 
 impl Checkpointer {
-    fn spawn(pool: SqlitePool, writer: std::sync::Weak<tokio::sync::Mutex<()>>) {
+    fn spawn(pool: SqlitePool, writer: std::sync::Weak<tokio::sync::Mutex<Writer>>) {
         tokio::spawn(Checkpointer { pool, writer }.run());
     }
 
@@ -162,15 +337,19 @@ impl Checkpointer {
         }
     }
 
-    async fn checkpoint(&self, writer: &Arc<tokio::sync::Mutex<()>>) -> sqlx::Result<()> {
-        // PASSIVE passes until the WAL is small again or all but a few pages are copied (each
-        // pass copies what was written during the one before); then a last one under the lock.
-        for _ in 0..8 {
+    async fn checkpoint(&self, writer: &Arc<tokio::sync::Mutex<Writer>>) -> sqlx::Result<()> {
+        // PASSIVE passes until the WAL is small again, or until a pass found only a few new
+        // pages to copy (each pass copies what was written during the one before, so they get
+        // shorter); then a last one under the lock, which copies what came in meanwhile.
+        let mut copied_before: Option<i64> = None;
+        for _ in 0..16 {
             let (_, wal_pages, copied) = self.passive().await?;
             if wal_pages <= RESTART_AT_PAGES {
                 return Ok(());
             }
-            if wal_pages - copied <= RESTART_REMAINDER {
+            let fresh = copied_before.map(|before| copied - before);
+            copied_before = Some(copied);
+            if fresh.is_some_and(|fresh| fresh <= RESTART_REMAINDER) && copied == wal_pages {
                 let _turn = tokio::time::timeout(BUSY_TIMEOUT, writer.lock())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
@@ -200,7 +379,8 @@ impl Checkpointer {
 /// pages were within noise or had longer tails.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 const RESTART_AT_PAGES: i64 = 4096;
-/// WAL pages the last checkpoint before a restart may still have to copy while writers wait.
+/// The passes before the one under the writer's lock go on until a pass copied at most this many
+/// new pages: the one under the lock then has about as few to copy while writers wait.
 const RESTART_REMAINDER: i64 = 256;
 /// The WAL file is cut back to this size when it starts over (it is reused, not regrown).
 const WAL_SIZE_LIMIT: &str = "67108864";
@@ -210,3 +390,59 @@ impl_ports!(SqliteStore, sqlx::Sqlite);
 // lease one step no other connection can interleave with.
 impl_queue!(SqliteStore, sqlx::Sqlite, "");
 impl_analytics!(SqliteStore, sqlx::Sqlite);
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    async fn count(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM suppressions")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn insert(tx: &mut super::WriteTx, value: &str) {
+        sqlx::query(
+            "INSERT INTO suppressions (value, reason, created_at) VALUES ($1, 'manual', 0)",
+        )
+        .bind(value)
+        .execute(&mut **tx)
+        .await
+        .unwrap();
+    }
+
+    /// A write transaction dropped before its commit (an error, or a cancelled caller) is
+    /// rolled back, and the next writer gets a connection with no transaction open.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_dropped_before_its_commit_is_rolled_back_and_writing_goes_on() {
+        let dir = std::env::temp_dir().join(format!("brim-store-writer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for url in [
+            format!("sqlite://{}", dir.join("brim.db").display()),
+            "sqlite::memory:".to_string(),
+        ] {
+            let store = SqliteStore::connect(&url).await.unwrap();
+            let mut tx = store.write_tx().await.unwrap();
+            insert(&mut tx, "dropped@example.com").await;
+            drop(tx);
+            let mut tx = store.write_tx().await.unwrap();
+            insert(&mut tx, "kept@example.com").await;
+            tx.commit().await.unwrap();
+            assert_eq!(count(&store).await, 1, "{url}");
+
+            // Left open where no runtime could roll it back: the next turn does it first.
+            let mut tx = store.write_tx().await.unwrap();
+            insert(&mut tx, "abandoned@example.com").await;
+            let mut turn = tx.turn.take().unwrap();
+            turn.writer.abandoned = true;
+            drop(turn);
+            let mut tx = store.write_tx().await.unwrap();
+            insert(&mut tx, "after@example.com").await;
+            tx.commit().await.unwrap();
+            assert_eq!(count(&store).await, 2, "{url}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

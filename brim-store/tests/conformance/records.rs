@@ -251,5 +251,31 @@ async fn a_scored_batch_is_recorded_in_one_transaction() {
                 );
             }
         }
+
+        // The store writes on after that (nothing was left open), and a company scored again
+        // is merged with what was stored.
+        let again = vec![lead(r#"{"company_name": "Acme", "country": "DE"}"#)];
+        let (scores, events) = scored(&again, 70);
+        assert_eq!(
+            store
+                .record_scored(&again, 70, &scores, &events)
+                .await
+                .unwrap(),
+            1
+        );
+        let acme = store
+            .get_lead(&scores[0].report.company_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(acme.lead.employee_count, Some(150));
+        assert_eq!(acme.lead.country.as_deref(), Some("DE"));
+        assert_eq!((acme.created_at, acme.updated_at), (50, 70));
+        let history = store
+            .score_history(&scores[0].report.company_id)
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].scored_at, 70);
     });
 }
