@@ -113,8 +113,26 @@ macro_rules! upsert_leads_in {
         let tx = &mut $tx;
         let now: i64 = $now;
         let merged = $crate::merge_by_company($leads);
-        // Per chunk: one read of the stored leads, the merge in memory, one multi-row
-        // upsert (was two statements per lead).
+        let rows = $crate::adapter::merged_with_stored!(tx, $db, &merged);
+        for chunk in rows.chunks($crate::adapter::ROWS_PER_INSERT / 2) {
+            let mut insert = sqlx::QueryBuilder::<$db>::new($crate::adapter::LEADS_INSERT);
+            insert.push_values(chunk, |mut row, (company_id, lead)| {
+                $crate::adapter::lead_row!(row, company_id, lead, now);
+            });
+            insert.push($crate::adapter::LEADS_UPSERT);
+            insert.build().execute(&mut **tx).await?;
+        }
+    }};
+}
+
+/// `merged` (one lead per company, from `merge_by_company`) each merged into what is stored
+/// for its company, read inside the transaction `tx` (`&mut` to it): one read per chunk, the
+/// merge in memory. Evaluates to `Vec<(&str, Lead)>`, in `merged`'s order.
+macro_rules! merged_with_stored {
+    ($tx:expr, $db:ty, $merged:expr) => {{
+        let merged: &[(String, brim_core::Lead)] = $merged;
+        let mut stored: std::collections::HashMap<String, brim_core::Lead> =
+            std::collections::HashMap::new();
         for chunk in merged.chunks($crate::adapter::ROWS_PER_INSERT / 2) {
             let mut select = sqlx::QueryBuilder::<$db>::new(
                 "SELECT company_id, lead FROM leads WHERE company_id IN (",
@@ -124,32 +142,23 @@ macro_rules! upsert_leads_in {
                 ids.push_bind(company_id.as_str());
             }
             select.push(")");
-            let stored: Vec<(String, sqlx::types::Json<brim_core::Lead>)> =
-                select.build_query_as().fetch_all(&mut **tx).await?;
-            let mut stored: std::collections::HashMap<String, brim_core::Lead> = stored
-                .into_iter()
-                .map(|(id, sqlx::types::Json(lead))| (id, lead))
-                .collect();
-            let rows: Vec<(&str, brim_core::Lead)> = chunk
-                .iter()
-                .map(|(company_id, lead)| {
-                    let lead = match stored.remove(company_id) {
-                        Some(mut old) => {
-                            old.merge(lead.clone());
-                            old
-                        }
-                        None => lead.clone(),
-                    };
-                    (company_id.as_str(), lead)
-                })
-                .collect();
-            let mut insert = sqlx::QueryBuilder::<$db>::new($crate::adapter::LEADS_INSERT);
-            insert.push_values(&rows, |mut row, (company_id, lead)| {
-                $crate::adapter::lead_row!(row, company_id, lead, now);
-            });
-            insert.push($crate::adapter::LEADS_UPSERT);
-            insert.build().execute(&mut **tx).await?;
+            let rows: Vec<(String, sqlx::types::Json<brim_core::Lead>)> =
+                select.build_query_as().fetch_all(&mut **$tx).await?;
+            stored.extend(rows.into_iter().map(|(id, lead)| (id, lead.0)));
         }
+        merged
+            .iter()
+            .map(|(company_id, lead)| {
+                let lead = match stored.remove(company_id) {
+                    Some(mut old) => {
+                        old.merge(lead.clone());
+                        old
+                    }
+                    None => lead.clone(),
+                };
+                (company_id.as_str(), lead)
+            })
+            .collect::<Vec<(&str, brim_core::Lead)>>()
     }};
 }
 
@@ -419,5 +428,5 @@ macro_rules! impl_ports {
 
 pub(crate) use {
     append_events_in, batch_insert, event_row, impl_ports, insert_rows, latest_row, lead_row,
-    record_scored_in, save_scores_in, score_row, upsert_leads_in,
+    merged_with_stored, record_scored_in, save_scores_in, score_row, upsert_leads_in,
 };

@@ -184,9 +184,13 @@ impl SqliteStore {
     /// moment the previous one commits, where SQLite's busy handler would poll with sleeps of
     /// up to 100 ms. Other processes on the same file still meet `busy_timeout`.
     pub(crate) async fn write_tx(&self) -> sqlx::Result<WriteTx> {
-        let mut turn = self.write_turn().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(turn.conn()).await?;
-        Ok(WriteTx { turn: Some(turn) })
+        // Counted as open before BEGIN is sent: if this future is dropped while BEGIN is on its
+        // way, the rollback still follows it on the connection.
+        let mut tx = WriteTx {
+            turn: Some(self.write_turn().await?),
+        };
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+        Ok(tx)
     }
 
     /// This process's turn as the writer (also for a single-statement write outside
@@ -218,39 +222,14 @@ impl SqliteStore {
     ) -> crate::Result<u64> {
         use crate::adapter::{
             EVENTS_INSERT, LATEST_INSERT, LATEST_UPSERT, LEADS_INSERT, LEADS_UPSERT,
-            ROWS_PER_INSERT, SCORES_INSERT, event_row, latest_row, lead_row, score_row,
+            ROWS_PER_INSERT, SCORES_INSERT, event_row, latest_row, lead_row, merged_with_stored,
+            score_row,
         };
         let merged = crate::merge_by_company(leads);
         let latest = crate::latest_by_company(scores);
         let mut tx = self.write_tx().await?;
-        let mut stored: std::collections::HashMap<String, brim_core::Lead> =
-            std::collections::HashMap::new();
-        for chunk in merged.chunks(ROWS_PER_INSERT / 2) {
-            let mut select = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT company_id, lead FROM leads WHERE company_id IN (",
-            );
-            let mut ids = select.separated(", ");
-            for (company_id, _) in chunk {
-                ids.push_bind(company_id.as_str());
-            }
-            select.push(")");
-            let rows: Vec<(String, sqlx::types::Json<brim_core::Lead>)> =
-                select.build_query_as().fetch_all(&mut *tx).await?;
-            stored.extend(rows.into_iter().map(|(id, lead)| (id, lead.0)));
-        }
-        let rows: Vec<(&str, brim_core::Lead)> = merged
-            .iter()
-            .map(|(company_id, lead)| {
-                let lead = match stored.remove(company_id) {
-                    Some(mut old) => {
-                        old.merge(lead.clone());
-                        old
-                    }
-                    None => lead.clone(),
-                };
-                (company_id.as_str(), lead)
-            })
-            .collect();
+        let tx_ref = &mut tx;
+        let rows = merged_with_stored!(tx_ref, sqlx::Sqlite, &merged);
         let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
         for chunk in rows.chunks(ROWS_PER_INSERT / 2) {
             sql.push(LEADS_INSERT);
@@ -443,6 +422,30 @@ mod tests {
             tx.commit().await.unwrap();
             assert_eq!(count(&store).await, 2, "{url}");
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A caller that gives up while its `BEGIN` is on the way to the connection (an HTTP
+    /// client that disconnects) leaves no transaction open behind it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_tx_dropped_while_it_begins_leaves_no_transaction_open() {
+        use std::future::Future;
+        let dir = std::env::temp_dir().join(format!("brim-store-begin-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("brim.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        for i in 0..20 {
+            {
+                let mut begin = std::pin::pin!(store.write_tx());
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                let _ = begin.as_mut().poll(&mut cx);
+            }
+            let mut tx = store.write_tx().await.unwrap();
+            insert(&mut tx, &format!("{i}@example.com")).await;
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(count(&store).await, 20);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
