@@ -215,18 +215,6 @@ macro_rules! append_events_in {
     };
 }
 
-/// `record_scored` as the ports' building blocks write it (one statement per step).
-macro_rules! record_scored_in {
-    ($store:expr, $db:ty, $leads:expr, $now:expr, $scores:expr, $events:expr) => {{
-        let mut tx = $store.write_tx().await?;
-        $crate::adapter::upsert_leads_in!(tx, $db, $leads, $now);
-        let stored = $crate::adapter::save_scores_in!(tx, $db, $scores);
-        $crate::adapter::append_events_in!(tx, $db, $events)?;
-        tx.commit().await?;
-        Ok(stored)
-    }};
-}
-
 macro_rules! impl_ports {
     ($store:ty, $db:ty) => {
         impl $crate::LeadStore for $store {
@@ -428,5 +416,5 @@ macro_rules! impl_ports {
 
 pub(crate) use {
     append_events_in, batch_insert, event_row, impl_ports, insert_rows, latest_row, lead_row,
-    merged_with_stored, record_scored_in, save_scores_in, score_row, upsert_leads_in,
+    merged_with_stored, save_scores_in, score_row, upsert_leads_in,
 };

@@ -54,7 +54,12 @@ impl PgStore {
         scores: &[crate::NewScore],
         events: &[crate::NewEvent],
     ) -> crate::Result<u64> {
-        crate::adapter::record_scored_in!(self, sqlx::Postgres, leads, now, scores, events)
+        let mut tx = self.write_tx().await?;
+        crate::adapter::upsert_leads_in!(tx, sqlx::Postgres, leads, now);
+        let stored = crate::adapter::save_scores_in!(tx, sqlx::Postgres, scores);
+        crate::adapter::append_events_in!(tx, sqlx::Postgres, events)?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// A write transaction (PostgreSQL's row locks and MVCC need nothing special).

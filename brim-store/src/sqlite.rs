@@ -228,8 +228,7 @@ impl SqliteStore {
         let merged = crate::merge_by_company(leads);
         let latest = crate::latest_by_company(scores);
         let mut tx = self.write_tx().await?;
-        let tx_ref = &mut tx;
-        let rows = merged_with_stored!(tx_ref, sqlx::Sqlite, &merged);
+        let rows = merged_with_stored!(&mut tx, sqlx::Sqlite, &merged);
         let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
         for chunk in rows.chunks(ROWS_PER_INSERT / 2) {
             sql.push(LEADS_INSERT);
