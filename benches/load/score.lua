@@ -1,5 +1,7 @@
 -- wrk script: POST /api/score-company with a lead whose name varies per request (so every
--- request is a new company: a lead upsert, a score and an event each), and count statuses.
+-- request is a new company: a lead upsert, a score and an event each). No `response` function:
+-- wrk then hands no response to Lua (measured: ~10 % of wrk's CPU a request);
+-- its own summary counts the non-2xx answers.
 local counter = 0
 request = function()
   counter = counter + 1
@@ -7,11 +9,6 @@ request = function()
     '{"company_name": "Load %d-%d", "employee_count": 120, "industry": "SaaS", "tech_stack": ["Zapier"], "recent_job_posts": ["Head of Operations"]}',
     math.random(1, 1000000000), counter)
   return wrk.format("POST", "/api/score-company?model=balanced", {["Content-Type"] = "application/json"}, body)
-end
-
-local statuses = {}
-response = function(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
 end
 
 done = function(summary, latency, requests)

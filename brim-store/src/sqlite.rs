@@ -161,7 +161,14 @@ impl SqliteStore {
         let conn = if memory {
             None
         } else {
-            Some(options.connect().await?)
+            Some(
+                options
+                    .clone()
+                    .pragma("cache_size", WRITER_CACHE)
+                    .statement_cache_capacity(WRITER_STATEMENTS)
+                    .connect()
+                    .await?,
+            )
         };
         let writer = Arc::new(tokio::sync::Mutex::new(Writer {
             conn,
@@ -259,8 +266,11 @@ impl SqliteStore {
             sql.push(";\n");
         }
         sql.push("COMMIT");
-        // Not a prepared statement to keep: its text differs with every batch's size.
-        sql.build().persistent(false).execute(&mut *tx).await?;
+        // The text depends only on the batch's row counts, so a request-sized batch's
+        // statements are prepared once and kept (parsing them was ~10 % of the writer's time,
+        // measured); a bulk import's big ones are not kept.
+        let keep = rows.len().max(scores.len()).max(events.len()) <= KEEP_PREPARED_ROWS;
+        sql.build().persistent(keep).execute(&mut *tx).await?;
         tx.committed();
         Ok(scores.len() as u64)
     }
@@ -350,6 +360,23 @@ impl Checkpointer {
             .await
     }
 }
+
+/// The writing connection's page cache (KiB, as SQLite's negative `cache_size`). Smaller than
+/// the readers' on purpose: SQLite scans the whole page cache at every commit that follows a
+/// b-tree page split (the split briefly renumbers a page to the lock page's number, past the end
+/// of a database under 1 GiB, and the commit then truncates the cache back to the database's
+/// size by visiting every cached page). A write touches the trees' inner pages, which fit
+/// easily; the leaves it touches are spread at random and miss in any cache this size.
+/// Measured under the load benchmark: the writer's CPU per request 122 µs at 64 MiB, 99 µs at
+/// 8-16 MiB, 103-106 µs at 2-4 MiB (docs/PERFORMANCE.md).
+const WRITER_CACHE: &str = "-16384";
+/// Prepared statements the writing connection keeps: `record_scored`'s text for each batch
+/// size up to [`KEEP_PREPARED_ROWS`], the queue's and the ports' fixed statements.
+const WRITER_STATEMENTS: usize = 256;
+/// Batches of at most this many rows keep their prepared `record_scored` statements: the
+/// request recorder's batches (one row per request waiting for the commit) are mostly this
+/// small; a bulk import's chunks of hundreds are prepared afresh each time.
+const KEEP_PREPARED_ROWS: usize = 64;
 
 /// How often the checkpointer copies the WAL into the database, and the WAL size (pages of
 /// 4 KiB) from which it starts it over. Measured under the load benchmark (docs/PERFORMANCE.md):

@@ -277,5 +277,42 @@ async fn a_scored_batch_is_recorded_in_one_transaction() {
             .unwrap();
         assert_eq!(history.len(), 2);
         assert_eq!(history[0].scored_at, 70);
+
+        // Batches of one size run the same statements again (SQLite keeps them prepared),
+        // also after a batch of that size was given up at some point on its way: each batch
+        // is stored whole or not at all, and the next one is stored.
+        let mut stored = store.count_events(None).await.unwrap();
+        for round in 0..12i64 {
+            let pair: Vec<brim_core::Lead> = (0..2)
+                .map(|i| lead(&format!(r#"{{"company_name": "Pair {round}-{i}"}}"#)))
+                .collect();
+            let (scores, events) = scored(&pair, 80 + round);
+            let give_up_after = std::time::Duration::from_micros(if round % 2 == 0 {
+                150 * round as u64
+            } else {
+                10_000_000
+            });
+            let recorded = tokio::time::timeout(
+                give_up_after,
+                store.record_scored(&pair, 80 + round, &scores, &events),
+            )
+            .await;
+            let now_stored = store.count_events(None).await.unwrap();
+            let second = store
+                .latest_score(&scores[1].report.company_id)
+                .await
+                .unwrap();
+            if now_stored == stored + 2 {
+                assert_eq!(second.unwrap().report, scores[1].report, "round {round}");
+            } else {
+                assert_eq!(
+                    now_stored, stored,
+                    "round {round}: part of a batch was stored"
+                );
+                assert!(recorded.is_err(), "round {round}: answered but not stored");
+                assert!(second.is_none(), "round {round}: a score without its event");
+            }
+            stored = now_stored;
+        }
     });
 }
