@@ -597,7 +597,9 @@ struct Record {
     lead: Lead,
     report: ScoreReport,
     now: i64,
-    done: tokio::sync::oneshot::Sender<Result<(), crate::http::ApiError>>,
+    /// Given the lead and report back once they are stored (they are moved through the batch,
+    /// not copied).
+    done: tokio::sync::oneshot::Sender<Result<(Lead, ScoreReport), crate::http::ApiError>>,
 }
 
 /// Group commit for scored requests: one task stores the leads, scores and `score_calculated`
@@ -626,11 +628,9 @@ impl Recorder {
                         Err(_) => break,
                     }
                 }
-                let result = store_batch(store.as_ref(), &batch).await;
-                waiting.done(batch.len());
-                for record in batch.drain(..) {
-                    let _ = record.done.send(result.clone());
-                }
+                let n = batch.len();
+                store_batch(store.as_ref(), &mut batch).await;
+                waiting.done(n);
             }
         });
         (Recorder { tx, backlog }, task)
@@ -641,13 +641,14 @@ impl Recorder {
         self.backlog.clone()
     }
 
-    /// Stores `lead`, its `report` and the `score_calculated` event; returns once committed.
+    /// Stores `lead`, its `report` and the `score_calculated` event; returns them once
+    /// committed.
     pub async fn record(
         &self,
         lead: Lead,
         report: ScoreReport,
         now: i64,
-    ) -> Result<(), crate::http::ApiError> {
+    ) -> Result<(Lead, ScoreReport), crate::http::ApiError> {
         let (done, wait) = tokio::sync::oneshot::channel();
         let gone = || crate::http::ApiError {
             status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -673,22 +674,34 @@ impl Recorder {
     }
 }
 
-async fn store_batch<S: Store>(store: &S, batch: &[Record]) -> Result<(), crate::http::ApiError> {
-    let leads: Vec<Lead> = batch.iter().map(|r| r.lead.clone()).collect();
-    let reports: Vec<ScoreReport> = batch.iter().map(|r| r.report.clone()).collect();
-    let times: Vec<i64> = batch.iter().map(|r| r.now).collect();
-    store_scored(store, &leads, &reports, &times).await
+/// Stores the waiting requests' records in one transaction (see [`record_scored`]) and
+/// answers each, giving its lead and report back; empties `batch`.
+async fn store_batch<S: Store>(store: &S, batch: &mut Vec<Record>) {
+    let mut leads = Vec::with_capacity(batch.len());
+    let mut scores = Vec::with_capacity(batch.len());
+    let mut answers = Vec::with_capacity(batch.len());
+    for record in batch.drain(..) {
+        leads.push(record.lead);
+        scores.push(brim_store::NewScore {
+            report: record.report,
+            scored_at: record.now,
+        });
+        answers.push(record.done);
+    }
+    let result = record_scored(store, &leads, &scores).await;
+    for ((lead, score), done) in leads.into_iter().zip(scores).zip(answers) {
+        let _ = done.send(result.clone().map(|()| (lead, score.report)));
+    }
 }
 
-/// Stores scored leads in one transaction: the leads (stamped with the latest time: they share
-/// one upsert), each report as a score at its time, and each one's `score_calculated` event.
+/// Stores scored leads (`reports[i]` scored at `times[i]`) in one transaction; see
+/// [`record_scored`].
 pub(crate) async fn store_scored<S: Store>(
     store: &S,
     leads: &[Lead],
     reports: &[ScoreReport],
     times: &[i64],
 ) -> Result<(), crate::http::ApiError> {
-    let now = times.iter().copied().max().unwrap_or(0);
     let scores: Vec<brim_store::NewScore> = reports
         .iter()
         .zip(times)
@@ -697,12 +710,22 @@ pub(crate) async fn store_scored<S: Store>(
             scored_at: at,
         })
         .collect();
-    let events: Vec<brim_store::NewEvent> = reports
+    record_scored(store, leads, &scores).await
+}
+
+/// Stores scored leads in one transaction: the leads (stamped with the latest time: they share
+/// one upsert), each score, and each one's `score_calculated` event at its time.
+async fn record_scored<S: Store>(
+    store: &S,
+    leads: &[Lead],
+    scores: &[brim_store::NewScore],
+) -> Result<(), crate::http::ApiError> {
+    let now = scores.iter().map(|s| s.scored_at).max().unwrap_or(0);
+    let events: Vec<brim_store::NewEvent> = scores
         .iter()
-        .zip(times)
-        .map(|(report, &at)| crate::http::score_event(report, at))
+        .map(|s| crate::http::score_event(&s.report, s.scored_at))
         .collect();
-    store.record_scored(leads, now, &scores, &events).await?;
+    store.record_scored(leads, now, scores, &events).await?;
     Ok(())
 }
 

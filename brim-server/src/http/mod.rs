@@ -309,8 +309,8 @@ async fn score_company<S: Store>(
     let lead = Lead::from_json_slice(&bytes).map_err(|e| ApiError::invalid(e.field, e.message))?;
     let report = scorer.report(&lead);
     let now = app.clock.now_ms();
-    match &app.recorder {
-        Some(recorder) => recorder.record(lead.clone(), report.clone(), now).await?,
+    let (lead, report) = match &app.recorder {
+        Some(recorder) => recorder.record(lead, report, now).await?,
         None => {
             app.store
                 .upsert_leads(std::slice::from_ref(&lead), now)
@@ -324,12 +324,17 @@ async fn score_company<S: Store>(
             app.store
                 .append_events(&[score_event(&report, now)])
                 .await?;
+            (lead, report)
         }
-    }
+    };
     if let Some(generation) = &app.generation {
         // Never wait for e-mail writing: when its queue is full, the generation task's sweep
-        // finds this stored, scored lead without an e-mail and writes it later.
-        match generation.try_send((lead, report.clone())) {
+        // finds this stored, scored lead without an e-mail and writes it later. (A slot is
+        // taken first: a full queue costs no copy of the report.)
+        let sent = generation
+            .try_reserve()
+            .map(|slot| slot.send((lead, report.clone())));
+        match sent {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::debug!(company = %report.company_id, "generation queue full; left to the sweep");
