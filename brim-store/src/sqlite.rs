@@ -451,6 +451,33 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// The writing connection has its own, smaller page cache (see `WRITER_CACHE`); the
+    /// readers keep theirs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_has_a_smaller_page_cache_than_the_readers() {
+        let dir = std::env::temp_dir().join(format!("brim-store-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("brim.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let cache_size = "PRAGMA cache_size";
+        let reader: i64 = sqlx::query_scalar(cache_size)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let mut turn = store.write_turn().await.unwrap();
+        let writer: i64 = sqlx::query_scalar(cache_size)
+            .fetch_one(turn.conn())
+            .await
+            .unwrap();
+        assert_eq!(
+            (reader, writer),
+            (-65536, super::WRITER_CACHE.parse().unwrap())
+        );
+        drop(turn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// A caller that gives up while its `BEGIN` is on the way to the connection (an HTTP
     /// client that disconnects) leaves no transaction open behind it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
