@@ -400,6 +400,15 @@ impl_analytics!(SqliteStore, sqlx::Sqlite);
 mod tests {
     use super::SqliteStore;
 
+    /// An empty folder of the system's temporary one, and the URL of a database file in it.
+    fn fresh_file(name: &str) -> (std::path::PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("brim-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("brim.db").display());
+        (dir, url)
+    }
+
     async fn count(store: &SqliteStore) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM suppressions")
             .fetch_one(store.pool())
@@ -421,13 +430,8 @@ mod tests {
     /// rolled back, and the next writer gets a connection with no transaction open.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_transaction_dropped_before_its_commit_is_rolled_back_and_writing_goes_on() {
-        let dir = std::env::temp_dir().join(format!("brim-store-writer-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        for url in [
-            format!("sqlite://{}", dir.join("brim.db").display()),
-            "sqlite::memory:".to_string(),
-        ] {
+        let (dir, file) = fresh_file("writer");
+        for url in [file, "sqlite::memory:".to_string()] {
             let store = SqliteStore::connect(&url).await.unwrap();
             let mut tx = store.write_tx().await.unwrap();
             insert(&mut tx, "dropped@example.com").await;
@@ -455,10 +459,7 @@ mod tests {
     /// readers keep theirs.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writer_has_a_smaller_page_cache_than_the_readers() {
-        let dir = std::env::temp_dir().join(format!("brim-store-cache-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("brim.db").display());
+        let (dir, url) = fresh_file("cache");
         let store = SqliteStore::connect(&url).await.unwrap();
         let cache_size = "PRAGMA cache_size";
         let reader: i64 = sqlx::query_scalar(cache_size)
@@ -483,10 +484,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_tx_dropped_while_it_begins_leaves_no_transaction_open() {
         use std::future::Future;
-        let dir = std::env::temp_dir().join(format!("brim-store-begin-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("brim.db").display());
+        let (dir, url) = fresh_file("begin");
         let store = SqliteStore::connect(&url).await.unwrap();
         for i in 0..20 {
             {
