@@ -14,13 +14,28 @@ pub(crate) const LEADS_UPSERT: &str = " ON CONFLICT (company_id) DO UPDATE SET \
 pub(crate) const SCORES_INSERT: &str = "INSERT INTO scores (company_id, model, model_version, \
      fit_score, intent_score, total_score, confidence, action, report, scored_at) ";
 pub(crate) const LATEST_INSERT: &str = "INSERT INTO latest_scores (company_id, company_name, \
-     name_key, model, fit_score, intent_score, total_score, action, scored_at) ";
-/// A newer score already there wins.
+     name_key, model, fit_score, intent_score, total_score, action, scored_at, first_qualified_at) ";
+/// A newer score already there wins; the first qualifying time is the earliest either knows.
 pub(crate) const LATEST_UPSERT: &str = " ON CONFLICT (company_id) DO UPDATE SET \
-     company_name = excluded.company_name, name_key = excluded.name_key, model = excluded.model, \
-     fit_score = excluded.fit_score, intent_score = excluded.intent_score, \
-     total_score = excluded.total_score, action = excluded.action, scored_at = excluded.scored_at \
-     WHERE excluded.scored_at >= latest_scores.scored_at";
+     company_name = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
+       THEN excluded.company_name ELSE latest_scores.company_name END, \
+     name_key = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
+       THEN excluded.name_key ELSE latest_scores.name_key END, \
+     model = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
+       THEN excluded.model ELSE latest_scores.model END, \
+     fit_score = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
+       THEN excluded.fit_score ELSE latest_scores.fit_score END, \
+     intent_score = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
+       THEN excluded.intent_score ELSE latest_scores.intent_score END, \
+     total_score = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
+       THEN excluded.total_score ELSE latest_scores.total_score END, \
+     action = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
+       THEN excluded.action ELSE latest_scores.action END, \
+     scored_at = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
+       THEN excluded.scored_at ELSE latest_scores.scored_at END, \
+     first_qualified_at = CASE WHEN latest_scores.first_qualified_at IS NULL \
+       OR excluded.first_qualified_at < latest_scores.first_qualified_at \
+       THEN excluded.first_qualified_at ELSE latest_scores.first_qualified_at END";
 pub(crate) const EVENTS_INSERT: &str =
     "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ";
 
@@ -52,10 +67,11 @@ macro_rules! score_row {
     }};
 }
 
-/// Binds one row of `LATEST_INSERT` from a `NewScore`.
+/// Binds one row of `LATEST_INSERT` from a `latest_by_company` entry.
 macro_rules! latest_row {
-    ($row:ident, $s:expr) => {{
-        let r = &$s.report;
+    ($row:ident, $latest:expr) => {{
+        let (s, first_qualified_at): (&$crate::NewScore, Option<i64>) = $latest;
+        let r = &s.report;
         $row.push_bind(r.company_id.as_str())
             .push_bind(r.company_name.as_str())
             .push_bind(r.company_name.to_lowercase())
@@ -64,7 +80,8 @@ macro_rules! latest_row {
             .push_bind(i16::from(r.intent_score))
             .push_bind(i16::from(r.total_score))
             .push_bind(r.action.as_str())
-            .push_bind($s.scored_at)
+            .push_bind(s.scored_at)
+            .push_bind(first_qualified_at)
     }};
 }
 
@@ -168,20 +185,9 @@ macro_rules! save_scores_in {
     ($tx:ident, $db:ty, $scores:expr) => {{
         let scores: &[$crate::NewScore] = $scores;
         let tx = &mut $tx;
-        // 10 parameters a row: half the rows keeps under both databases' limits.
-        let stored = $crate::adapter::insert_rows!(
-            *tx,
-            $db,
-            scores,
-            $crate::adapter::ROWS_PER_INSERT / 2,
-            $crate::adapter::SCORES_INSERT,
-            "",
-            |row, s| {
-                $crate::adapter::score_row!(row, s);
-            }
-        )?;
         // Keep each company's latest score in latest_scores (one row per company for
-        // the scored-leads table); a newer score already there wins.
+        // the scored-leads table); a newer score already there wins. First: SQLite's trigger
+        // on scores chains each new score to its company's row (migration 0006).
         let latest = $crate::latest_by_company(scores);
         $crate::adapter::insert_rows!(
             *tx,
@@ -191,10 +197,21 @@ macro_rules! save_scores_in {
             $crate::adapter::LATEST_INSERT,
             $crate::adapter::LATEST_UPSERT,
             |row, s| {
-                $crate::adapter::latest_row!(row, s);
+                $crate::adapter::latest_row!(row, *s);
             }
         )?;
-        stored
+        // 10 parameters a row: half the rows keeps under both databases' limits.
+        $crate::adapter::insert_rows!(
+            *tx,
+            $db,
+            scores,
+            $crate::adapter::ROWS_PER_INSERT / 2,
+            $crate::adapter::SCORES_INSERT,
+            "",
+            |row, s| {
+                $crate::adapter::score_row!(row, s);
+            }
+        )?
     }};
 }
 
@@ -274,13 +291,10 @@ macro_rules! impl_ports {
                 company_id: &str,
             ) -> $crate::Result<Option<$crate::StoredScore>> {
                 let row: Option<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> =
-                    sqlx::query_as(
-                        "SELECT id, report, scored_at FROM scores WHERE company_id = $1 \
-                     ORDER BY scored_at DESC, id DESC LIMIT 1",
-                    )
-                    .bind(company_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                    sqlx::query_as(Self::LATEST_SCORE)
+                        .bind(company_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
                 Ok(row.map(|(id, report, scored_at)| $crate::StoredScore {
                     id,
                     report: report.0,
@@ -293,13 +307,10 @@ macro_rules! impl_ports {
                 company_id: &str,
             ) -> $crate::Result<Vec<$crate::StoredScore>> {
                 let rows: Vec<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> =
-                    sqlx::query_as(
-                        "SELECT id, report, scored_at FROM scores WHERE company_id = $1 \
-                     ORDER BY scored_at DESC, id DESC",
-                    )
-                    .bind(company_id)
-                    .fetch_all(&self.pool)
-                    .await?;
+                    sqlx::query_as(Self::SCORE_HISTORY)
+                        .bind(company_id)
+                        .fetch_all(&self.pool)
+                        .await?;
                 Ok(rows
                     .into_iter()
                     .map(|(id, report, scored_at)| $crate::StoredScore {
@@ -387,13 +398,10 @@ macro_rules! impl_ports {
                     Option<String>,
                     Option<String>,
                     sqlx::types::Json<serde_json::Value>,
-                )> = sqlx::query_as(
-                    "SELECT id, event_type, occurred_at, user_id, company_id, payload \
-                         FROM events WHERE company_id = $1 ORDER BY id",
-                )
-                .bind(company_id)
-                .fetch_all(&self.pool)
-                .await?;
+                )> = sqlx::query_as(Self::COMPANY_EVENTS)
+                    .bind(company_id)
+                    .fetch_all(&self.pool)
+                    .await?;
                 rows.into_iter()
                     .map(
                         |(id, event_type, occurred_at, user_id, company_id, payload)| {

@@ -176,19 +176,17 @@ macro_rules! impl_analytics {
                 let (qualified, activations, ctr) = ((q_cur, q_prev), (a_cur, a_prev), (c_cur, c_prev));
                 let rate = |a: f64, q: f64| if q == 0.0 { 0.0 } else { a / q * 100.0 };
                 let sql = format!(
-                    "SELECT CAST(AVG(CAST(a.t - (SELECT MIN(s.scored_at) FROM scores s \
-                       WHERE s.company_id = a.company_id AND s.total_score > $3) AS DOUBLE PRECISION)) \
+                    "SELECT CAST(AVG(CAST(a.t - l.first_qualified_at AS DOUBLE PRECISION)) \
                        / 86400000.0 AS DOUBLE PRECISION) \
                      FROM (SELECT company_id, MIN(occurred_at) AS t FROM events \
                        WHERE {} AND company_id IS NOT NULL GROUP BY company_id) a \
-                     WHERE EXISTS (SELECT 1 FROM scores s WHERE s.company_id = a.company_id \
-                       AND s.total_score > $3 AND s.scored_at <= a.t)",
+                     JOIN latest_scores l ON l.company_id = a.company_id \
+                     WHERE l.first_qualified_at <= a.t",
                     $crate::analytics_sql::activations_where(1)
                 );
                 let (average_days,): (Option<f64>,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(cur.0)
                     .bind(cur.1)
-                    .bind(i16::from($crate::QUALIFIED_SCORE))
                     .fetch_one(&self.pool)
                     .await?;
                 Ok($crate::Kpis {
@@ -392,9 +390,9 @@ macro_rules! impl_analytics {
                 let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
                     "SELECT q.variant, COUNT(*), \
                      SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.company_id = q.company_id \
-                       AND e.event_type = 'email_opened') THEN 1 ELSE 0 END), \
+                       AND e.event_type = 'email_opened' AND e.linked IS NULL) THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.company_id = q.company_id \
-                       AND e.event_type = 'email_clicked') THEN 1 ELSE 0 END) \
+                       AND e.event_type = 'email_clicked' AND e.linked IS NULL) THEN 1 ELSE 0 END) \
                      FROM email_queue q \
                      WHERE q.status = 'sent' AND q.sent_at >= $1 AND q.sent_at < $2 \
                      GROUP BY q.variant ORDER BY q.variant",

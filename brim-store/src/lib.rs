@@ -63,7 +63,10 @@ pub trait LeadStore {
 /// Contract every adapter keeps:
 /// - `append_events` is **atomic** and cheap in bulk (one transaction, multi-row inserts):
 ///   either every event of the call is stored or none is.
-/// - Events are never updated or deleted; ids increase in append order.
+/// - Events are never changed or deleted; ids increase in append order.
+/// - `events_for_company` lists every event with that company id, oldest first. (SQLite finds
+///   the `score_calculated` events that `record_scored` stored through a chain kept from the
+///   company's `latest_scores` row, and the rest through a per-company index.)
 pub trait EventStore {
     /// Appends `events`, returning how many were stored.
     fn append_events(&self, events: &[NewEvent]) -> impl Future<Output = Result<u64>> + Send;
@@ -84,8 +87,10 @@ pub trait EventStore {
 /// Contract every adapter keeps:
 /// - `save_scores` is **atomic** and cheap in bulk; scores are never overwritten: re-scoring
 ///   adds a row, so a company's history is complete.
-/// - `latest_score` is the score with the greatest `scored_at` (ties: the one saved last), read
-///   through an index on `(company_id, scored_at)`.
+/// - `latest_score` is the score with the greatest `scored_at` (ties: the one saved last).
+///   `latest_score` and `score_history` read only the company's own scores: PostgreSQL through
+///   an index on `(company_id, scored_at)`; SQLite through the chain its triggers keep from the
+///   company's `latest_scores` row (no per-company index to write on every score).
 pub trait ScoreStore {
     /// Saves `scores`, returning how many were stored.
     fn save_scores(&self, scores: &[NewScore]) -> impl Future<Output = Result<u64>> + Send;
@@ -334,21 +339,28 @@ fn merge_by_company(leads: &[Lead]) -> Vec<(String, Lead)> {
     out
 }
 
-/// Each company's latest score of a batch (greatest `scored_at`; ties: the later in the batch).
-fn latest_by_company(scores: &[NewScore]) -> Vec<&NewScore> {
+/// Each company's latest score of a batch (greatest `scored_at`; ties: the later in the batch),
+/// with the time of its first score of the batch above [`QUALIFIED_SCORE`], if any.
+fn latest_by_company(scores: &[NewScore]) -> Vec<(&NewScore, Option<i64>)> {
     let mut index: std::collections::HashMap<&str, usize> =
         std::collections::HashMap::with_capacity(scores.len());
-    let mut out: Vec<&NewScore> = Vec::with_capacity(scores.len());
+    let mut out: Vec<(&NewScore, Option<i64>)> = Vec::with_capacity(scores.len());
     for score in scores {
+        let qualified = (score.report.total_score > QUALIFIED_SCORE).then_some(score.scored_at);
         match index.get(score.report.company_id.as_str()) {
             Some(&i) => {
-                if score.scored_at >= out[i].scored_at {
-                    out[i] = score;
+                let (latest, first) = &mut out[i];
+                if score.scored_at >= latest.scored_at {
+                    *latest = score;
                 }
+                *first = match (*first, qualified) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
             }
             None => {
                 index.insert(score.report.company_id.as_str(), out.len());
-                out.push(score);
+                out.push((score, qualified));
             }
         }
     }

@@ -40,6 +40,16 @@ impl PgStore {
 }
 
 impl PgStore {
+    /// A company's scores, newest first, through the index on `(company_id, scored_at)`.
+    pub(crate) const SCORE_HISTORY: &str = "SELECT id, report, scored_at FROM scores \
+         WHERE company_id = $1 ORDER BY scored_at DESC, id DESC";
+    /// A company's latest score.
+    pub(crate) const LATEST_SCORE: &str = "SELECT id, report, scored_at FROM scores \
+         WHERE company_id = $1 ORDER BY scored_at DESC, id DESC LIMIT 1";
+    /// A company's events, oldest first (`linked` is always NULL here: nothing is chained).
+    pub(crate) const COMPANY_EVENTS: &str = "SELECT id, event_type, occurred_at, user_id, \
+         company_id, payload FROM events WHERE company_id = $1 AND linked IS NULL ORDER BY id";
+
     /// PostgreSQL has row locks and many writers: no turn to take (see the SQLite store's);
     /// a single-statement write runs on any connection of the pool.
     pub(crate) async fn write_turn(&self) -> sqlx::Result<PgTurn<'_>> {

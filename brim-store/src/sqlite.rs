@@ -216,10 +216,42 @@ impl SqliteStore {
         Ok(turn)
     }
 
+    /// A company's scores, newest first: its chain from `latest_scores.last_score_id` through
+    /// `scores.prev_id` (migration 0006; there is no per-company index on scores).
+    pub(crate) const SCORE_HISTORY: &str = "WITH RECURSIVE chain(id) AS ( \
+           SELECT last_score_id FROM latest_scores WHERE company_id = $1 \
+           UNION ALL SELECT s.prev_id FROM scores s JOIN chain c ON s.id = c.id \
+           WHERE s.prev_id IS NOT NULL) \
+         SELECT s.id, s.report, s.scored_at FROM chain c JOIN scores s ON s.id = c.id \
+         ORDER BY s.scored_at DESC, s.id DESC";
+    /// A company's latest score (the chain's greatest `scored_at`, then id).
+    pub(crate) const LATEST_SCORE: &str = "WITH RECURSIVE chain(id) AS ( \
+           SELECT last_score_id FROM latest_scores WHERE company_id = $1 \
+           UNION ALL SELECT s.prev_id FROM scores s JOIN chain c ON s.id = c.id \
+           WHERE s.prev_id IS NOT NULL) \
+         SELECT s.id, s.report, s.scored_at FROM chain c JOIN scores s ON s.id = c.id \
+         ORDER BY s.scored_at DESC, s.id DESC LIMIT 1";
+    /// A company's events, oldest first: those `record_scored` chained (from
+    /// `latest_scores.last_event_id` through `events.linked`), and the rest through the
+    /// partial per-company index.
+    pub(crate) const COMPANY_EVENTS: &str = "WITH RECURSIVE chain(id) AS ( \
+           SELECT last_event_id FROM latest_scores WHERE company_id = $1 \
+           UNION ALL SELECT e.linked FROM events e JOIN chain c ON e.id = c.id \
+           WHERE e.linked > 0) \
+         SELECT e.id, e.event_type, e.occurred_at, e.user_id, e.company_id, e.payload \
+           FROM chain c JOIN events e ON e.id = c.id \
+         UNION ALL \
+         SELECT id, event_type, occurred_at, user_id, company_id, payload FROM events \
+           WHERE company_id = $1 AND linked IS NULL \
+         ORDER BY 1";
+
     /// [`crate::ScoreStore::record_scored`] in three round trips to the connection's thread
     /// (each statement is one; under load each costs ~100 µs of waiting for a core, measured):
     /// `BEGIN IMMEDIATE`, the read of the stored leads to merge with, then every INSERT and the
-    /// `COMMIT` as one multi-statement query.
+    /// `COMMIT` as one multi-statement query. The companies' `latest_scores` rows are written
+    /// before their scores and events, which the triggers of migration 0006 chain to them; the
+    /// `score_calculated` events of a scored company are inserted to be chained (`linked = -1`),
+    /// any other event as `append_events` would.
     pub(crate) async fn record_scored_tx(
         &self,
         leads: &[brim_core::Lead],
@@ -228,12 +260,15 @@ impl SqliteStore {
         events: &[crate::NewEvent],
     ) -> crate::Result<u64> {
         use crate::adapter::{
-            EVENTS_INSERT, LATEST_INSERT, LATEST_UPSERT, LEADS_INSERT, LEADS_UPSERT,
-            ROWS_PER_INSERT, SCORES_INSERT, event_row, latest_row, lead_row, merged_with_stored,
-            score_row,
+            LATEST_INSERT, LATEST_UPSERT, LEADS_INSERT, LEADS_UPSERT, ROWS_PER_INSERT,
+            SCORES_INSERT, event_row, latest_row, lead_row, merged_with_stored, score_row,
         };
         let merged = crate::merge_by_company(leads);
         let latest = crate::latest_by_company(scores);
+        let scored: std::collections::HashSet<&str> = latest
+            .iter()
+            .map(|(s, _)| s.report.company_id.as_str())
+            .collect();
         let mut tx = self.write_tx().await?;
         let rows = merged_with_stored!(&mut tx, sqlx::Sqlite, &merged);
         let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
@@ -244,6 +279,13 @@ impl SqliteStore {
             });
             sql.push(LEADS_UPSERT).push(";\n");
         }
+        for chunk in latest.chunks(ROWS_PER_INSERT / 2) {
+            sql.push(LATEST_INSERT);
+            sql.push_values(chunk, |mut row, s| {
+                latest_row!(row, *s);
+            });
+            sql.push(LATEST_UPSERT).push(";\n");
+        }
         for chunk in scores.chunks(ROWS_PER_INSERT / 2) {
             sql.push(SCORES_INSERT);
             sql.push_values(chunk, |mut row, s| {
@@ -251,17 +293,19 @@ impl SqliteStore {
             });
             sql.push(";\n");
         }
-        for chunk in latest.chunks(ROWS_PER_INSERT / 2) {
-            sql.push(LATEST_INSERT);
-            sql.push_values(chunk, |mut row, s| {
-                latest_row!(row, s);
-            });
-            sql.push(LATEST_UPSERT).push(";\n");
-        }
-        for chunk in events.chunks(ROWS_PER_INSERT) {
-            sql.push(EVENTS_INSERT);
+        // Chained: the score_calculated events of a company whose latest_scores row this
+        // call wrote (so the analytics' reads of other events by company keep their index).
+        let chained = |e: &crate::NewEvent| {
+            (e.event_type == crate::EventType::ScoreCalculated
+                && e.company_id
+                    .as_deref()
+                    .is_some_and(|id| scored.contains(id)))
+            .then_some(-1i64)
+        };
+        for chunk in events.chunks(ROWS_PER_INSERT / 2) {
+            sql.push(EVENTS_INSERT_LINKED);
             sql.push_values(chunk, |mut row, e| {
-                event_row!(row, e);
+                event_row!(row, e).push_bind(chained(e));
             });
             sql.push(";\n");
         }
@@ -370,6 +414,10 @@ impl Checkpointer {
 /// Measured under the load benchmark: the writer's CPU per request 122 µs at 64 MiB, 99 µs at
 /// 8-16 MiB, 103-106 µs at 2-4 MiB (docs/PERFORMANCE.md).
 const WRITER_CACHE: &str = "-16384";
+/// `record_scored`'s events, with the column that asks the trigger to chain them.
+const EVENTS_INSERT_LINKED: &str =
+    "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload, linked) ";
+
 /// Prepared statements the writing connection keeps: `record_scored`'s text for each batch
 /// size up to [`KEEP_PREPARED_ROWS`], the queue's and the ports' fixed statements.
 const WRITER_STATEMENTS: usize = 256;

@@ -487,3 +487,63 @@ async fn the_table_follows_the_email_whatever_came_first() {
         assert_eq!(page.rows[0].email_variant, None);
     });
 }
+
+#[tokio::test]
+async fn time_to_activation_counts_from_the_first_qualifying_score_however_it_was_saved() {
+    for_each_store!(|store| {
+        let viewed = || step(brim_store::ACTIVATION_STEP);
+        store
+            .save_scores(&[score("q", "Q", 90, cur(2, 0))])
+            .await
+            .unwrap();
+        // Saved later, scored earlier: q's first qualifying score is day 1's.
+        store
+            .save_scores(&[
+                score("q", "Q", 50, cur(0, 0)),
+                score("q", "Q", 80, cur(1, 0)),
+            ])
+            .await
+            .unwrap();
+        // Qualified only after activating: not counted.
+        store
+            .save_scores(&[score("late", "Late", 95, cur(5, 0))])
+            .await
+            .unwrap();
+        store
+            .save_scores(&[score("late", "Late", 20, cur(0, 0))])
+            .await
+            .unwrap();
+        store
+            .append_events(&[
+                event(
+                    EventType::ActivationStepCompleted,
+                    cur(3, 0),
+                    Some("u"),
+                    Some("q"),
+                    viewed(),
+                ),
+                event(
+                    EventType::ActivationStepCompleted,
+                    cur(4, 0),
+                    Some("v"),
+                    Some("late"),
+                    viewed(),
+                ),
+            ])
+            .await
+            .unwrap();
+        let k = store.kpis(Period { end: END, days: 7 }).await.unwrap();
+        assert_eq!(k.average_days_to_activation, Some(2.0));
+        // The table still shows q's latest score (day 2's 90), not the later-saved ones.
+        let top = store.top_leads(1).await.unwrap();
+        assert_eq!((top[0].company_id.as_str(), top[0].score), ("late", 95));
+        let q = store
+            .scored_leads(&LeadsQuery {
+                search: Some("q".into()),
+                ..LeadsQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!((q.rows[0].score, q.rows[0].scored_at), (90, cur(2, 0)));
+    });
+}

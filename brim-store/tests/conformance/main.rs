@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 mod analytics;
 mod concurrency;
+mod migrations;
 mod queue;
 mod records;
 
@@ -23,9 +24,15 @@ pub fn pg_url() -> String {
 pub struct Schema {
     admin: sqlx::PgPool,
     name: String,
+    options: PgConnectOptions,
 }
 
 impl Schema {
+    /// Connection options whose `search_path` is this schema.
+    pub fn options(&self) -> PgConnectOptions {
+        self.options.clone()
+    }
+
     pub async fn drop(self) {
         // The name is built from numbers only.
         let sql = format!("DROP SCHEMA {} CASCADE", self.name);
@@ -39,6 +46,14 @@ impl Schema {
 /// A PostgreSQL store in a fresh schema, or `None` (skip) when the server is unreachable
 /// outside CI.
 pub async fn pg_store() -> Option<(PgStore, Schema)> {
+    let schema = pg_schema().await?;
+    let store = PgStore::connect_with(schema.options()).await.unwrap();
+    Some((store, schema))
+}
+
+/// A fresh, empty PostgreSQL schema, or `None` (skip) when the server is unreachable outside
+/// CI.
+pub async fn pg_schema() -> Option<Schema> {
     static N: AtomicU32 = AtomicU32::new(0);
     let schema = format!(
         "brim_test_{}_{}_{}",
@@ -67,14 +82,11 @@ pub async fn pg_store() -> Option<(PgStore, Schema)> {
         .await
         .unwrap();
     let options = base.options([("search_path", schema.as_str())]);
-    let store = PgStore::connect_with(options).await.unwrap();
-    Some((
-        store,
-        Schema {
-            admin,
-            name: schema,
-        },
-    ))
+    Some(Schema {
+        admin,
+        name: schema,
+        options,
+    })
 }
 
 /// Runs `$body` with `$store` bound to each adapter in turn.

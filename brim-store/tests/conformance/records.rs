@@ -316,3 +316,90 @@ async fn a_scored_batch_is_recorded_in_one_transaction() {
         }
     });
 }
+
+#[tokio::test]
+async fn history_and_events_stay_whole_across_every_write_path() {
+    for_each_store!(|store| {
+        let chain = lead(r#"{"company_name": "Chain Co", "employee_count": 150}"#);
+        let other = lead(r#"{"company_name": "Other Co"}"#);
+        let balanced = Scorer::preset("balanced").unwrap();
+        let (report, other_report) = (balanced.report(&chain), balanced.report(&other));
+        let id = report.company_id.clone();
+        let at = |t: i64| NewScore {
+            report: report.clone(),
+            scored_at: t,
+        };
+        let event = |t: EventType, at: i64, company: &str| NewEvent {
+            event_type: t,
+            occurred_at: at,
+            user_id: None,
+            company_id: Some(company.to_string()),
+            payload: serde_json::json!({}),
+        };
+        use EventType::{EmailOpened, ScoreCalculated};
+        store
+            .record_scored(
+                std::slice::from_ref(&chain),
+                50,
+                &[at(50)],
+                &[event(ScoreCalculated, 50, &id)],
+            )
+            .await
+            .unwrap();
+        // Scored earlier, saved later; then events appended on their own.
+        store.save_scores(&[at(30)]).await.unwrap();
+        store
+            .append_events(&[event(ScoreCalculated, 35, &id), event(EmailOpened, 36, &id)])
+            .await
+            .unwrap();
+        // Two scores of the company in one batch, out of order, with another company's score
+        // between them, and an event for a company this call did not score.
+        store
+            .record_scored(
+                &[chain.clone(), other.clone()],
+                60,
+                &[
+                    at(60),
+                    NewScore {
+                        report: other_report.clone(),
+                        scored_at: 55,
+                    },
+                    at(40),
+                ],
+                &[
+                    event(ScoreCalculated, 60, &id),
+                    event(ScoreCalculated, 55, &other_report.company_id),
+                    event(ScoreCalculated, 40, &id),
+                    event(EmailOpened, 61, "not scored here"),
+                ],
+            )
+            .await
+            .unwrap();
+        let history = store.score_history(&id).await.unwrap();
+        let times: Vec<i64> = history.iter().map(|s| s.scored_at).collect();
+        assert_eq!(times, [60, 50, 40, 30]);
+        assert_eq!(
+            store.latest_score(&id).await.unwrap().unwrap().scored_at,
+            60
+        );
+        let events = store.events_for_company(&id).await.unwrap();
+        let times: Vec<i64> = events.iter().map(|e| e.occurred_at).collect();
+        assert_eq!(times, [50, 35, 36, 60, 40]);
+        assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+        assert!(events.iter().all(|e| e.company_id.as_deref() == Some(&id)));
+        let others = store
+            .events_for_company(&other_report.company_id)
+            .await
+            .unwrap();
+        assert_eq!(others.len(), 1);
+        assert_eq!(others[0].occurred_at, 55);
+        let history = store.score_history(&other_report.company_id).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(
+            store.events_for_company("not scored here").await.unwrap()[0].occurred_at,
+            61
+        );
+        assert!(store.score_history("nobody").await.unwrap().is_empty());
+        assert!(store.events_for_company("nobody").await.unwrap().is_empty());
+    });
+}
