@@ -8,34 +8,60 @@ pub(crate) const ROWS_PER_INSERT: usize = 1000;
 /// The INSERTs of scoring, shared by the ports below and the SQLite store's `record_scored`.
 pub(crate) const LEADS_INSERT: &str =
     "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) ";
-/// The leads are merged with what is stored before the upsert, so the new row wins.
+/// The leads are merged with what is stored before the upsert, so the new row wins. A company
+/// that was only scored until now gets its lead, and is "created" now; its name stays its
+/// latest score's.
 pub(crate) const LEADS_UPSERT: &str = " ON CONFLICT (company_id) DO UPDATE SET \
-     company_name = excluded.company_name, lead = excluded.lead, updated_at = excluded.updated_at";
+     company_name = CASE WHEN leads.scored_at IS NULL THEN excluded.company_name \
+       ELSE leads.company_name END, \
+     lead = excluded.lead, \
+     created_at = CASE WHEN leads.lead IS NULL THEN excluded.created_at ELSE leads.created_at END, \
+     updated_at = excluded.updated_at";
 pub(crate) const SCORES_INSERT: &str = "INSERT INTO scores (company_id, model, model_version, \
      fit_score, intent_score, total_score, confidence, action, report, scored_at) ";
-pub(crate) const LATEST_INSERT: &str = "INSERT INTO latest_scores (company_id, company_name, \
-     name_key, model, fit_score, intent_score, total_score, action, scored_at, first_qualified_at) ";
+/// A company's latest score, on its `leads` row (created, without a lead, for a company that is
+/// only scored).
+pub(crate) const LATEST_INSERT: &str = "INSERT INTO leads (company_id, company_name, name_key, \
+     model, fit_score, intent_score, total_score, action, scored_at, first_qualified_at, \
+     created_at, updated_at) ";
+
+/// `col = ` the new score's value if it is at least as new as the stored one, else the stored.
+macro_rules! newer {
+    ($col:literal) => {
+        concat!(
+            $col,
+            " = CASE WHEN leads.scored_at IS NULL OR excluded.scored_at >= leads.scored_at \
+             THEN excluded.",
+            $col,
+            " ELSE leads.",
+            $col,
+            " END"
+        )
+    };
+}
+
 /// A newer score already there wins; the first qualifying time is the earliest either knows.
-pub(crate) const LATEST_UPSERT: &str = " ON CONFLICT (company_id) DO UPDATE SET \
-     company_name = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
-       THEN excluded.company_name ELSE latest_scores.company_name END, \
-     name_key = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
-       THEN excluded.name_key ELSE latest_scores.name_key END, \
-     model = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
-       THEN excluded.model ELSE latest_scores.model END, \
-     fit_score = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
-       THEN excluded.fit_score ELSE latest_scores.fit_score END, \
-     intent_score = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
-       THEN excluded.intent_score ELSE latest_scores.intent_score END, \
-     total_score = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
-       THEN excluded.total_score ELSE latest_scores.total_score END, \
-     action = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
-       THEN excluded.action ELSE latest_scores.action END, \
-     scored_at = CASE WHEN excluded.scored_at >= latest_scores.scored_at \
-       THEN excluded.scored_at ELSE latest_scores.scored_at END, \
-     first_qualified_at = CASE WHEN latest_scores.first_qualified_at IS NULL \
-       OR excluded.first_qualified_at < latest_scores.first_qualified_at \
-       THEN excluded.first_qualified_at ELSE latest_scores.first_qualified_at END";
+pub(crate) const LATEST_UPSERT: &str = concat!(
+    " ON CONFLICT (company_id) DO UPDATE SET ",
+    newer!("company_name"),
+    ", ",
+    newer!("name_key"),
+    ", ",
+    newer!("model"),
+    ", ",
+    newer!("fit_score"),
+    ", ",
+    newer!("intent_score"),
+    ", ",
+    newer!("total_score"),
+    ", ",
+    newer!("action"),
+    ", ",
+    newer!("scored_at"),
+    ", first_qualified_at = CASE WHEN leads.first_qualified_at IS NULL \
+       OR excluded.first_qualified_at < leads.first_qualified_at \
+       THEN excluded.first_qualified_at ELSE leads.first_qualified_at END"
+);
 pub(crate) const EVENTS_INSERT: &str =
     "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ";
 
@@ -82,6 +108,8 @@ macro_rules! latest_row {
             .push_bind(r.action.as_str())
             .push_bind(s.scored_at)
             .push_bind(first_qualified_at)
+            .push_bind(s.scored_at)
+            .push_bind(s.scored_at)
     }};
 }
 
@@ -152,7 +180,7 @@ macro_rules! merged_with_stored {
             std::collections::HashMap::new();
         for chunk in merged.chunks($crate::adapter::ROWS_PER_INSERT / 2) {
             let mut select = sqlx::QueryBuilder::<$db>::new(
-                "SELECT company_id, lead FROM leads WHERE company_id IN (",
+                "SELECT company_id, lead FROM leads WHERE lead IS NOT NULL AND company_id IN (",
             );
             let mut ids = select.separated(", ");
             for (company_id, _) in chunk {
@@ -179,15 +207,16 @@ macro_rules! merged_with_stored {
     }};
 }
 
-/// Inserts `scores` and keeps `latest_scores` current inside the transaction `tx`.
+/// Inserts `scores` and keeps each company's latest score on its `leads` row, inside the
+/// transaction `tx`.
 /// Evaluates to the number of scores stored.
 macro_rules! save_scores_in {
     ($tx:ident, $db:ty, $scores:expr) => {{
         let scores: &[$crate::NewScore] = $scores;
         let tx = &mut $tx;
-        // Keep each company's latest score in latest_scores (one row per company for
-        // the scored-leads table); a newer score already there wins. First: SQLite's trigger
-        // on scores chains each new score to its company's row (migration 0006).
+        // Keep each company's latest score on its leads row (one row per company for the
+        // scored-leads table); a newer score already there wins. First: SQLite's trigger on
+        // scores chains each new score to its company's row (migration 0006).
         let latest = $crate::latest_by_company(scores);
         $crate::adapter::insert_rows!(
             *tx,
@@ -251,7 +280,8 @@ macro_rules! impl_ports {
                 company_id: &str,
             ) -> $crate::Result<Option<$crate::StoredLead>> {
                 let row: Option<(sqlx::types::Json<brim_core::Lead>, i64, i64)> = sqlx::query_as(
-                    "SELECT lead, created_at, updated_at FROM leads WHERE company_id = $1",
+                    "SELECT lead, created_at, updated_at FROM leads \
+                     WHERE company_id = $1 AND lead IS NOT NULL",
                 )
                 .bind(company_id)
                 .fetch_optional(&self.pool)

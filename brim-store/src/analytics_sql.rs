@@ -15,9 +15,9 @@ pub(crate) fn activations_where(first: usize) -> String {
 }
 
 /// The scored-leads table's FROM and WHERE, with its binds in order. One table: the e-mail's
-/// status and variant are kept on `latest_scores` by triggers.
+/// status and variant are kept on the company's `leads` row by triggers.
 pub(crate) fn leads_filter(query: &LeadsQuery) -> (String, Vec<String>) {
-    let mut sql = String::from(" FROM latest_scores l WHERE 1 = 1");
+    let mut sql = String::from(" FROM leads l WHERE l.scored_at IS NOT NULL");
     let mut binds = Vec::new();
     if let Some(action) = &query.action {
         binds.push(action.clone());
@@ -180,7 +180,7 @@ macro_rules! impl_analytics {
                        / 86400000.0 AS DOUBLE PRECISION) \
                      FROM (SELECT company_id, MIN(occurred_at) AS t FROM events \
                        WHERE {} AND company_id IS NOT NULL GROUP BY company_id) a \
-                     JOIN latest_scores l ON l.company_id = a.company_id \
+                     JOIN leads l ON l.company_id = a.company_id \
                      WHERE l.first_qualified_at <= a.t",
                     $crate::analytics_sql::activations_where(1)
                 );
@@ -304,7 +304,8 @@ macro_rules! impl_analytics {
             async fn score_distribution(&self) -> $crate::Result<Vec<$crate::ScoreBin>> {
                 let rows: Vec<(i64, i64)> = sqlx::query_as(
                     "SELECT CAST(CASE WHEN total_score >= 90 THEN 9 ELSE total_score / 10 END \
-                     AS BIGINT) AS bin, COUNT(*) FROM latest_scores GROUP BY 1",
+                     AS BIGINT) AS bin, COUNT(*) FROM leads \
+                     WHERE scored_at IS NOT NULL GROUP BY 1",
                 )
                 .fetch_all(&self.pool)
                 .await?;

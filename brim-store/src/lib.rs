@@ -66,7 +66,7 @@ pub trait LeadStore {
 /// - Events are never changed or deleted; ids increase in append order.
 /// - `events_for_company` lists every event with that company id, oldest first. (SQLite finds
 ///   the `score_calculated` events that `record_scored` stored through a chain kept from the
-///   company's `latest_scores` row, and the rest through a per-company index.)
+///   company's `leads` row, and the rest through a per-company index.)
 pub trait EventStore {
     /// Appends `events`, returning how many were stored.
     fn append_events(&self, events: &[NewEvent]) -> impl Future<Output = Result<u64>> + Send;
@@ -90,7 +90,7 @@ pub trait EventStore {
 /// - `latest_score` is the score with the greatest `scored_at` (ties: the one saved last).
 ///   `latest_score` and `score_history` read only the company's own scores: PostgreSQL through
 ///   an index on `(company_id, scored_at)`; SQLite through the chain its triggers keep from the
-///   company's `latest_scores` row (no per-company index to write on every score).
+///   company's `leads` row (no per-company index to write on every score).
 pub trait ScoreStore {
     /// Saves `scores`, returning how many were stored.
     fn save_scores(&self, scores: &[NewScore]) -> impl Future<Output = Result<u64>> + Send;

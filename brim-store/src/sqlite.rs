@@ -216,26 +216,26 @@ impl SqliteStore {
         Ok(turn)
     }
 
-    /// A company's scores, newest first: its chain from `latest_scores.last_score_id` through
+    /// A company's scores, newest first: its chain from `leads.last_score_id` through
     /// `scores.prev_id` (migration 0006; there is no per-company index on scores).
     pub(crate) const SCORE_HISTORY: &str = "WITH RECURSIVE chain(id) AS ( \
-           SELECT last_score_id FROM latest_scores WHERE company_id = $1 \
+           SELECT last_score_id FROM leads WHERE company_id = $1 \
            UNION ALL SELECT s.prev_id FROM scores s JOIN chain c ON s.id = c.id \
            WHERE s.prev_id IS NOT NULL) \
          SELECT s.id, s.report, s.scored_at FROM chain c JOIN scores s ON s.id = c.id \
          ORDER BY s.scored_at DESC, s.id DESC";
     /// A company's latest score (the chain's greatest `scored_at`, then id).
     pub(crate) const LATEST_SCORE: &str = "WITH RECURSIVE chain(id) AS ( \
-           SELECT last_score_id FROM latest_scores WHERE company_id = $1 \
+           SELECT last_score_id FROM leads WHERE company_id = $1 \
            UNION ALL SELECT s.prev_id FROM scores s JOIN chain c ON s.id = c.id \
            WHERE s.prev_id IS NOT NULL) \
          SELECT s.id, s.report, s.scored_at FROM chain c JOIN scores s ON s.id = c.id \
          ORDER BY s.scored_at DESC, s.id DESC LIMIT 1";
     /// A company's events, oldest first: those `record_scored` chained (from
-    /// `latest_scores.last_event_id` through `events.linked`), and the rest through the
+    /// `leads.last_event_id` through `events.linked`), and the rest through the
     /// partial per-company index.
     pub(crate) const COMPANY_EVENTS: &str = "WITH RECURSIVE chain(id) AS ( \
-           SELECT last_event_id FROM latest_scores WHERE company_id = $1 \
+           SELECT last_event_id FROM leads WHERE company_id = $1 \
            UNION ALL SELECT e.linked FROM events e JOIN chain c ON e.id = c.id \
            WHERE e.linked > 0) \
          SELECT e.id, e.event_type, e.occurred_at, e.user_id, e.company_id, e.payload \
@@ -248,8 +248,8 @@ impl SqliteStore {
     /// [`crate::ScoreStore::record_scored`] in three round trips to the connection's thread
     /// (each statement is one; under load each costs ~100 µs of waiting for a core, measured):
     /// `BEGIN IMMEDIATE`, the read of the stored leads to merge with, then every INSERT and the
-    /// `COMMIT` as one multi-statement query. The companies' `latest_scores` rows are written
-    /// before their scores and events, which the triggers of migration 0006 chain to them; the
+    /// `COMMIT` as one multi-statement query. The companies' `leads` rows are written before
+    /// their scores and events, which the triggers of migration 0006 chain to them; the
     /// `score_calculated` events of a scored company are inserted to be chained (`linked = -1`),
     /// any other event as `append_events` would.
     pub(crate) async fn record_scored_tx(
@@ -293,8 +293,8 @@ impl SqliteStore {
             });
             sql.push(";\n");
         }
-        // Chained: the score_calculated events of a company whose latest_scores row this
-        // call wrote (so the analytics' reads of other events by company keep their index).
+        // Chained: the score_calculated events of a company whose latest score this call
+        // wrote (so the analytics' reads of other events by company keep their index).
         let chained = |e: &crate::NewEvent| {
             (e.event_type == crate::EventType::ScoreCalculated
                 && e.company_id

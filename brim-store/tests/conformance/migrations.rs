@@ -5,7 +5,10 @@
 use std::borrow::Cow;
 
 use brim_core::Scorer;
-use brim_store::{EventStore, EventType, NewEvent, NewScore, PgStore, ScoreStore, SqliteStore};
+use brim_store::{
+    Analytics, EventStore, EventType, LeadStore, LeadsQuery, NewEvent, NewScore, PgStore,
+    ScoreStore, SqliteStore,
+};
 use sqlx::migrate::Migrator;
 
 use crate::lead;
@@ -27,7 +30,8 @@ fn before_0006(all: Migrator) -> Migrator {
 
 /// Rows as the store wrote them before 0006: three scores of one company saved out of time
 /// order (the oldest, 30, the only one above 75), its latest_scores row, a score_calculated
-/// event and an e-mail event; `$1` is the company's id, `$2` its report.
+/// event and an e-mail event; `$1` is the company's id, `$2` its report. And a lead never
+/// scored.
 const OLD_ROWS: &str = "
     INSERT INTO scores (company_id, model, model_version, fit_score, intent_score, total_score,
                         confidence, action, report, scored_at)
@@ -38,10 +42,28 @@ const OLD_ROWS: &str = "
                                intent_score, total_score, action, scored_at)
     VALUES ($1, 'Old Co', 'old co', 'balanced', 60, 10, 60, 'medium_priority_outreach', 50);
     INSERT INTO events (event_type, occurred_at, company_id, payload)
-    VALUES ('score_calculated', 50, $1, '{}'), ('email_opened', 55, $1, '{}');";
+    VALUES ('score_calculated', 50, $1, '{}'), ('email_opened', 55, $1, '{}');
+    INSERT INTO leads (company_id, company_name, lead, created_at, updated_at)
+    VALUES ('lead-only', 'Lead Only', '{\"company_name\": \"Lead Only\"}', 5, 6);";
 
-async fn check_after<S: ScoreStore + EventStore>(store: &S, id: &str, first_qualified: i64) {
+async fn check_after<S: ScoreStore + EventStore + LeadStore + Analytics>(
+    store: &S,
+    id: &str,
+    first_qualified: i64,
+) {
     assert_eq!(first_qualified, 30);
+    let only = store.get_lead("lead-only").await.unwrap().unwrap();
+    assert_eq!(
+        (only.lead.company_name.as_str(), only.created_at),
+        ("Lead Only", 5)
+    );
+    assert!(store.get_lead(id).await.unwrap().is_none(), "only scored");
+    let table = store.scored_leads(&LeadsQuery::default()).await.unwrap();
+    assert_eq!(table.total, 1);
+    assert_eq!(
+        (table.rows[0].company_id.as_str(), table.rows[0].score),
+        (id, 60)
+    );
     let times = |h: Vec<brim_store::StoredScore>| h.iter().map(|s| s.scored_at).collect::<Vec<_>>();
     assert_eq!(times(store.score_history(id).await.unwrap()), [50, 40, 30]);
     assert_eq!(store.latest_score(id).await.unwrap().unwrap().scored_at, 50);
@@ -74,6 +96,8 @@ async fn check_after<S: ScoreStore + EventStore>(store: &S, id: &str, first_qual
     let events = store.events_for_company(id).await.unwrap();
     let at: Vec<i64> = events.iter().map(|e| e.occurred_at).collect();
     assert_eq!(at, [50, 55, 70]);
+    let lead = store.get_lead(id).await.unwrap().unwrap();
+    assert_eq!((lead.created_at, lead.updated_at), (70, 70));
 }
 
 fn old_company() -> (String, String) {
@@ -109,7 +133,7 @@ async fn sqlite_data_written_before_0006_reads_the_same_after() {
     }
     let store = SqliteStore::connect(&url).await.unwrap();
     let (first,): (i64,) =
-        sqlx::query_as("SELECT first_qualified_at FROM latest_scores WHERE company_id = $1")
+        sqlx::query_as("SELECT first_qualified_at FROM leads WHERE company_id = $1")
             .bind(&id)
             .fetch_one(store.pool())
             .await
@@ -144,7 +168,7 @@ async fn postgres_data_written_before_0006_reads_the_same_after() {
     }
     let store = PgStore::connect_with(options).await.unwrap();
     let (first,): (i64,) =
-        sqlx::query_as("SELECT first_qualified_at FROM latest_scores WHERE company_id = $1")
+        sqlx::query_as("SELECT first_qualified_at FROM leads WHERE company_id = $1")
             .bind(&id)
             .fetch_one(store.pool())
             .await

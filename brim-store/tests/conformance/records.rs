@@ -297,6 +297,9 @@ async fn a_scored_batch_is_recorded_in_one_transaction() {
                 store.record_scored(&pair, 80 + round, &scores, &events),
             )
             .await;
+            // A batch given up on after its statements were sent may still commit: the next
+            // write's turn comes once it has committed or rolled back.
+            store.upsert_leads(&[], 0).await.unwrap();
             let now_stored = store.count_events(None).await.unwrap();
             let second = store
                 .latest_score(&scores[1].report.company_id)
