@@ -215,8 +215,7 @@ macro_rules! save_scores_in {
         let scores: &[$crate::NewScore] = $scores;
         let tx = &mut $tx;
         // Keep each company's latest score on its leads row (one row per company for the
-        // scored-leads table); a newer score already there wins. First: SQLite's trigger on
-        // scores chains each new score to its company's row (migration 0006).
+        // scored-leads table); a newer score already there wins.
         let latest = $crate::latest_by_company(scores);
         $crate::adapter::insert_rows!(
             *tx,
@@ -300,10 +299,7 @@ macro_rules! impl_ports {
 
         impl $crate::ScoreStore for $store {
             async fn save_scores(&self, scores: &[$crate::NewScore]) -> $crate::Result<u64> {
-                let mut tx = self.write_tx().await?;
-                let stored = $crate::adapter::save_scores_in!(tx, $db, scores);
-                tx.commit().await?;
-                Ok(stored)
+                self.save_scores_tx(scores).await
             }
 
             async fn record_scored(
@@ -454,5 +450,5 @@ macro_rules! impl_ports {
 
 pub(crate) use {
     append_events_in, batch_insert, event_row, impl_ports, insert_rows, latest_row, lead_row,
-    merged_with_stored, save_scores_in, score_row, upsert_leads_in,
+    merged_with_stored, newer, save_scores_in, score_row, upsert_leads_in,
 };

@@ -22,6 +22,7 @@ mod postgres;
 mod queue;
 mod queue_sql;
 mod sqlite;
+mod sqlite_record;
 
 pub use analytics::{
     ACTIVATION_STEP, ACTIVATION_STEPS, DAY_MS, FunnelDay, Kpi, Kpis, LeadSort, LeadsQuery, Page,

@@ -56,6 +56,14 @@ impl PgStore {
         Ok(PgTurn(&self.pool))
     }
 
+    /// [`crate::ScoreStore::save_scores`]: one transaction.
+    pub(crate) async fn save_scores_tx(&self, scores: &[crate::NewScore]) -> crate::Result<u64> {
+        let mut tx = self.write_tx().await?;
+        let stored = crate::adapter::save_scores_in!(tx, sqlx::Postgres, scores);
+        tx.commit().await?;
+        Ok(stored)
+    }
+
     /// [`crate::ScoreStore::record_scored`]: one transaction, a statement per step.
     pub(crate) async fn record_scored_tx(
         &self,

@@ -82,7 +82,7 @@ impl WriteTx {
     }
 
     /// For statements that end with their own `COMMIT` and succeeded: the transaction is over.
-    fn committed(mut self) {
+    pub(crate) fn committed(mut self) {
         self.turn = None;
     }
 }
@@ -245,78 +245,10 @@ impl SqliteStore {
            WHERE company_id = $1 AND linked IS NULL \
          ORDER BY 1";
 
-    /// [`crate::ScoreStore::record_scored`] in three round trips to the connection's thread
-    /// (each statement is one; under load each costs ~100 µs of waiting for a core, measured):
-    /// `BEGIN IMMEDIATE`, the read of the stored leads to merge with, then every INSERT and the
-    /// `COMMIT` as one multi-statement query. The companies' `leads` rows are written before
-    /// their scores and events, which the triggers of migration 0006 chain to them; the
-    /// `score_calculated` events of a scored company are inserted to be chained (`linked = -1`),
-    /// any other event as `append_events` would.
-    pub(crate) async fn record_scored_tx(
-        &self,
-        leads: &[brim_core::Lead],
-        now: i64,
-        scores: &[crate::NewScore],
-        events: &[crate::NewEvent],
-    ) -> crate::Result<u64> {
-        use crate::adapter::{
-            LATEST_INSERT, LATEST_UPSERT, LEADS_INSERT, LEADS_UPSERT, ROWS_PER_INSERT,
-            SCORES_INSERT, event_row, latest_row, lead_row, merged_with_stored, score_row,
-        };
-        let merged = crate::merge_by_company(leads);
-        let latest = crate::latest_by_company(scores);
-        let scored: std::collections::HashSet<&str> = latest
-            .iter()
-            .map(|(s, _)| s.report.company_id.as_str())
-            .collect();
-        let mut tx = self.write_tx().await?;
-        let rows = merged_with_stored!(&mut tx, sqlx::Sqlite, &merged);
-        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-        for chunk in rows.chunks(ROWS_PER_INSERT / 2) {
-            sql.push(LEADS_INSERT);
-            sql.push_values(chunk, |mut row, (company_id, lead)| {
-                lead_row!(row, company_id, lead, now);
-            });
-            sql.push(LEADS_UPSERT).push(";\n");
-        }
-        for chunk in latest.chunks(ROWS_PER_INSERT / 2) {
-            sql.push(LATEST_INSERT);
-            sql.push_values(chunk, |mut row, s| {
-                latest_row!(row, *s);
-            });
-            sql.push(LATEST_UPSERT).push(";\n");
-        }
-        for chunk in scores.chunks(ROWS_PER_INSERT / 2) {
-            sql.push(SCORES_INSERT);
-            sql.push_values(chunk, |mut row, s| {
-                score_row!(row, s);
-            });
-            sql.push(";\n");
-        }
-        // Chained: the score_calculated events of a company whose latest score this call
-        // wrote (so the analytics' reads of other events by company keep their index).
-        let chained = |e: &crate::NewEvent| {
-            (e.event_type == crate::EventType::ScoreCalculated
-                && e.company_id
-                    .as_deref()
-                    .is_some_and(|id| scored.contains(id)))
-            .then_some(-1i64)
-        };
-        for chunk in events.chunks(ROWS_PER_INSERT / 2) {
-            sql.push(EVENTS_INSERT_LINKED);
-            sql.push_values(chunk, |mut row, e| {
-                event_row!(row, e).push_bind(chained(e));
-            });
-            sql.push(";\n");
-        }
-        sql.push("COMMIT");
-        // The text depends only on the batch's row counts, so a request-sized batch's
-        // statements are prepared once and kept (parsing them was ~10 % of the writer's time,
-        // measured); a bulk import's big ones are not kept.
-        let keep = rows.len().max(scores.len()).max(events.len()) <= KEEP_PREPARED_ROWS;
-        sql.build().persistent(keep).execute(&mut *tx).await?;
-        tx.committed();
-        Ok(scores.len() as u64)
+    /// [`crate::ScoreStore::save_scores`]: as `record_scored` without leads or events (see
+    /// `sqlite_record.rs`), which keeps each company's chain of scores.
+    pub(crate) async fn save_scores_tx(&self, scores: &[crate::NewScore]) -> crate::Result<u64> {
+        self.record_scored_tx(&[], 0, scores, &[]).await
     }
 
     /// The connection pool, for queries of your own (the schema is documented in the
@@ -414,17 +346,13 @@ impl Checkpointer {
 /// Measured under the load benchmark: the writer's CPU per request 122 µs at 64 MiB, 99 µs at
 /// 8-16 MiB, 103-106 µs at 2-4 MiB (docs/PERFORMANCE.md).
 const WRITER_CACHE: &str = "-16384";
-/// `record_scored`'s events, with the column that asks the trigger to chain them.
-const EVENTS_INSERT_LINKED: &str =
-    "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload, linked) ";
-
 /// Prepared statements the writing connection keeps: `record_scored`'s text for each batch
 /// size up to [`KEEP_PREPARED_ROWS`], the queue's and the ports' fixed statements.
 const WRITER_STATEMENTS: usize = 256;
 /// Batches of at most this many rows keep their prepared `record_scored` statements: the
 /// request recorder's batches (one row per request waiting for the commit) are mostly this
 /// small; a bulk import's chunks of hundreds are prepared afresh each time.
-const KEEP_PREPARED_ROWS: usize = 64;
+pub(crate) const KEEP_PREPARED_ROWS: usize = 64;
 
 /// How often the checkpointer copies the WAL into the database, and the WAL size (pages of
 /// 4 KiB) from which it starts it over. Measured under the load benchmark (docs/PERFORMANCE.md):

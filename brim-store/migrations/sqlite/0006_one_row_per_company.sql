@@ -6,8 +6,9 @@
 --   latest score (what `latest_scores` held; NULL while unscored), its e-mail's status, and the
 --   first time it scored above 75 (the KPIs' qualifying score, for the time-to-activation KPI).
 -- - that row leads to the company's scores, and to the score_calculated events record_scored
---   stored with them, through chains of ids kept by the triggers below; the per-company indexes
---   on scores and on those events go.
+--   stored with them, through chains of ids (kept by the store's writes, which give new scores
+--   and events their ids in the write transaction); the per-company indexes on scores and on
+--   those events go.
 
 DROP TRIGGER email_queue_inserted;
 DROP TRIGGER email_queue_status_changed;
@@ -93,25 +94,9 @@ BEGIN
     WHERE company_id = NEW.company_id;
 END;
 
--- save_scores writes the company's row before its scores, so it is there.
-CREATE TRIGGER scores_chain AFTER INSERT ON scores
-BEGIN
-    UPDATE scores SET prev_id = (SELECT last_score_id FROM leads WHERE company_id = NEW.company_id)
-    WHERE id = NEW.id;
-    UPDATE leads SET last_score_id = NEW.id WHERE company_id = NEW.company_id;
-END;
-
 -- The score_calculated events record_scored stores for a company it scored are chained the same
--- way: it inserts them with linked = -1, and the trigger sets linked to the company's chained
--- event before (0 for none). Every other event (linked NULL) stays in the per-company index,
--- now partial.
+-- way (events.linked: the company's chained event before, 0 for none). Every other event
+-- (linked NULL) stays in the per-company index, now partial.
 ALTER TABLE events ADD COLUMN linked INTEGER;
 DROP INDEX events_company;
 CREATE INDEX events_company ON events (company_id, event_type) WHERE linked IS NULL;
-CREATE TRIGGER events_chain AFTER INSERT ON events WHEN NEW.linked IS NOT NULL
-BEGIN
-    UPDATE events SET linked = COALESCE((SELECT last_event_id FROM leads
-                                         WHERE company_id = NEW.company_id), 0)
-    WHERE id = NEW.id;
-    UPDATE leads SET last_event_id = NEW.id WHERE company_id = NEW.company_id;
-END;
