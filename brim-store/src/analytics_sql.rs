@@ -66,7 +66,8 @@ pub(crate) fn leads_order(query: &LeadsQuery) -> String {
             format!(" ORDER BY l.total_score {dir}, l.scored_at {dir}, l.company_id")
         }
         LeadSort::Name => format!(" ORDER BY l.name_key {dir}, l.company_id"),
-        LeadSort::Date => format!(" ORDER BY l.scored_at {dir}, l.company_id"),
+        // `+ 0`: the date index's expression (see migration 0006).
+        LeadSort::Date => format!(" ORDER BY (l.scored_at + 0) {dir}, l.company_id"),
     }
 }
 
