@@ -5,7 +5,8 @@
 /// Rows per multi-row INSERT: 6 parameters a row stays far below both databases' limits.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
 
-/// The INSERTs of scoring, shared by the ports below and the SQLite store's `record_scored`.
+/// The INSERTs of scoring, for the ports below (SQLite's `record_scored` and `save_scores` write
+/// their own: `sqlite_record.rs`).
 pub(crate) const LEADS_INSERT: &str =
     "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) ";
 /// The leads are merged with what is stored before the upsert, so the new row wins. A company

@@ -14,6 +14,18 @@ use crate::adapter::impl_ports;
 use crate::analytics_sql::impl_analytics;
 use crate::queue_sql::impl_queue;
 
+/// A company's scores through its chain, newest first (see `SqliteStore::SCORE_HISTORY`).
+macro_rules! score_chain {
+    () => {
+        "WITH RECURSIVE chain(id) AS ( \
+           SELECT last_score_id FROM leads WHERE company_id = $1 \
+           UNION ALL SELECT s.prev_id FROM scores s JOIN chain c ON s.id = c.id \
+           WHERE s.prev_id IS NOT NULL AND s.prev_id < s.id) \
+         SELECT s.id, s.report, s.scored_at FROM chain c JOIN scores s ON s.id = c.id \
+         ORDER BY s.scored_at DESC, s.id DESC"
+    };
+}
+
 /// Brim's store in SQLite. WAL mode, one writer at a time (SQLite's own rule), many readers.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -217,27 +229,18 @@ impl SqliteStore {
     }
 
     /// A company's scores, newest first: its chain from `leads.last_score_id` through
-    /// `scores.prev_id` (migration 0006; there is no per-company index on scores).
-    pub(crate) const SCORE_HISTORY: &str = "WITH RECURSIVE chain(id) AS ( \
-           SELECT last_score_id FROM leads WHERE company_id = $1 \
-           UNION ALL SELECT s.prev_id FROM scores s JOIN chain c ON s.id = c.id \
-           WHERE s.prev_id IS NOT NULL) \
-         SELECT s.id, s.report, s.scored_at FROM chain c JOIN scores s ON s.id = c.id \
-         ORDER BY s.scored_at DESC, s.id DESC";
+    /// `scores.prev_id` (migration 0006; there is no per-company index on scores). Ids only go
+    /// down the chain, so even a damaged one ends.
+    pub(crate) const SCORE_HISTORY: &str = score_chain!();
     /// A company's latest score (the chain's greatest `scored_at`, then id).
-    pub(crate) const LATEST_SCORE: &str = "WITH RECURSIVE chain(id) AS ( \
-           SELECT last_score_id FROM leads WHERE company_id = $1 \
-           UNION ALL SELECT s.prev_id FROM scores s JOIN chain c ON s.id = c.id \
-           WHERE s.prev_id IS NOT NULL) \
-         SELECT s.id, s.report, s.scored_at FROM chain c JOIN scores s ON s.id = c.id \
-         ORDER BY s.scored_at DESC, s.id DESC LIMIT 1";
+    pub(crate) const LATEST_SCORE: &str = concat!(score_chain!(), " LIMIT 1");
     /// A company's events, oldest first: those `record_scored` chained (from
     /// `leads.last_event_id` through `events.linked`), and the rest through the
     /// partial per-company index.
     pub(crate) const COMPANY_EVENTS: &str = "WITH RECURSIVE chain(id) AS ( \
            SELECT last_event_id FROM leads WHERE company_id = $1 \
            UNION ALL SELECT e.linked FROM events e JOIN chain c ON e.id = c.id \
-           WHERE e.linked > 0) \
+           WHERE e.linked > 0 AND e.linked < e.id) \
          SELECT e.id, e.event_type, e.occurred_at, e.user_id, e.company_id, e.payload \
            FROM chain c JOIN events e ON e.id = c.id \
          UNION ALL \
@@ -400,6 +403,50 @@ mod tests {
         .execute(&mut **tx)
         .await
         .unwrap();
+    }
+
+    /// A damaged chain (a score or event pointing at itself or at a later row) still ends:
+    /// reading it neither hangs nor fails.
+    #[tokio::test]
+    async fn a_damaged_chain_still_ends() {
+        use crate::{EventStore, ScoreStore};
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let lead = brim_core::Lead::from_json(r#"{"company_name": "Loop"}"#).unwrap();
+        let report = brim_core::Scorer::preset("balanced").unwrap().report(&lead);
+        let id = report.company_id.clone();
+        let scores: Vec<crate::NewScore> = (1..=3)
+            .map(|at| crate::NewScore {
+                report: report.clone(),
+                scored_at: at,
+            })
+            .collect();
+        let events: Vec<crate::NewEvent> = (1..=3)
+            .map(|at| crate::NewEvent {
+                event_type: crate::EventType::ScoreCalculated,
+                occurred_at: at,
+                user_id: None,
+                company_id: Some(id.clone()),
+                payload: serde_json::json!({}),
+            })
+            .collect();
+        store
+            .record_scored(&[lead], 3, &scores, &events)
+            .await
+            .unwrap();
+        assert_eq!(store.score_history(&id).await.unwrap().len(), 3);
+        assert_eq!(store.events_for_company(&id).await.unwrap().len(), 3);
+        sqlx::raw_sql(
+            "UPDATE scores SET prev_id = id WHERE id = 2; \
+             UPDATE events SET linked = id + 5 WHERE id = 3",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        // The chains now stop at the damage (the newest score, then the self-loop; the newest
+        // event only).
+        assert_eq!(store.score_history(&id).await.unwrap().len(), 2);
+        assert_eq!(store.events_for_company(&id).await.unwrap().len(), 1);
+        assert_eq!(store.latest_score(&id).await.unwrap().unwrap().scored_at, 3);
     }
 
     /// A write transaction dropped before its commit (an error, or a cancelled caller) is
