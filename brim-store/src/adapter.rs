@@ -41,27 +41,38 @@ macro_rules! newer {
     };
 }
 
-/// A newer score already there wins; the first qualifying time is the earliest either knows.
+/// The SET list that keeps a company's latest score on its `leads` row: a newer score already
+/// there wins; the first qualifying time is the earliest either knows. (Also SQLite's own
+/// upsert in `sqlite_record.rs`.)
+macro_rules! latest_score_set {
+    () => {
+        concat!(
+            $crate::adapter::newer!("company_name"),
+            ", ",
+            $crate::adapter::newer!("name_key"),
+            ", ",
+            $crate::adapter::newer!("model"),
+            ", ",
+            $crate::adapter::newer!("fit_score"),
+            ", ",
+            $crate::adapter::newer!("intent_score"),
+            ", ",
+            $crate::adapter::newer!("total_score"),
+            ", ",
+            $crate::adapter::newer!("action"),
+            ", ",
+            $crate::adapter::newer!("scored_at"),
+            ", first_qualified_at = CASE WHEN leads.first_qualified_at IS NULL \
+               OR excluded.first_qualified_at < leads.first_qualified_at \
+               THEN excluded.first_qualified_at ELSE leads.first_qualified_at END"
+        )
+    };
+}
+
+/// A newer score already there wins (see `latest_score_set`).
 pub(crate) const LATEST_UPSERT: &str = concat!(
     " ON CONFLICT (company_id) DO UPDATE SET ",
-    newer!("company_name"),
-    ", ",
-    newer!("name_key"),
-    ", ",
-    newer!("model"),
-    ", ",
-    newer!("fit_score"),
-    ", ",
-    newer!("intent_score"),
-    ", ",
-    newer!("total_score"),
-    ", ",
-    newer!("action"),
-    ", ",
-    newer!("scored_at"),
-    ", first_qualified_at = CASE WHEN leads.first_qualified_at IS NULL \
-       OR excluded.first_qualified_at < leads.first_qualified_at \
-       THEN excluded.first_qualified_at ELSE leads.first_qualified_at END"
+    latest_score_set!()
 );
 pub(crate) const EVENTS_INSERT: &str =
     "INSERT INTO events (event_type, occurred_at, user_id, company_id, payload) ";
@@ -450,6 +461,7 @@ macro_rules! impl_ports {
 }
 
 pub(crate) use {
-    append_events_in, batch_insert, event_row, impl_ports, insert_rows, latest_row, lead_row,
-    merged_with_stored, newer, save_scores_in, score_row, upsert_leads_in,
+    append_events_in, batch_insert, event_row, impl_ports, insert_rows, latest_row,
+    latest_score_set, lead_row, merged_with_stored, newer, save_scores_in, score_row,
+    upsert_leads_in,
 };

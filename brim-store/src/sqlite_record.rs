@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use brim_core::Lead;
 use sqlx::types::Json;
 
-use crate::adapter::{ROWS_PER_INSERT, newer};
+use crate::adapter::{ROWS_PER_INSERT, event_row, latest_score_set, score_row};
 use crate::sqlite::{KEEP_PREPARED_ROWS, SqliteStore};
 use crate::{EventType, NewEvent, NewScore};
 
@@ -27,24 +27,7 @@ const COMPANY_UPSERT: &str = concat!(
      THEN excluded.created_at ELSE leads.created_at END, ",
     "updated_at = CASE WHEN excluded.lead IS NOT NULL \
      THEN excluded.updated_at ELSE leads.updated_at END, ",
-    newer!("company_name"),
-    ", ",
-    newer!("name_key"),
-    ", ",
-    newer!("model"),
-    ", ",
-    newer!("fit_score"),
-    ", ",
-    newer!("intent_score"),
-    ", ",
-    newer!("total_score"),
-    ", ",
-    newer!("action"),
-    ", ",
-    newer!("scored_at"),
-    ", first_qualified_at = CASE WHEN leads.first_qualified_at IS NULL \
-       OR excluded.first_qualified_at < leads.first_qualified_at \
-       THEN excluded.first_qualified_at ELSE leads.first_qualified_at END",
+    latest_score_set!(),
     ", last_score_id = COALESCE(excluded.last_score_id, leads.last_score_id)",
     ", last_event_id = COALESCE(excluded.last_event_id, leads.last_event_id)"
 );
@@ -228,19 +211,8 @@ impl SqliteStore {
         for chunk in scored.chunks(ROWS_PER_INSERT / 2) {
             sql.push(SCORES_INSERT);
             sql.push_values(chunk, |mut b, (s, (id, prev))| {
-                let r = &s.report;
-                b.push_bind(*id)
-                    .push_bind(r.company_id.as_str())
-                    .push_bind(r.model.as_str())
-                    .push_bind(r.model_version.as_str())
-                    .push_bind(i16::from(r.fit_score))
-                    .push_bind(i16::from(r.intent_score))
-                    .push_bind(i16::from(r.total_score))
-                    .push_bind(r.confidence)
-                    .push_bind(r.action.as_str())
-                    .push_bind(Json(r))
-                    .push_bind(s.scored_at)
-                    .push_bind(*prev);
+                b.push_bind(*id);
+                score_row!(b, s).push_bind(*prev);
             });
             sql.push(";\n");
         }
@@ -248,13 +220,8 @@ impl SqliteStore {
         for chunk in appended.chunks(ROWS_PER_INSERT / 2) {
             sql.push(EVENTS_INSERT);
             sql.push_values(chunk, |mut b, (e, (id, linked))| {
-                b.push_bind(*id)
-                    .push_bind(e.event_type.as_str())
-                    .push_bind(e.occurred_at)
-                    .push_bind(e.user_id.as_deref())
-                    .push_bind(e.company_id.as_deref())
-                    .push_bind(Json(&e.payload))
-                    .push_bind(*linked);
+                b.push_bind(*id);
+                event_row!(b, e).push_bind(*linked);
             });
             sql.push(";\n");
         }
