@@ -100,35 +100,33 @@ async fn check_after<S: ScoreStore + EventStore + LeadStore + Analytics>(
     assert_eq!((lead.created_at, lead.updated_at), (70, 70));
 }
 
+/// The old company's id, and `OLD_ROWS` written out for it.
 fn old_company() -> (String, String) {
     let report = Scorer::preset("balanced")
         .unwrap()
         .report(&lead(r#"{"company_name": "Old Co"}"#));
-    (
-        report.company_id.clone(),
-        serde_json::to_string(&report).unwrap(),
-    )
+    let json = serde_json::to_string(&report).unwrap();
+    let sql = OLD_ROWS
+        .replace("$1", &format!("'{}'", report.company_id))
+        .replace("$2", &format!("'{}'", json.replace('\'', "''")));
+    (report.company_id, sql)
 }
 
 #[tokio::test]
 async fn sqlite_data_written_before_0006_reads_the_same_after() {
     let dir = crate::tempfile_dir();
     let url = format!("sqlite://{}/brim.db?mode=rwc", dir.display());
-    let (id, report) = old_company();
+    let (id, old_rows) = old_company();
     {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
         before_0006(sqlx::migrate!("migrations/sqlite"))
             .run(&pool)
             .await
             .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(
-            OLD_ROWS
-                .replace("$1", &format!("'{id}'"))
-                .replace("$2", &format!("'{}'", report.replace('\'', "''"))),
-        ))
-        .execute(&pool)
-        .await
-        .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(old_rows.clone()))
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     }
     let store = SqliteStore::connect(&url).await.unwrap();
@@ -148,7 +146,7 @@ async fn postgres_data_written_before_0006_reads_the_same_after() {
     let Some(schema) = crate::pg_schema().await else {
         return;
     };
-    let (id, report) = old_company();
+    let (id, old_rows) = old_company();
     let options = schema.options();
     {
         let pool = sqlx::PgPool::connect_with(options.clone()).await.unwrap();
@@ -156,14 +154,10 @@ async fn postgres_data_written_before_0006_reads_the_same_after() {
             .run(&pool)
             .await
             .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(
-            OLD_ROWS
-                .replace("$1", &format!("'{id}'"))
-                .replace("$2", &format!("'{}'", report.replace('\'', "''"))),
-        ))
-        .execute(&pool)
-        .await
-        .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(old_rows.clone()))
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     }
     let store = PgStore::connect_with(options).await.unwrap();

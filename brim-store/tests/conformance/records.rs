@@ -174,35 +174,36 @@ async fn outcomes_are_appended_and_listed_oldest_first() {
     });
 }
 
+/// What scoring `leads` at `at` writes: a score and a score_calculated event each.
+fn scored(leads: &[brim_core::Lead], at: i64) -> (Vec<NewScore>, Vec<NewEvent>) {
+    let scorer = Scorer::preset("balanced").unwrap();
+    let scores: Vec<NewScore> = leads
+        .iter()
+        .map(|l| NewScore {
+            report: scorer.report(l),
+            scored_at: at,
+        })
+        .collect();
+    let events = scores
+        .iter()
+        .map(|s| NewEvent {
+            event_type: EventType::ScoreCalculated,
+            occurred_at: at,
+            user_id: None,
+            company_id: Some(s.report.company_id.clone()),
+            payload: serde_json::json!({"score": s.report.total_score}),
+        })
+        .collect();
+    (scores, events)
+}
+
 #[tokio::test]
 async fn a_scored_batch_is_recorded_in_one_transaction() {
     for_each_store!(|store| {
-        let scorer = Scorer::preset("balanced").unwrap();
         let leads = vec![
             lead(r#"{"company_name": "Acme", "employee_count": 150, "industry": "SaaS"}"#),
             lead(r#"{"company_name": "Globex"}"#),
         ];
-        // What scoring `leads` at `at` writes: a score and a score_calculated event each.
-        let scored = |leads: &[brim_core::Lead], at: i64| -> (Vec<NewScore>, Vec<NewEvent>) {
-            let scores: Vec<NewScore> = leads
-                .iter()
-                .map(|l| NewScore {
-                    report: scorer.report(l),
-                    scored_at: at,
-                })
-                .collect();
-            let events = scores
-                .iter()
-                .map(|s| NewEvent {
-                    event_type: EventType::ScoreCalculated,
-                    occurred_at: at,
-                    user_id: None,
-                    company_id: Some(s.report.company_id.clone()),
-                    payload: serde_json::json!({"score": s.report.total_score}),
-                })
-                .collect();
-            (scores, events)
-        };
         let (scores, events) = scored(&leads, 50);
         assert_eq!(
             store
@@ -417,32 +418,11 @@ async fn history_and_events_stay_whole_across_every_write_path() {
 #[tokio::test]
 async fn a_big_mixed_batch_keeps_every_company_whole() {
     for_each_store!(|store| {
-        let scorer = Scorer::preset("balanced").unwrap();
         // 1,200 companies (more than one read or one INSERT takes): even ones come with their
         // lead, odd ones are only scored; the last 100 leads come without a score.
         let leads: Vec<brim_core::Lead> = (0..1_300)
             .map(|i| lead(&format!(r#"{{"company_name": "Bulk {i}"}}"#)))
             .collect();
-        let round = |at: i64| -> (Vec<NewScore>, Vec<NewEvent>) {
-            let scores: Vec<NewScore> = leads[..1_200]
-                .iter()
-                .map(|l| NewScore {
-                    report: scorer.report(l),
-                    scored_at: at,
-                })
-                .collect();
-            let events = scores
-                .iter()
-                .map(|s| NewEvent {
-                    event_type: EventType::ScoreCalculated,
-                    occurred_at: at,
-                    user_id: None,
-                    company_id: Some(s.report.company_id.clone()),
-                    payload: serde_json::json!({}),
-                })
-                .collect();
-            (scores, events)
-        };
         let with_leads: Vec<brim_core::Lead> = leads
             .iter()
             .enumerate()
@@ -450,7 +430,7 @@ async fn a_big_mixed_batch_keeps_every_company_whole() {
             .map(|(_, l)| l.clone())
             .collect();
         for at in [100, 200] {
-            let (scores, events) = round(at);
+            let (scores, events) = scored(&leads[..1_200], at);
             let stored = store
                 .record_scored(&with_leads, at, &scores, &events)
                 .await
