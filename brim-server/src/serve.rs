@@ -396,7 +396,8 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     // Turned on when the server stops: batch jobs stop between batches, sweeps between pages.
     let (stopping_tx, stopping) = watch::channel(false);
     // Scored requests are committed first; e-mail generation gives way to them.
-    let (recorder, recorder_task) = brim_server::Recorder::spawn(store.clone());
+    let (recorder, recorder_task) = brim_server::Recorder::spawn(store.clone())
+        .map_err(|e| fail(format!("cannot start the request recorder: {e}")))?;
     let (generation, generation_task) = spawn_generation(
         generator,
         parts.clock.clone(),

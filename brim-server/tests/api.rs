@@ -904,7 +904,7 @@ async fn concurrent_scores_are_group_committed_and_each_event_is_stored_before_t
     );
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
     let composer = composer(false);
-    let (recorder, task) = brim_server::Recorder::spawn(store.clone());
+    let (recorder, task) = brim_server::Recorder::spawn(store.clone()).unwrap();
     let router = router(Arc::new(
         App::new(store.clone(), clock, composer, None).with_recorder(recorder),
     ));

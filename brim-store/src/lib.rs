@@ -22,6 +22,7 @@ mod postgres;
 mod queue;
 mod queue_sql;
 mod sqlite;
+mod sqlite_raw;
 mod sqlite_record;
 
 pub use analytics::{

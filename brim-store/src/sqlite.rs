@@ -40,6 +40,9 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// What a writer's turn holds.
 #[derive(Debug)]
 struct Writer {
+    /// Statements kept on `conn` (`sqlite_raw`). Declared before it: they are finalized
+    /// before it closes.
+    prepared: crate::sqlite_raw::Prepared,
     /// A file database's connection for writing, kept for the store's life, outside the pool.
     /// A connection whose database another connection changed drops its whole page cache at
     /// its next transaction, and a pooled connection is pinged on every return to the pool;
@@ -91,6 +94,22 @@ impl WriteTx {
         sqlx::query("COMMIT").execute(&mut *self).await?;
         self.turn = None;
         Ok(())
+    }
+
+    /// The connection borrowed from its thread for direct calls (`sqlite_raw`), with the
+    /// statements kept for it (none for an in-memory database's pooled connection).
+    pub(crate) async fn lock_raw(&mut self) -> sqlx::Result<crate::sqlite_raw::Raw<'_>> {
+        let turn = self
+            .turn
+            .as_mut()
+            .expect("an open transaction has its turn");
+        let writer: &mut Writer = &mut turn.writer;
+        let (conn, kept) = match (&mut turn.pooled, &mut writer.conn) {
+            (Some(pooled), _) => (&mut **pooled, None),
+            (None, Some(own)) => (own, Some(&mut writer.prepared)),
+            (None, None) => unreachable!("a turn without its own connection holds a pooled one"),
+        };
+        Ok(crate::sqlite_raw::Raw::new(conn.lock_handle().await?, kept))
     }
 
     /// For statements that end with their own `COMMIT` and succeeded: the transaction is over.
@@ -183,6 +202,7 @@ impl SqliteStore {
             )
         };
         let writer = Arc::new(tokio::sync::Mutex::new(Writer {
+            prepared: Default::default(),
             conn,
             abandoned: false,
         }));
@@ -208,8 +228,17 @@ impl SqliteStore {
         let mut tx = WriteTx {
             turn: Some(self.write_turn().await?),
         };
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+        sqlx::query(BEGIN).execute(&mut *tx).await?;
         Ok(tx)
+    }
+
+    /// As [`SqliteStore::write_tx`], but [`BEGIN`] is left to the caller, who sends it on the
+    /// connection's handle (`sqlite_record.rs`). Dropped before the transaction is over, it
+    /// rolls back as `write_tx`'s does, whether or not `BEGIN` was reached.
+    pub(crate) async fn write_tx_unbegun(&self) -> sqlx::Result<WriteTx> {
+        Ok(WriteTx {
+            turn: Some(self.write_turn().await?),
+        })
     }
 
     /// This process's turn as the writer (also for a single-statement write outside
@@ -340,6 +369,9 @@ impl Checkpointer {
     }
 }
 
+/// The statement that opens a write transaction (see [`SqliteStore::write_tx`]).
+pub(crate) const BEGIN: &str = "BEGIN IMMEDIATE";
+
 /// The writing connection's page cache (KiB, as SQLite's negative `cache_size`). Smaller than
 /// the readers' on purpose: SQLite scans the whole page cache at every commit that follows a
 /// b-tree page split (the split briefly renumbers a page to the lock page's number, past the end
@@ -349,13 +381,10 @@ impl Checkpointer {
 /// Measured under the load benchmark: the writer's CPU per request 122 µs at 64 MiB, 99 µs at
 /// 8-16 MiB, 103-106 µs at 2-4 MiB (docs/PERFORMANCE.md).
 const WRITER_CACHE: &str = "-16384";
-/// Prepared statements the writing connection keeps: `record_scored`'s text for each batch
-/// size up to [`KEEP_PREPARED_ROWS`], the queue's and the ports' fixed statements.
+/// Prepared statements sqlx keeps for the writing connection: the queue's and the ports'
+/// fixed statements and their multi-row INSERTs (`record_scored` keeps its own, see
+/// `sqlite_raw::Prepared`).
 const WRITER_STATEMENTS: usize = 256;
-/// Batches of at most this many rows keep their prepared `record_scored` statements: the
-/// request recorder's batches (one row per request waiting for the commit) are mostly this
-/// small; a bulk import's chunks of hundreds are prepared afresh each time.
-pub(crate) const KEEP_PREPARED_ROWS: usize = 64;
 
 /// How often the checkpointer copies the WAL into the database, and the WAL size (pages of
 /// 4 KiB) from which it starts it over. Measured under the load benchmark (docs/PERFORMANCE.md):
@@ -403,6 +432,87 @@ mod tests {
         .execute(&mut **tx)
         .await
         .unwrap();
+    }
+
+    /// A batch that fails inside its transaction (here its event's id is taken, so the last
+    /// INSERT fails after the lead and score went in) is rolled back whole, the error is
+    /// SQLite's, and the writer goes on: the next batch, through the same kept statements,
+    /// is stored; and the store closes and reopens its file cleanly.
+    #[tokio::test]
+    async fn a_failed_batch_is_rolled_back_whole_and_the_next_one_stored() {
+        use crate::{EventStore, LeadStore, ScoreStore};
+        let (dir, url) = fresh_file("failed-batch");
+        let batch = |name: &str| {
+            let lead =
+                brim_core::Lead::from_json(&format!(r#"{{"company_name": "{name}"}}"#)).unwrap();
+            let report = brim_core::Scorer::preset("balanced").unwrap().report(&lead);
+            let event = crate::NewEvent {
+                event_type: crate::EventType::ScoreCalculated,
+                occurred_at: 5,
+                user_id: None,
+                company_id: Some(report.company_id.clone()),
+                payload: serde_json::json!({"score": report.total_score}),
+            };
+            let score = crate::NewScore {
+                report,
+                scored_at: 5,
+            };
+            (lead, score, event)
+        };
+        {
+            let store = SqliteStore::connect(&url).await.unwrap();
+            let (lead, score, event) = batch("First");
+            store
+                .record_scored(&[lead], 5, &[score], &[event])
+                .await
+                .unwrap();
+            // The next event id is taken behind the store's back.
+            sqlx::raw_sql(
+                "INSERT INTO events (id, event_type, occurred_at, payload) \
+                   VALUES (2, 'page_viewed', 1, '{}'); \
+                 UPDATE sqlite_sequence SET seq = 1 WHERE name = 'events'",
+            )
+            .execute(store.pool())
+            .await
+            .unwrap();
+            let (lead, score, event) = batch("Second");
+            let second = score.report.company_id.clone();
+            let err = store
+                .record_scored(&[lead], 5, &[score], &[event])
+                .await
+                .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("UNIQUE constraint failed: events.id"),
+                "{err}"
+            );
+            assert!(store.get_lead(&second).await.unwrap().is_none());
+            assert!(store.score_history(&second).await.unwrap().is_empty());
+
+            // Repaired, the writer goes on.
+            sqlx::raw_sql("UPDATE sqlite_sequence SET seq = 2 WHERE name = 'events'")
+                .execute(store.pool())
+                .await
+                .unwrap();
+            let (lead, score, event) = batch("Third");
+            let third = score.report.company_id.clone();
+            store
+                .record_scored(&[lead], 5, &[score], &[event])
+                .await
+                .unwrap();
+            assert!(store.get_lead(&third).await.unwrap().is_some());
+            assert_eq!(store.score_history(&third).await.unwrap().len(), 1);
+            assert_eq!(store.events_for_company(&third).await.unwrap().len(), 1);
+        }
+        // Dropped with its kept statements: the file opens again, nothing lost.
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored, 2);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// A damaged chain (a score or event pointing at itself or at a later row) still ends:

@@ -1,26 +1,29 @@
 //! SQLite's `record_scored` (and `save_scores`): each company's `leads` row written once, and
 //! the company's chains of scores and of `score_calculated` events (migration 0006) kept by
-//! giving the new rows their ids here, in the write transaction.
+//! giving the new rows their ids here, in the write transaction. The transaction runs on the
+//! calling thread through the connection's handle (`sqlite_raw`), one statement prepared for
+//! each kind of row and stepped once a row.
 
 use std::collections::HashMap;
 
 use brim_core::Lead;
-use sqlx::types::Json;
 
-use crate::adapter::{ROWS_PER_INSERT, event_row, latest_score_set, score_row};
-use crate::sqlite::{KEEP_PREPARED_ROWS, SqliteStore};
+use crate::adapter::latest_score_set;
+use crate::sqlite::{BEGIN, SqliteStore};
+use crate::sqlite_raw::Raw;
 use crate::{EventType, NewEvent, NewScore};
 
 /// A company's row: its lead and its latest score, either of which may be absent (then the
 /// stored one stays), and the new heads of its chains.
-const COMPANY_INSERT: &str = "INSERT INTO leads (company_id, company_name, lead, created_at, \
-     updated_at, name_key, model, fit_score, intent_score, total_score, action, scored_at, \
-     first_qualified_at, last_score_id, last_event_id) ";
-
+///
 /// The new lead replaces the stored one (it was merged with it); a company only scored until
 /// now is "created" when its lead comes. The newer score wins; the first qualifying time is the
 /// earliest either knows.
-const COMPANY_UPSERT: &str = concat!(
+const COMPANY_UPSERT_ONE: &str = concat!(
+    "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at, name_key, \
+     model, fit_score, intent_score, total_score, action, scored_at, first_qualified_at, \
+     last_score_id, last_event_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     " ON CONFLICT (company_id) DO UPDATE SET ",
     "lead = COALESCE(excluded.lead, leads.lead), ",
     "created_at = CASE WHEN leads.lead IS NULL AND excluded.lead IS NOT NULL \
@@ -32,27 +35,22 @@ const COMPANY_UPSERT: &str = concat!(
     ", last_event_id = COALESCE(excluded.last_event_id, leads.last_event_id)"
 );
 
-const SCORES_INSERT: &str = "INSERT INTO scores (id, company_id, model, model_version, \
-     fit_score, intent_score, total_score, confidence, action, report, scored_at, prev_id) ";
+/// One score, with its id and the company's previous score.
+const SCORE_INSERT_ONE: &str = "INSERT INTO scores (id, company_id, model, model_version, \
+     fit_score, intent_score, total_score, confidence, action, report, scored_at, prev_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
-const EVENTS_INSERT: &str = "INSERT INTO events (id, event_type, occurred_at, user_id, \
-     company_id, payload, linked) ";
+/// One event, with its id and its link (see `record_scored_tx`).
+const EVENT_INSERT_ONE: &str = "INSERT INTO events (id, event_type, occurred_at, user_id, \
+     company_id, payload, linked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
-/// The tables' last ids (one row), then the stored rows of the companies asked for.
-const READ_COMPANIES: &str = "SELECT NULL, NULL, NULL, NULL, \
-       (SELECT seq FROM sqlite_sequence WHERE name = 'scores'), \
-       (SELECT seq FROM sqlite_sequence WHERE name = 'events') \
-     UNION ALL SELECT company_id, lead, last_score_id, last_event_id, NULL, NULL FROM leads \
-     WHERE company_id IN (";
+/// A company's stored row.
+const READ_COMPANY: &str =
+    "SELECT lead, last_score_id, last_event_id FROM leads WHERE company_id = ?1";
 
-type ReadRow = (
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
+/// The tables' last ids.
+const LAST_IDS: &str = "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'scores'), \
+     (SELECT seq FROM sqlite_sequence WHERE name = 'events')";
 
 /// What is stored for a company: its lead (JSON, read only to merge a new one into) and the
 /// heads of its chains.
@@ -73,10 +71,11 @@ struct CompanyRow<'a> {
 }
 
 impl SqliteStore {
-    /// [`crate::ScoreStore::record_scored`] in three round trips to the connection's thread
-    /// (each statement is one; under load each costs ~100 µs of waiting for a core, measured):
-    /// `BEGIN IMMEDIATE`; one read of the companies' stored rows and the tables' last ids;
-    /// then every INSERT and the `COMMIT` as one multi-statement query. Each company's row is
+    /// [`crate::ScoreStore::record_scored`] as one synchronous run on the calling thread with
+    /// the connection's handle (one hand-over from its sqlx thread, instead of a round trip
+    /// for each statement): `BEGIN IMMEDIATE`; the companies' stored rows and the tables' last
+    /// ids; every row with its kept statement; `COMMIT` (or, on any error, `ROLLBACK`: the
+    /// batch is stored whole or not at all). Each company's row is
     /// written once (lead, latest score and chain heads together); each score gets the next
     /// id and its company's previous score as `prev_id`; each `score_calculated` event of a
     /// company scored in this call gets the company's previous such event as `linked` (0 for
@@ -119,162 +118,213 @@ impl SqliteStore {
             }
         }
 
-        let mut tx = self.write_tx().await?;
-        let (mut stored, last_score, last_event) = read_companies(&mut tx, &rows).await?;
-        // Leads merge into what is stored.
-        for row in &mut rows {
-            if let Some(new) = row.lead.take() {
-                row.lead = Some(
-                    match stored.get_mut(row.company_id).and_then(|s| s.lead.take()) {
-                        Some(old) => {
-                            let mut old: Lead =
-                                serde_json::from_str(&old).map_err(|e| crate::Error::Corrupt {
-                                    what: "lead",
-                                    detail: format!("{}: {e}", row.company_id),
-                                })?;
-                            old.merge(new);
-                            old
-                        }
-                        None => new,
-                    },
-                );
+        // The writer's turn, then the connection borrowed from its thread: the transaction
+        // runs here, start to end, without a round trip per statement (see `sqlite_raw`).
+        let mut tx = self.write_tx_unbegun().await?;
+        let raw = tx.lock_raw().await?;
+        let result = off_the_runtime(|| {
+            raw.exec(BEGIN)?;
+            let written = write_rows(&raw, rows, &index, now, scores, events);
+            let written = written.and_then(|n| Ok(raw.exec("COMMIT").map(|()| n)?));
+            if written.is_err() {
+                // What failed is rolled back here; "no transaction is active" (BEGIN failed,
+                // or COMMIT failed and SQLite rolled back) is fine.
+                let _ = raw.exec("ROLLBACK");
             }
-        }
-        // Ids and chains.
-        let mut next_score = last_score;
-        let mut score_links = Vec::with_capacity(scores.len());
-        for score in scores {
-            next_score += 1;
-            let company_id = score.report.company_id.as_str();
-            let row = &mut rows[index[company_id]];
-            let prev = row
-                .last_score_id
-                .or_else(|| stored.get(company_id).and_then(|s| s.last_score_id));
-            row.last_score_id = Some(next_score);
-            score_links.push((next_score, prev));
-        }
-        let mut next_event = last_event;
-        let mut event_links = Vec::with_capacity(events.len());
-        for event in events {
-            next_event += 1;
-            let scored_here = event
-                .company_id
-                .as_deref()
-                .filter(|_| event.event_type == EventType::ScoreCalculated)
-                .and_then(|id| index.get(id).map(|&i| (id, i)))
-                .filter(|&(_, i)| rows[i].latest.is_some());
-            let linked = scored_here.map(|(id, i)| {
-                let prev = rows[i]
-                    .last_event_id
-                    .or_else(|| stored.get(id).and_then(|s| s.last_event_id))
-                    .unwrap_or(0);
-                rows[i].last_event_id = Some(next_event);
-                prev
-            });
-            event_links.push((next_event, linked));
-        }
-
-        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-        for chunk in rows.chunks(ROWS_PER_INSERT / 2) {
-            sql.push(COMPANY_INSERT);
-            sql.push_values(chunk, |mut b, row| {
-                let name = match (&row.latest, &row.lead) {
-                    (Some((s, _)), _) => s.report.company_name.as_str(),
-                    (None, Some(lead)) => lead.company_name.as_str(),
-                    (None, None) => unreachable!("a row has a lead or a score"),
-                };
-                let at = if row.lead.is_some() {
-                    now
-                } else {
-                    row.latest.map_or(now, |(s, _)| s.scored_at)
-                };
-                let score = row.latest.map(|(s, _)| &s.report);
-                b.push_bind(row.company_id)
-                    .push_bind(name)
-                    .push_bind(row.lead.as_ref().map(Json))
-                    .push_bind(at)
-                    .push_bind(at)
-                    .push_bind(score.map(|r| r.company_name.to_lowercase()))
-                    .push_bind(score.map(|r| r.model.as_str()))
-                    .push_bind(score.map(|r| i16::from(r.fit_score)))
-                    .push_bind(score.map(|r| i16::from(r.intent_score)))
-                    .push_bind(score.map(|r| i16::from(r.total_score)))
-                    .push_bind(score.map(|r| r.action.as_str()))
-                    .push_bind(row.latest.map(|(s, _)| s.scored_at))
-                    .push_bind(row.latest.and_then(|(_, first)| first))
-                    .push_bind(row.last_score_id)
-                    .push_bind(row.last_event_id);
-            });
-            sql.push(COMPANY_UPSERT).push(";\n");
-        }
-        let scored: Vec<_> = scores.iter().zip(&score_links).collect();
-        for chunk in scored.chunks(ROWS_PER_INSERT / 2) {
-            sql.push(SCORES_INSERT);
-            sql.push_values(chunk, |mut b, (s, (id, prev))| {
-                b.push_bind(*id);
-                score_row!(b, s).push_bind(*prev);
-            });
-            sql.push(";\n");
-        }
-        let appended: Vec<_> = events.iter().zip(&event_links).collect();
-        for chunk in appended.chunks(ROWS_PER_INSERT / 2) {
-            sql.push(EVENTS_INSERT);
-            sql.push_values(chunk, |mut b, (e, (id, linked))| {
-                b.push_bind(*id);
-                event_row!(b, e).push_bind(*linked);
-            });
-            sql.push(";\n");
-        }
-        sql.push("COMMIT");
-        // The text depends only on the batch's row counts, so a request-sized batch's
-        // statements are prepared once and kept (parsing them was ~10 % of the writer's time,
-        // measured); a bulk import's big ones are not kept.
-        let keep = rows.len().max(scores.len()).max(events.len()) <= KEEP_PREPARED_ROWS;
-        sql.build().persistent(keep).execute(&mut *tx).await?;
+            written
+        });
+        drop(raw);
+        // Committed or rolled back above, either way the transaction is over.
         tx.committed();
-        Ok(scores.len() as u64)
+        result
     }
 }
 
+/// Runs `f`, which blocks its thread for a while (a batch's whole transaction), where the
+/// runtime allows it: on a multi-threaded Tokio runtime the worker hands its other tasks to
+/// the others first; elsewhere (the request recorder's own thread, a single-threaded test
+/// runtime) it simply runs.
+fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// The batch's reads and writes, inside the transaction `raw` has begun.
+fn write_rows(
+    raw: &Raw<'_>,
+    mut rows: Vec<CompanyRow<'_>>,
+    index: &HashMap<&str, usize>,
+    now: i64,
+    scores: &[NewScore],
+    events: &[NewEvent],
+) -> crate::Result<u64> {
+    let (mut stored, last_score, last_event) = read_companies(raw, &rows)?;
+    // Leads merge into what is stored.
+    for row in &mut rows {
+        if let Some(new) = row.lead.take() {
+            row.lead = Some(
+                match stored.get_mut(row.company_id).and_then(|s| s.lead.take()) {
+                    Some(old) => {
+                        let mut old: Lead =
+                            serde_json::from_str(&old).map_err(|e| crate::Error::Corrupt {
+                                what: "lead",
+                                detail: format!("{}: {e}", row.company_id),
+                            })?;
+                        old.merge(new);
+                        old
+                    }
+                    None => new,
+                },
+            );
+        }
+    }
+    // Ids and chains.
+    let mut next_score = last_score;
+    let mut score_links = Vec::with_capacity(scores.len());
+    for score in scores {
+        next_score += 1;
+        let company_id = score.report.company_id.as_str();
+        let row = &mut rows[index[company_id]];
+        let prev = row
+            .last_score_id
+            .or_else(|| stored.get(company_id).and_then(|s| s.last_score_id));
+        row.last_score_id = Some(next_score);
+        score_links.push((next_score, prev));
+    }
+    let mut next_event = last_event;
+    let mut event_links = Vec::with_capacity(events.len());
+    for event in events {
+        next_event += 1;
+        let scored_here = event
+            .company_id
+            .as_deref()
+            .filter(|_| event.event_type == EventType::ScoreCalculated)
+            .and_then(|id| index.get(id).map(|&i| (id, i)))
+            .filter(|&(_, i)| rows[i].latest.is_some());
+        let linked = scored_here.map(|(id, i)| {
+            let prev = rows[i]
+                .last_event_id
+                .or_else(|| stored.get(id).and_then(|s| s.last_event_id))
+                .unwrap_or(0);
+            rows[i].last_event_id = Some(next_event);
+            prev
+        });
+        event_links.push((next_event, linked));
+    }
+
+    let json = |what: &'static str, e: serde_json::Error| crate::Error::Corrupt {
+        what,
+        detail: format!("cannot be written as JSON: {e}"),
+    };
+    let mut upsert = raw.kept(COMPANY_UPSERT_ONE)?;
+    for row in &rows {
+        let name = match (&row.latest, &row.lead) {
+            (Some((s, _)), _) => s.report.company_name.as_str(),
+            (None, Some(lead)) => lead.company_name.as_str(),
+            (None, None) => unreachable!("a row has a lead or a score"),
+        };
+        let at = if row.lead.is_some() {
+            now
+        } else {
+            row.latest.map_or(now, |(s, _)| s.scored_at)
+        };
+        let lead = match &row.lead {
+            Some(lead) => Some(serde_json::to_string(lead).map_err(|e| json("lead", e))?),
+            None => None,
+        };
+        let score = row.latest.map(|(s, _)| &s.report);
+        let name_key = score.map(|r| r.company_name.to_lowercase());
+        upsert
+            .bind(&[
+                row.company_id.into(),
+                name.into(),
+                lead.as_deref().into(),
+                at.into(),
+                at.into(),
+                name_key.as_deref().into(),
+                score.map(|r| r.model.as_str()).into(),
+                score.map(|r| i64::from(r.fit_score)).into(),
+                score.map(|r| i64::from(r.intent_score)).into(),
+                score.map(|r| i64::from(r.total_score)).into(),
+                score.map(|r| r.action.as_str()).into(),
+                row.latest.map(|(s, _)| s.scored_at).into(),
+                row.latest.and_then(|(_, first)| first).into(),
+                row.last_score_id.into(),
+                row.last_event_id.into(),
+            ])?
+            .run()?;
+    }
+    drop(upsert);
+    let mut insert = raw.kept(SCORE_INSERT_ONE)?;
+    for (s, &(id, prev)) in scores.iter().zip(&score_links) {
+        let r = &s.report;
+        let report = serde_json::to_string(r).map_err(|e| json("score", e))?;
+        insert
+            .bind(&[
+                id.into(),
+                r.company_id.as_str().into(),
+                r.model.as_str().into(),
+                r.model_version.as_str().into(),
+                i64::from(r.fit_score).into(),
+                i64::from(r.intent_score).into(),
+                i64::from(r.total_score).into(),
+                r.confidence.into(),
+                r.action.as_str().into(),
+                report.as_str().into(),
+                s.scored_at.into(),
+                prev.into(),
+            ])?
+            .run()?;
+    }
+    drop(insert);
+    let mut insert = raw.kept(EVENT_INSERT_ONE)?;
+    for (e, &(id, linked)) in events.iter().zip(&event_links) {
+        let payload = serde_json::to_string(&e.payload).map_err(|e| json("event", e))?;
+        insert
+            .bind(&[
+                id.into(),
+                e.event_type.as_str().into(),
+                e.occurred_at.into(),
+                e.user_id.as_deref().into(),
+                e.company_id.as_deref().into(),
+                payload.as_str().into(),
+                linked.into(),
+            ])?
+            .run()?;
+    }
+    Ok(scores.len() as u64)
+}
+
 /// The stored rows of `rows`' companies, and the last ids of `scores` and `events`, read in
-/// the write transaction `tx`.
-async fn read_companies(
-    tx: &mut crate::sqlite::WriteTx,
+/// the write transaction.
+fn read_companies(
+    raw: &Raw<'_>,
     rows: &[CompanyRow<'_>],
 ) -> crate::Result<(HashMap<String, Stored>, i64, i64)> {
     let mut stored = HashMap::with_capacity(rows.len());
-    let (mut last_score, mut last_event) = (0, 0);
-    let mut chunks: Vec<&[CompanyRow]> = rows.chunks(ROWS_PER_INSERT).collect();
-    if chunks.is_empty() {
-        chunks.push(&[]); // still one read, for the last ids
+    let mut read = raw.kept(READ_COMPANY)?;
+    for row in rows {
+        read.bind(&[row.company_id.into()])?;
+        if read.step()? {
+            stored.insert(
+                row.company_id.to_owned(),
+                Stored {
+                    lead: read.text(0),
+                    last_score_id: read.int(1),
+                    last_event_id: read.int(2),
+                },
+            );
+        }
     }
-    for (i, chunk) in chunks.into_iter().enumerate() {
-        let mut select = sqlx::QueryBuilder::<sqlx::Sqlite>::new(READ_COMPANIES);
-        let mut ids = select.separated(", ");
-        for row in chunk {
-            ids.push_bind(row.company_id);
-        }
-        select.push(")");
-        let found: Vec<ReadRow> = select.build_query_as().fetch_all(&mut **tx).await?;
-        for (company_id, lead, last_score_id, last_event_id, scores_seq, events_seq) in found {
-            match company_id {
-                Some(company_id) => {
-                    stored.insert(
-                        company_id,
-                        Stored {
-                            lead,
-                            last_score_id,
-                            last_event_id,
-                        },
-                    );
-                }
-                None if i == 0 => {
-                    last_score = scores_seq.unwrap_or(0);
-                    last_event = events_seq.unwrap_or(0);
-                }
-                None => {}
-            }
-        }
+    drop(read);
+    let mut seq = raw.kept(LAST_IDS)?;
+    let (mut last_score, mut last_event) = (0, 0);
+    seq.bind(&[])?;
+    if seq.step()? {
+        last_score = seq.int(0).unwrap_or(0);
+        last_event = seq.int(1).unwrap_or(0);
     }
     Ok((stored, last_score, last_event))
 }
