@@ -394,7 +394,10 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 const RESTART_AT_PAGES: i64 = 4096;
 /// The passes before the one under the writer's lock go on until a pass copied at most this many
 /// new pages: the one under the lock then has about as few to copy while writers wait.
-const RESTART_REMAINDER: i64 = 256;
+/// Measured under the load benchmark (docs/PERFORMANCE.md, side by side): 256 pages held the
+/// writer 4-8 ms a time, p99 21.8-27.0 ms; 64, p99 15.7-20.4 ms at the same throughput; 16 no
+/// better than 64.
+const RESTART_REMAINDER: i64 = 64;
 /// The WAL file is cut back to this size when it starts over (it is reused, not regrown).
 const WAL_SIZE_LIMIT: &str = "67108864";
 
