@@ -66,9 +66,21 @@ pub(crate) struct WriteTurn {
 impl WriteTurn {
     /// The connection this turn writes through.
     pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
-        match (&mut self.pooled, &mut self.writer.conn) {
-            (Some(pooled), _) => pooled,
-            (None, Some(own)) => own,
+        self.parts().0
+    }
+
+    /// The connection this turn writes through, and the statements kept for it (`None` for an
+    /// in-memory database's pooled connection: nothing is kept for it).
+    fn parts(
+        &mut self,
+    ) -> (
+        &mut SqliteConnection,
+        Option<&mut crate::sqlite_raw::Prepared>,
+    ) {
+        let writer: &mut Writer = &mut self.writer;
+        match (&mut self.pooled, &mut writer.conn) {
+            (Some(pooled), _) => (pooled, None),
+            (None, Some(own)) => (own, Some(&mut writer.prepared)),
             (None, None) => unreachable!("a turn without its own connection holds a pooled one"),
         }
     }
@@ -99,16 +111,11 @@ impl WriteTx {
     /// The connection borrowed from its thread for direct calls (`sqlite_raw`), with the
     /// statements kept for it (none for an in-memory database's pooled connection).
     pub(crate) async fn lock_raw(&mut self) -> sqlx::Result<crate::sqlite_raw::Raw<'_>> {
-        let turn = self
+        let (conn, kept) = self
             .turn
             .as_mut()
-            .expect("an open transaction has its turn");
-        let writer: &mut Writer = &mut turn.writer;
-        let (conn, kept) = match (&mut turn.pooled, &mut writer.conn) {
-            (Some(pooled), _) => (&mut **pooled, None),
-            (None, Some(own)) => (own, Some(&mut writer.prepared)),
-            (None, None) => unreachable!("a turn without its own connection holds a pooled one"),
-        };
+            .expect("an open transaction has its turn")
+            .parts();
         Ok(crate::sqlite_raw::Raw::new(conn.lock_handle().await?, kept))
     }
 
@@ -225,9 +232,7 @@ impl SqliteStore {
     pub(crate) async fn write_tx(&self) -> sqlx::Result<WriteTx> {
         // Counted as open before BEGIN is sent: if this future is dropped while BEGIN is on its
         // way, the rollback still follows it on the connection.
-        let mut tx = WriteTx {
-            turn: Some(self.write_turn().await?),
-        };
+        let mut tx = self.write_tx_unbegun().await?;
         sqlx::query(BEGIN).execute(&mut *tx).await?;
         Ok(tx)
     }
