@@ -523,6 +523,83 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// A new company's row is inserted `OR ROLLBACK`: when it breaks a constraint, SQLite ends
+    /// the whole transaction itself. The batch (here a stored company rescored, then the new
+    /// one) is then stored not at all, the error says which constraint, and the next batch
+    /// goes through the same kept statements.
+    #[tokio::test]
+    async fn a_new_company_breaking_a_constraint_rolls_the_batch_back() {
+        use crate::{LeadStore, ScoreStore};
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let scored = |json: &str, at: i64| {
+            let lead = brim_core::Lead::from_json(json).unwrap();
+            let report = brim_core::Scorer::preset("balanced").unwrap().report(&lead);
+            let event = crate::NewEvent {
+                event_type: crate::EventType::ScoreCalculated,
+                occurred_at: at,
+                user_id: None,
+                company_id: Some(report.company_id.clone()),
+                payload: serde_json::json!({}),
+            };
+            (
+                lead,
+                crate::NewScore {
+                    report,
+                    scored_at: at,
+                },
+                event,
+            )
+        };
+        let (lead, score, event) = scored(r#"{"company_name": "Acme"}"#, 1);
+        let acme = score.report.company_id.clone();
+        store
+            .record_scored(&[lead], 1, &[score], &[event])
+            .await
+            .unwrap();
+        // A constraint the schema does not have, so that a new row can break it: another
+        // company (its own id) with Acme's name.
+        sqlx::raw_sql("CREATE UNIQUE INDEX test_one_name ON leads (company_name)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let (lead_a, score_a, event_a) = scored(r#"{"company_name": "Acme"}"#, 2);
+        let (lead_b, score_b, event_b) = scored(r#"{"id": "crm-7", "company_name": "Acme"}"#, 2);
+        let err = store
+            .record_scored(
+                &[lead_a, lead_b],
+                2,
+                &[score_a, score_b],
+                &[event_a, event_b],
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("UNIQUE constraint failed: leads.company_name"),
+            "{err}"
+        );
+        assert!(store.get_lead("crm-7").await.unwrap().is_none());
+        let history = store.score_history(&acme).await.unwrap();
+        assert_eq!(history.len(), 1, "Acme's rescore went back with the batch");
+        assert_eq!(
+            store.latest_score(&acme).await.unwrap().unwrap().scored_at,
+            1
+        );
+
+        let (lead, score, event) = scored(r#"{"id": "crm-8", "company_name": "Beta"}"#, 3);
+        store
+            .record_scored(&[lead], 3, &[score], &[event])
+            .await
+            .unwrap();
+        assert!(store.get_lead("crm-8").await.unwrap().is_some());
+        let (lead, score, event) = scored(r#"{"company_name": "Acme"}"#, 4);
+        store
+            .record_scored(&[lead], 4, &[score], &[event])
+            .await
+            .unwrap();
+        assert_eq!(store.score_history(&acme).await.unwrap().len(), 2);
+    }
+
     /// A damaged chain (a score or event pointing at itself or at a later row) still ends:
     /// reading it neither hangs nor fails.
     #[tokio::test]
