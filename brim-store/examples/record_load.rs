@@ -22,6 +22,9 @@ fn main() {
             dir.display()
         )))
         .unwrap();
+    if let Ok(sql) = std::env::var("RECORD_LOAD_SQL") {
+        rt.block_on(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(store.pool())).unwrap();
+    }
     let scorer = Scorer::preset("balanced").unwrap();
     let now = 1_764_000_000_000_i64;
     let started = std::time::Instant::now();
