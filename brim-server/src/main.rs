@@ -53,6 +53,10 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    // Before anything opens a database (see the module's docs: a scan of SQLite's whole page
+    // cache after each b-tree balance taken out).
+    let layered = brim_store::sqlite_page_cache::install();
+    tracing::debug!(layered, "SQLite page cache layer");
     let result = match cli.command {
         Command::Score(args) => score::run(args),
         Command::Models { command } => models::run(command),

@@ -23,7 +23,8 @@ fn main() {
         )))
         .unwrap();
     if let Ok(sql) = std::env::var("RECORD_LOAD_SQL") {
-        rt.block_on(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(store.pool())).unwrap();
+        rt.block_on(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(store.pool()))
+            .unwrap();
     }
     let scorer = Scorer::preset("balanced").unwrap();
     let now = 1_764_000_000_000_i64;

@@ -22,6 +22,7 @@ mod postgres;
 mod queue;
 mod queue_sql;
 mod sqlite;
+pub mod sqlite_page_cache;
 mod sqlite_raw;
 mod sqlite_record;
 
