@@ -12,6 +12,7 @@ async fn the_layer_parks_pages_and_the_database_stays_whole() {
         "installed before SQLite starts"
     );
     assert!(sqlite_page_cache::install(), "the first answer again");
+    assert!(sqlite_page_cache::installed());
     let dir = std::env::temp_dir().join(format!("brim-page-cache-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let options = SqliteConnectOptions::new()
