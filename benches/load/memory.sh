@@ -16,6 +16,7 @@ for ((t = 0; t <= duration; t += 10)); do
   sleep 10
 done
 wait "$load"
-grep -E "Requests/sec|p50" "$work/wrk.txt"
+grep -E "Requests/sec|p50|Socket errors|Non-2xx" "$work/wrk.txt"
+echo "server warnings and errors: $(grep -cE "WARN|ERROR" "$work/serve.log" || true)"; grep -E "WARN|ERROR" "$work/serve.log" | head -5 || true
 [ "$db" = sqlite ] && echo "database: $(du -k "$work/brim.db" | cut -f1) KiB"
 true

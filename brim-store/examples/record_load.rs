@@ -3,6 +3,7 @@
 //! file, as `brim serve`'s recorder does under the load benchmark. For instruction counts
 //! that do not depend on the machine's mood:
 //! `valgrind --tool=callgrind target/release/examples/record_load 20000 32`.
+//! `RECORD_LOAD_SQL` (SQL run once after the migrations) tries a schema change the same way.
 use brim_core::{Lead, Scorer};
 use brim_store::{EventType, NewEvent, NewScore, ScoreStore, SqliteStore};
 

@@ -141,6 +141,7 @@ impl SqliteStore {
         // runs here, start to end, without a round trip per statement (see `sqlite_raw`).
         let mut tx = self.write_tx_unbegun().await?;
         let raw = tx.lock_raw().await?;
+        let started = std::time::Instant::now();
         let result = off_the_runtime(|| {
             raw.exec(BEGIN)?;
             let written = write_rows(&raw, rows, &index, now, scores, events);
@@ -155,9 +156,22 @@ impl SqliteStore {
         drop(raw);
         // Committed or rolled back above, either way the transaction is over.
         tx.committed();
+        // sqlx warns of its own slow statements; this path does not go through it.
+        let took = started.elapsed();
+        if took >= SLOW {
+            tracing::warn!(
+                ?took,
+                scores = scores.len(),
+                ok = result.is_ok(),
+                "slow record_scored transaction"
+            );
+        }
         result
     }
 }
+
+/// A transaction that took this long is logged (sqlx's threshold for its slow statements).
+const SLOW: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs `f`, which blocks its thread for a while (a batch's whole transaction), where the
 /// runtime allows it: on a multi-threaded Tokio runtime the worker hands its other tasks to
