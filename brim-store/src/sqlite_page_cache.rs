@@ -42,7 +42,10 @@ struct Inner(ffi::sqlite3_pcache_methods2);
 unsafe impl Send for Inner {}
 unsafe impl Sync for Inner {}
 
-static INNER: OnceLock<Option<Inner>> = OnceLock::new();
+/// Set before SQLite is given the layer, so that the layer always finds it.
+static DEFAULT: OnceLock<Inner> = OnceLock::new();
+/// [`install`]'s answer.
+static INSTALLED: OnceLock<bool> = OnceLock::new();
 
 /// Pages parked elsewhere than the lock page so far, in this process.
 static PARKED: AtomicU64 = AtomicU64::new(0);
@@ -58,53 +61,51 @@ pub fn parked() -> u64 {
 /// returns whether it is in place (`false`: SQLite was already initialized, or has a page cache
 /// of someone else's, and is left as it was). Calling it again returns the first answer.
 pub fn install() -> bool {
-    INNER
-        .get_or_init(|| {
-            let mut methods = std::mem::MaybeUninit::<ffi::sqlite3_pcache_methods2>::zeroed();
-            // SAFETY: SQLITE_CONFIG_GETPCACHE2 writes the current methods to the pointer.
-            let rc =
-                unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_GETPCACHE2, methods.as_mut_ptr()) };
-            if rc != ffi::SQLITE_OK {
-                return None;
-            }
-            // SAFETY: written by SQLite above (or left zeroed: every method then None).
-            let inner = unsafe { methods.assume_init() };
-            if inner.iVersion < 1 || inner.xFetch.is_none() {
-                return None;
-            }
-            let layer = ffi::sqlite3_pcache_methods2 {
-                iVersion: 1,
-                pArg: std::ptr::null_mut(),
-                xInit: Some(init),
-                xShutdown: Some(shutdown),
-                xCreate: Some(create),
-                xCachesize: Some(cachesize),
-                xPagecount: Some(pagecount),
-                xFetch: Some(fetch),
-                xUnpin: Some(unpin),
-                xRekey: Some(rekey),
-                xTruncate: Some(truncate),
-                xDestroy: Some(destroy),
-                xShrink: Some(shrink),
-            };
-            // SAFETY: SQLite copies the table (and calls none of it before it initializes,
-            // after this returns); it refuses it (SQLITE_MISUSE) once initialized.
-            let rc = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_PCACHE2, &layer as *const _) };
-            (rc == ffi::SQLITE_OK).then_some(Inner(inner))
-        })
-        .is_some()
+    *INSTALLED.get_or_init(|| {
+        let mut methods = std::mem::MaybeUninit::<ffi::sqlite3_pcache_methods2>::zeroed();
+        // SAFETY: SQLITE_CONFIG_GETPCACHE2 writes the current methods to the pointer.
+        let rc =
+            unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_GETPCACHE2, methods.as_mut_ptr()) };
+        if rc != ffi::SQLITE_OK {
+            return false;
+        }
+        // SAFETY: written by SQLite above (or left zeroed: every method then None).
+        let inner = unsafe { methods.assume_init() };
+        if inner.iVersion < 1 || inner.xFetch.is_none() || DEFAULT.set(Inner(inner)).is_err() {
+            return false;
+        }
+        let layer = ffi::sqlite3_pcache_methods2 {
+            iVersion: 1,
+            pArg: std::ptr::null_mut(),
+            xInit: Some(init),
+            xShutdown: Some(shutdown),
+            xCreate: Some(create),
+            xCachesize: Some(cachesize),
+            xPagecount: Some(pagecount),
+            xFetch: Some(fetch),
+            xUnpin: Some(unpin),
+            xRekey: Some(rekey),
+            xTruncate: Some(truncate),
+            xDestroy: Some(destroy),
+            xShrink: Some(shrink),
+        };
+        // SAFETY: SQLite copies the table (and calls none of it before it initializes,
+        // after this returns); it refuses it (SQLITE_MISUSE) once initialized.
+        let rc = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_PCACHE2, &layer as *const _) };
+        rc == ffi::SQLITE_OK
+    })
 }
 
 /// Whether the layer is in place in this process.
 pub fn installed() -> bool {
-    matches!(INNER.get(), Some(Some(_)))
+    INSTALLED.get().copied().unwrap_or(false)
 }
 
 fn inner() -> &'static ffi::sqlite3_pcache_methods2 {
-    // Only reachable through the methods SQLite got from `install`, which set INNER first.
-    match INNER.get() {
-        Some(Some(inner)) => &inner.0,
-        _ => unreachable!("the page cache layer runs only once installed"),
+    // Only reachable through the methods SQLite got from `install`, which set DEFAULT before.
+    match DEFAULT.get() {
+        Some(inner) => &inner.0,
+        None => unreachable!("the page cache layer runs only once installed"),
     }
 }
 
