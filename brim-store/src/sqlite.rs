@@ -432,6 +432,24 @@ mod tests {
         (dir, url)
     }
 
+    /// A lead (from its JSON), its balanced score and its `score_calculated` event, at `at`.
+    fn scored(json: &str, at: i64) -> (brim_core::Lead, crate::NewScore, crate::NewEvent) {
+        let lead = brim_core::Lead::from_json(json).unwrap();
+        let report = brim_core::Scorer::preset("balanced").unwrap().report(&lead);
+        let event = crate::NewEvent {
+            event_type: crate::EventType::ScoreCalculated,
+            occurred_at: at,
+            user_id: None,
+            company_id: Some(report.company_id.clone()),
+            payload: serde_json::json!({"score": report.total_score}),
+        };
+        let score = crate::NewScore {
+            report,
+            scored_at: at,
+        };
+        (lead, score, event)
+    }
+
     async fn count(store: &SqliteStore) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM suppressions")
             .fetch_one(store.pool())
@@ -457,23 +475,7 @@ mod tests {
     async fn a_failed_batch_is_rolled_back_whole_and_the_next_one_stored() {
         use crate::{EventStore, LeadStore, ScoreStore};
         let (dir, url) = fresh_file("failed-batch");
-        let batch = |name: &str| {
-            let lead =
-                brim_core::Lead::from_json(&format!(r#"{{"company_name": "{name}"}}"#)).unwrap();
-            let report = brim_core::Scorer::preset("balanced").unwrap().report(&lead);
-            let event = crate::NewEvent {
-                event_type: crate::EventType::ScoreCalculated,
-                occurred_at: 5,
-                user_id: None,
-                company_id: Some(report.company_id.clone()),
-                payload: serde_json::json!({"score": report.total_score}),
-            };
-            let score = crate::NewScore {
-                report,
-                scored_at: 5,
-            };
-            (lead, score, event)
-        };
+        let batch = |name: &str| scored(&format!(r#"{{"company_name": "{name}"}}"#), 5);
         {
             let store = SqliteStore::connect(&url).await.unwrap();
             let (lead, score, event) = batch("First");
@@ -538,25 +540,6 @@ mod tests {
     async fn a_new_company_breaking_a_constraint_rolls_the_batch_back() {
         use crate::{LeadStore, ScoreStore};
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        let scored = |json: &str, at: i64| {
-            let lead = brim_core::Lead::from_json(json).unwrap();
-            let report = brim_core::Scorer::preset("balanced").unwrap().report(&lead);
-            let event = crate::NewEvent {
-                event_type: crate::EventType::ScoreCalculated,
-                occurred_at: at,
-                user_id: None,
-                company_id: Some(report.company_id.clone()),
-                payload: serde_json::json!({}),
-            };
-            (
-                lead,
-                crate::NewScore {
-                    report,
-                    scored_at: at,
-                },
-                event,
-            )
-        };
         let (lead, score, event) = scored(r#"{"company_name": "Acme"}"#, 1);
         let acme = score.report.company_id.clone();
         store
