@@ -43,6 +43,10 @@ struct Writer {
     /// Statements kept on `conn` (`sqlite_raw`). Declared before it: they are finalized
     /// before it closes.
     prepared: crate::sqlite_raw::Prepared,
+    /// `conn`'s handle, kept locked for direct use between `record_scored` batches (see
+    /// `sqlite_raw::Held`); given back before `conn` is used through sqlx (`WriteTurn::parts`).
+    /// Declared before `conn`: dropped before it closes.
+    held: Option<crate::sqlite_raw::Held>,
     /// A file database's connection for writing, kept for the store's life, outside the pool.
     /// A connection whose database another connection changed drops its whole page cache at
     /// its next transaction, and a pooled connection is pinged on every return to the pool;
@@ -78,6 +82,8 @@ impl WriteTurn {
         Option<&mut crate::sqlite_raw::Prepared>,
     ) {
         let writer: &mut Writer = &mut self.writer;
+        // The connection is about to be used through sqlx: its worker thread gets it back.
+        writer.held = None;
         match (&mut self.pooled, &mut writer.conn) {
             (Some(pooled), _) => (pooled, None),
             (None, Some(own)) => (own, Some(&mut writer.prepared)),
@@ -110,13 +116,35 @@ impl WriteTx {
 
     /// The connection borrowed from its thread for direct calls (`sqlite_raw`), with the
     /// statements kept for it (none for an in-memory database's pooled connection).
+    /// The writer's own connection stays locked after this (see `sqlite_raw::Held`): the next
+    /// batch finds it so, unless something used it through sqlx in between.
     pub(crate) async fn lock_raw(&mut self) -> sqlx::Result<crate::sqlite_raw::Raw<'_>> {
-        let (conn, kept) = self
+        let turn = self
             .turn
             .as_mut()
-            .expect("an open transaction has its turn")
-            .parts();
-        Ok(crate::sqlite_raw::Raw::new(conn.lock_handle().await?, kept))
+            .expect("an open transaction has its turn");
+        let Writer {
+            prepared,
+            held,
+            conn,
+            ..
+        } = &mut *turn.writer;
+        match (&mut turn.pooled, conn) {
+            (Some(pooled), _) => Ok(crate::sqlite_raw::Raw::new(
+                pooled.lock_handle().await?,
+                None,
+            )),
+            (None, Some(own)) => {
+                let held = match held {
+                    Some(held) => held,
+                    // SAFETY: kept in `Writer::held`, declared before `conn`, and dropped by
+                    // `WriteTurn::parts` before any use of `conn` through sqlx.
+                    None => held.insert(unsafe { crate::sqlite_raw::Held::lock(own).await? }),
+                };
+                Ok(crate::sqlite_raw::Raw::held(held, prepared))
+            }
+            (None, None) => unreachable!("a turn without its own connection holds a pooled one"),
+        }
     }
 
     /// For statements that end with their own `COMMIT` and succeeded: the transaction is over.
@@ -210,6 +238,7 @@ impl SqliteStore {
         };
         let writer = Arc::new(tokio::sync::Mutex::new(Writer {
             prepared: Default::default(),
+            held: None,
             conn,
             abandoned: false,
         }));
@@ -528,6 +557,57 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stored, 2);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// `record_scored` keeps the writing connection's handle locked between batches, and a
+    /// write through sqlx gets it back first: interleaved, each goes through. (A handle not
+    /// given back leaves sqlx's worker thread waiting for it and the write hanging: the
+    /// timeout fails the test then.) The store then closes and its file reopens cleanly.
+    #[tokio::test]
+    async fn the_kept_handle_is_given_back_for_writes_through_sqlx() {
+        use crate::{LeadStore, ScoreStore};
+        async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+            tokio::time::timeout(std::time::Duration::from_secs(10), f)
+                .await
+                .expect("the write waited 10 s")
+        }
+        let (dir, url) = fresh_file("kept-handle");
+        {
+            let store = SqliteStore::connect(&url).await.unwrap();
+            for i in 0..3 {
+                let (lead, score, event) = scored(&format!(r#"{{"company_name": "Kept {i}"}}"#), i);
+                within(store.record_scored(&[lead], i, &[score], &[event]))
+                    .await
+                    .unwrap();
+                assert!(
+                    store.writer.lock().await.held.is_some(),
+                    "kept after a batch"
+                );
+                let mut tx = within(store.write_tx()).await.unwrap();
+                within(insert(&mut tx, &format!("kept{i}@example.com"))).await;
+                within(tx.commit()).await.unwrap();
+                assert!(
+                    store.writer.lock().await.held.is_none(),
+                    "given back to sqlx"
+                );
+            }
+            let (lead, score, event) = scored(r#"{"company_name": "Kept last"}"#, 9);
+            let last = score.report.company_id.clone();
+            within(store.record_scored(&[lead], 9, &[score], &[event]))
+                .await
+                .unwrap();
+            assert!(store.get_lead(&last).await.unwrap().is_some());
+            assert_eq!(count(&store).await, 3);
+            // Dropped while the handle is kept.
+        }
+        let store = within(SqliteStore::connect(&url)).await.unwrap();
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!((stored, count(&store).await), (4, 3));
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }

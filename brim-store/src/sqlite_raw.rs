@@ -5,9 +5,15 @@
 //! command to the connection's thread, results back), measured at ~250 µs under the load
 //! benchmark on 2 cores; `record_scored` made two or three a batch.
 //!
-//! Every `unsafe` block of the crate is in this module. The invariants: statements are
-//! finalized before the handle is given back (a [`Stmt`] borrows its [`Raw`]); bound text is
-//! copied by SQLite (`SQLITE_TRANSIENT`); column text is copied out before the next step.
+//! The writer's own connection stays borrowed between transactions ([`Held`]) until it is
+//! next used through sqlx.
+//!
+//! Every `unsafe` block of the crate is in this module (and in `sqlite_page_cache`), but for
+//! the one call of [`Held::lock`], whose contract `sqlite::WriteTx::lock_raw` keeps. The
+//! invariants: statements are finalized before the handle is given back (a [`Stmt`] borrows
+//! its [`Raw`]); bound text is copied by SQLite (`SQLITE_TRANSIENT`); column text is copied
+//! out before the next step; a [`Held`] handle is dropped before its connection is used
+//! through sqlx or closed.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_int};
@@ -21,8 +27,52 @@ use sqlx::sqlite::LockedSqliteHandle;
 /// The writing connection, borrowed from its worker thread.
 pub(crate) struct Raw<'c> {
     db: NonNull<ffi::sqlite3>,
-    _handle: LockedSqliteHandle<'c>,
+    /// The lock on the connection: taken for this use, or [`Held`] between uses.
+    _lock: Lock<'c>,
     kept: Option<RefCell<&'c mut Prepared>>,
+}
+
+enum Lock<'c> {
+    Taken(#[allow(dead_code)] LockedSqliteHandle<'c>),
+    Held(PhantomData<&'c mut Held>),
+}
+
+/// A connection's handle kept locked out of its sqlx worker thread between direct uses.
+///
+/// Borrowing the handle is a round trip between threads (a command to the worker, which
+/// then lets go of the connection and waits to take it back): ~0.4 ms a batch under the load
+/// benchmark on 2 cores, on the request recorder's serial path. Kept between batches, it is
+/// taken once, and given back only when the connection is next used through sqlx.
+///
+/// The owner must drop it before anything else uses the connection through sqlx (the worker
+/// thread waits for it and would not answer), and before the connection itself.
+pub(crate) struct Held(LockedSqliteHandle<'static>);
+
+// SAFETY: the handle is only used by the one holder of the writer's turn, whichever thread
+// that is; the lock it carries is an async mutex's guard, not tied to a thread.
+unsafe impl Send for Held {}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Held")
+    }
+}
+
+impl Held {
+    /// Takes `conn`'s handle from its worker thread, to keep.
+    ///
+    /// # Safety
+    /// The returned value must be dropped before `conn` is dropped or used through sqlx
+    /// (see [`Held`]).
+    pub(crate) async unsafe fn lock(conn: &mut sqlx::SqliteConnection) -> sqlx::Result<Held> {
+        let handle = conn.lock_handle().await?;
+        // SAFETY: the guard points into the connection worker's shared state (an `Arc` the
+        // connection keeps), not into `conn` itself, so moving `conn` is fine; the caller
+        // keeps it alive and unused through sqlx for as long as this lives.
+        Ok(Held(unsafe {
+            std::mem::transmute::<LockedSqliteHandle<'_>, LockedSqliteHandle<'static>>(handle)
+        }))
+    }
 }
 
 /// Statements prepared once on a connection and kept between its transactions (preparing
@@ -58,8 +108,17 @@ impl<'c> Raw<'c> {
     ) -> Raw<'c> {
         Raw {
             db: handle.as_raw_handle(),
-            _handle: handle,
+            _lock: Lock::Taken(handle),
             kept: kept.map(RefCell::new),
+        }
+    }
+
+    /// The connection `held` keeps locked, with the statements kept for it.
+    pub(crate) fn held(held: &'c mut Held, kept: &'c mut Prepared) -> Raw<'c> {
+        Raw {
+            db: held.0.as_raw_handle(),
+            _lock: Lock::Held(PhantomData),
+            kept: Some(RefCell::new(kept)),
         }
     }
 
