@@ -892,6 +892,36 @@ async fn public_endpoints_are_rate_limited_per_client_and_cors_is_configurable()
         .await
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    // Without configured origins there is no CORS at all: no CORS headers, and a preflight
+    // is an ordinary request (405: the endpoint takes POST).
+    let (store, clock) = memory_store().await;
+    let plain = brim_server::router(Arc::new(App::new(
+        store,
+        clock,
+        self::composer(false),
+        None,
+    )));
+    let preflight = plain
+        .oneshot(
+            Request::builder()
+                .method("OPTIONS")
+                .uri("/api/score-company")
+                .header("origin", "https://app.example")
+                .header("access-control-request-method", "POST")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    assert!(preflight.headers().get("vary").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

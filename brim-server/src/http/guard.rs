@@ -1,5 +1,5 @@
-//! Access and accounting around every request: the API key check and the request metrics
-//! behind `/metrics`.
+//! Access and accounting around every request: the guards (rate limit, local only, API key)
+//! and the request metrics behind `/metrics`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,37 +36,67 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Requires `Authorization: Bearer <key>` on every non-public path when a key is set.
-pub async fn require_key(
-    State(key): State<Option<std::sync::Arc<str>>>,
+/// The request's guards, in one layer (each `from_fn` layer boxes the rest of the stack
+/// again for every request): the public endpoints' rate limit ([`PublicLimit`]), then
+/// [`LocalOnly`] (only without an API key), then the API key.
+#[derive(Debug)]
+pub struct Guards {
+    pub key: Option<std::sync::Arc<str>>,
+    pub local: Option<LocalOnly>,
+    pub limit: std::sync::Arc<PublicLimit>,
+}
+
+/// Applies [`Guards`]: the first that refuses the request answers it.
+pub async fn guard(
+    State(guards): State<std::sync::Arc<Guards>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if let Some(key) = key
-        && !is_public(request.uri().path())
-    {
-        let given = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if !given.is_some_and(|g| same(g.as_bytes(), key.as_bytes())) {
-            let mut response = ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                error: "unauthorized",
-                detail: "this endpoint needs `Authorization: Bearer <API key>`".into(),
-                field: None,
-            }
-            .into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                "Bearer".parse().expect("a valid header"),
-            );
-            return response;
-        }
+    let refused = limit_public(&guards.limit, &request)
+        .or_else(|| {
+            guards
+                .local
+                .as_ref()
+                .and_then(|rule| local_only(rule, &request))
+        })
+        .or_else(|| {
+            guards
+                .key
+                .as_deref()
+                .and_then(|key| require_key(key, &request))
+        });
+    match refused {
+        Some(response) => response,
+        None => next.run(request).await,
     }
-    next.run(request).await
+}
+
+/// Requires `Authorization: Bearer <key>` on every non-public path (when a key is set).
+fn require_key(key: &str, request: &Request) -> Option<Response> {
+    if is_public(request.uri().path()) {
+        return None;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if given.is_some_and(|g| same(g.as_bytes(), key.as_bytes())) {
+        return None;
+    }
+    let mut response = ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        error: "unauthorized",
+        detail: "this endpoint needs `Authorization: Bearer <API key>`".into(),
+        field: None,
+    }
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        "Bearer".parse().expect("a valid header"),
+    );
+    Some(response)
 }
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
@@ -75,8 +105,13 @@ pub const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 /// Request counts and latencies by route and status.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    routes: Mutex<HashMap<(String, String, u16), Series>>,
+    /// By route pattern, then method and status: a request's series is found without
+    /// building an owned key.
+    routes: Mutex<HashMap<String, ByMethod>>,
 }
+
+/// A route's series by method and status.
+type ByMethod = HashMap<(axum::http::Method, u16), Series>;
 
 #[derive(Debug, Default, Clone)]
 struct Series {
@@ -86,11 +121,13 @@ struct Series {
 }
 
 impl Metrics {
-    fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    fn record(&self, method: &axum::http::Method, route: &str, status: u16, seconds: f64) {
         let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
-        let s = routes
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default();
+        let by_method = match routes.get_mut(route) {
+            Some(by_method) => by_method,
+            None => routes.entry(route.to_string()).or_default(),
+        };
+        let s = by_method.entry((method.clone(), status)).or_default();
         s.count += 1;
         s.sum_seconds += seconds;
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -102,7 +139,17 @@ impl Metrics {
 
     /// The Prometheus text format of what was recorded.
     pub fn render(&self) -> String {
-        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let routes: HashMap<(String, String, u16), Series> = {
+            let by_route = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+            by_route
+                .iter()
+                .flat_map(|(route, by_method)| {
+                    by_method.iter().map(|((method, status), s)| {
+                        ((method.to_string(), route.clone(), *status), s.clone())
+                    })
+                })
+                .collect()
+        };
         let mut keys: Vec<_> = routes.keys().cloned().collect();
         keys.sort();
         let mut out = String::new();
@@ -164,16 +211,12 @@ pub async fn measure(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "(unmatched)".to_string());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     metrics.record(
         &method,
-        &route,
+        route.as_ref().map_or("(unmatched)", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
@@ -219,36 +262,31 @@ impl PublicLimit {
 
 /// Applies [`PublicLimit`] to public paths; the client is the peer address (`ConnectInfo`),
 /// or one shared "unknown" client when the server runs without it.
-pub async fn limit_public(
-    State(limit): State<std::sync::Arc<PublicLimit>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if is_public(request.uri().path()) && request.uri().path() != "/healthz" {
-        let ip = request
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        if let Err(wait) = limit.take(ip, now) {
-            let mut response = ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                error: "rate_limited",
-                detail: format!("too many requests from this client; retry in {wait} s"),
-                field: None,
-            }
-            .into_response();
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                wait.to_string().parse().expect("digits are a valid header"),
-            );
-            return response;
-        }
+fn limit_public(limit: &PublicLimit, request: &Request) -> Option<Response> {
+    if !is_public(request.uri().path()) || request.uri().path() == "/healthz" {
+        return None;
     }
-    next.run(request).await
+    let ip = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let wait = limit.take(ip, now).err()?;
+    let mut response = ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        error: "rate_limited",
+        detail: format!("too many requests from this client; retry in {wait} s"),
+        field: None,
+    }
+    .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        wait.to_string().parse().expect("digits are a valid header"),
+    );
+    Some(response)
 }
 
 /// Without an API key the server trusts whoever can reach it, which is meant to be this machine
@@ -314,42 +352,36 @@ fn forbidden(detail: String) -> Response {
     .into_response()
 }
 
-/// Applies [`LocalOnly`] (installed only when the server has no API key).
-pub async fn local_only(
-    State(rule): State<Option<std::sync::Arc<LocalOnly>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if let Some(rule) = rule {
-        let headers = request.headers();
-        if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok())
-            && !rule.host_allowed(host)
-        {
-            return forbidden(format!(
-                "this server has no API key and answers only to localhost and its public URL, not to {host:?}; set an API key to serve other names"
-            ));
-        }
-        let writes = !matches!(
-            *request.method(),
-            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
-        );
-        if writes
-            && let Some(origin) = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok())
-            && origin != "null"
-            && !rule.origins.iter().any(|o| o == "*" || o == origin)
-            && !url_host(origin).is_some_and(|h| rule.hosts.contains(&h))
-        {
-            return forbidden(format!(
-                "a request from the web page at {origin:?} was refused: this server has no API key; allow the origin with --cors-origin, or set a key"
-            ));
-        }
-        if writes && headers.get(header::ORIGIN).and_then(|h| h.to_str().ok()) == Some("null") {
-            return forbidden(
-                "a request from an opaque origin (a sandboxed page or a file) was refused: this server has no API key".into(),
-            );
-        }
+/// Applies [`LocalOnly`] (only when the server has no API key).
+fn local_only(rule: &LocalOnly, request: &Request) -> Option<Response> {
+    let headers = request.headers();
+    if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok())
+        && !rule.host_allowed(host)
+    {
+        return Some(forbidden(format!(
+            "this server has no API key and answers only to localhost and its public URL, not to {host:?}; set an API key to serve other names"
+        )));
     }
-    next.run(request).await
+    let writes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if writes
+        && let Some(origin) = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok())
+        && origin != "null"
+        && !rule.origins.iter().any(|o| o == "*" || o == origin)
+        && !url_host(origin).is_some_and(|h| rule.hosts.contains(&h))
+    {
+        return Some(forbidden(format!(
+            "a request from the web page at {origin:?} was refused: this server has no API key; allow the origin with --cors-origin, or set a key"
+        )));
+    }
+    if writes && headers.get(header::ORIGIN).and_then(|h| h.to_str().ok()) == Some("null") {
+        return Some(forbidden(
+            "a request from an opaque origin (a sandboxed page or a file) was refused: this server has no API key".into(),
+        ));
+    }
+    None
 }
 
 #[cfg(test)]

@@ -48,11 +48,16 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         let config = app.composer.config();
         let mut urls = vec![config.public_url.as_str()];
         urls.extend(config.tracking_url.as_deref());
-        Arc::new(LocalOnly::new(&urls, &app.cors_origins))
+        LocalOnly::new(&urls, &app.cors_origins)
+    });
+    let guards = Arc::new(guard::Guards {
+        key,
+        local,
+        limit: app.public_limit.clone(),
     });
     let metrics = app.metrics.clone();
-    let limit = app.public_limit.clone();
-    let cors = cors_layer(&app.cors_origins);
+    // No origins configured: no CORS layer at all (it would only add `Vary` headers).
+    let cors = tower::util::option_layer(cors_layer(&app.cors_origins));
     Router::new()
         .route("/healthz", get(healthz::<S>))
         .route("/metrics", get(metrics_text::<S>))
@@ -122,18 +127,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
             }
         })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(
-            key,
-            guard::require_key,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            local,
-            guard::local_only,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            limit,
-            guard::limit_public,
-        ))
+        .layer(axum::middleware::from_fn_with_state(guards, guard::guard))
         .layer(cors)
         .route_layer(axum::middleware::from_fn_with_state(
             metrics,
@@ -197,12 +191,12 @@ pub(super) fn json_body<T: DeserializeOwned>(
     })
 }
 
-/// CORS for the configured origins (`*` allows any); none configured: no CORS headers.
-fn cors_layer(origins: &[String]) -> tower_http::cors::CorsLayer {
+/// CORS for the configured origins (`*` allows any); none configured: none.
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     use axum::http::{HeaderValue, Method, header};
     use tower_http::cors::{AllowOrigin, CorsLayer};
     if origins.is_empty() {
-        return CorsLayer::new();
+        return None;
     }
     let allow = if origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
@@ -213,11 +207,13 @@ fn cors_layer(origins: &[String]) -> tower_http::cors::CorsLayer {
                 .filter_map(|o| HeaderValue::from_str(o.trim()).ok()),
         )
     };
-    CorsLayer::new()
-        .allow_origin(allow)
-        .allow_methods([Method::GET, Method::POST, Method::PUT])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::HeaderName::from_static("x-total-count")])
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([header::HeaderName::from_static("x-total-count")]),
+    )
 }
 
 /// The body, or a JSON 413 / 400.
