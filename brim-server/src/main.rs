@@ -57,6 +57,9 @@ fn main() -> ExitCode {
     // cache after each b-tree balance taken out).
     let layered = brim_store::sqlite_page_cache::install();
     tracing::debug!(layered, "SQLite page cache layer");
+    // After the layer (this initializes SQLite): a commit's WAL frames in one write.
+    let gathering = brim_store::sqlite_wal_writes::install();
+    tracing::debug!(gathering, "SQLite WAL writes gathered");
     let result = match cli.command {
         Command::Score(args) => score::run(args),
         Command::Models { command } => models::run(command),

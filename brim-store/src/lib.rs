@@ -25,6 +25,7 @@ mod sqlite;
 pub mod sqlite_page_cache;
 mod sqlite_raw;
 mod sqlite_record;
+pub mod sqlite_wal_writes;
 
 pub use analytics::{
     ACTIVATION_STEP, ACTIVATION_STEPS, DAY_MS, FunnelDay, Kpi, Kpis, LeadSort, LeadsQuery, Page,

@@ -440,7 +440,11 @@ const RESTART_AT_PAGES: i64 = 4096;
 /// better than 64.
 const RESTART_REMAINDER: i64 = 64;
 /// The WAL file is cut back to this size when it starts over (it is reused, not regrown).
-const WAL_SIZE_LIMIT: &str = "67108864";
+/// Under a load of ~18 k scored requests/s the WAL reaches 70-120 MB before the checkpointer
+/// can start it over; at 64 MiB nearly every start-over truncated it, on the commit that
+/// started it, and on a file system mounted with `discard` the truncation waits for the
+/// device (5-10 ms, the p99's tail: 30-32 ms against 10-15 ms at 256 MiB, docs/PERFORMANCE.md).
+const WAL_SIZE_LIMIT: &str = "268435456";
 
 impl_ports!(SqliteStore, sqlx::Sqlite);
 // SQLite has one writer: taking the write lock before the claim reads makes the pick and the
