@@ -280,7 +280,7 @@ impl SendWindow {
                     && candidate > at_ms
                     && self.is_open(candidate, tz)
                 {
-                    return candidate;
+                    return self.first_open_minute(candidate, at_ms, tz);
                 }
             }
             match date.tomorrow() {
@@ -289,6 +289,22 @@ impl SendWindow {
             }
         }
         i64::MAX
+    }
+
+    /// `open` (an open instant after `at_ms`), moved back to the first minute of the opening it
+    /// belongs to. An opening time the clocks skip (a daylight-saving gap, e.g. 02:01 on the
+    /// night they jump from 02:00 to 02:30) resolves to after the gap (02:31), while the window
+    /// is already open from the jump itself (02:30).
+    fn first_open_minute(&self, mut open: i64, at_ms: i64, tz: &TimeZone) -> i64 {
+        // A gap is at most a day (Pacific/Apia skipped 30 December 2011).
+        for _ in 0..1440 {
+            let earlier = open - 60_000;
+            if earlier <= at_ms || !self.is_open(earlier, tz) {
+                break;
+            }
+            open = earlier;
+        }
+        open
     }
 }
 
@@ -400,5 +416,18 @@ mod tests {
         // Extreme instants do not panic.
         let _ = w.next_open(i64::MAX, &tz);
         let _ = w.next_open(i64::MIN, &tz);
+    }
+
+    #[test]
+    fn an_opening_time_the_clocks_skip_opens_at_the_jump() {
+        // Lord Howe Island jumps from 02:00 to 02:30 on Sunday 2050-10-02 (+10:30 → +11:00).
+        // "Sun 02:01-02:32": 02:01 does not exist; the window is open from the jump, 02:30
+        // local = 15:30Z, not from 02:31 (where 02:01 lands when read across the gap).
+        // Found by the property test `the_next_opening_is_open_and_nothing_earlier_is`.
+        let w: SendWindow = "Sun 02:01-02:32".parse().unwrap();
+        let tz = time_zone("Australia/Lord_Howe").unwrap();
+        let next = w.next_open(ms("2050-09-29T17:23:00Z"), &tz);
+        assert_eq!(next, ms("2050-10-01T15:30:00Z"));
+        assert!(w.is_open(next, &tz) && !w.is_open(next - 60_000, &tz));
     }
 }
