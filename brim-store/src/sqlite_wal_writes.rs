@@ -8,18 +8,26 @@
 //! 4 KiB page of the file touched — and a 4,120-byte frame that does not start on a page
 //! boundary touches two of them, in two calls.
 //!
-//! [`install`] registers a VFS in front of the default one and makes it the default. It leaves
-//! every file but a WAL alone (SQLite gets the default VFS's own file). A WAL file gets a
-//! buffer: consecutive writes are gathered, and written out together (in writes of up to
-//! [`WRITE_AT_MOST`] bytes, the most the default VFS takes in one)
+//! [`install`] registers a VFS in front of the default one and makes it the default. A WAL
+//! file gets a buffer for its *appends* (writes at or past the end this handle has written):
+//! they are gathered and written out together (in writes of up to [`WRITE_AT_MOST`] bytes, the
+//! most the default VFS takes in one)
 //!
 //! - as soon as the page of a *commit frame* has been given (the frame header's "database
 //!   size after commit" field is not 0): before that write returns, so before SQLite publishes
 //!   the commit in the WAL index, where readers (in this or any other process) look for frames;
-//!   a failed write fails the commit, as before;
 //! - before any other use of the file: a read, a sync, a truncation, its size, a file control,
-//!   closing it; and before a write that does not follow on from the buffer;
+//!   closing it; and before a write that does not append (SQLite rewriting a frame of the
+//!   transaction in place, or its checksums), which then goes straight to the file;
 //! - once the buffer holds [`LIMIT`] bytes (a big transaction spilling pages).
+//!
+//! What is still buffered when the connection gives up SQLite's WAL write lock belongs to a
+//! transaction that was rolled back (a commit leaves nothing behind): it is dropped then, on
+//! the main database file's `xShmLock` (that file is wrapped too, only for this), before any
+//! other connection can write there. A write that fails leaves the WAL file failing every use
+//! (`SQLITE_IOERR`) until then, so the transaction fails whole. A WAL whose file does not
+//! promise power-safe overwrites (SQLite then pads frames to the sector, with syncs in the
+//! middle of frames) or whose database file is not this VFS's goes straight through.
 //!
 //! So a frame is never read from the file before it is there, a commit is in the file (the
 //! operating system's) when SQLite would have had it there, and what SQLite writes is written
@@ -27,8 +35,10 @@
 //! other SQLite opens these databases.
 //!
 //! # Safety
-//! - SQLite uses a file from one thread at a time; the buffer is the file's own.
-//! - The VFS and its method table live for the process (leaked once, in [`install`]).
+//! - SQLite uses a connection's files from one thread at a time; the buffer is the WAL file's
+//!   own, and the link between a database file and its WAL is made and unmade by SQLite's
+//!   calls on that connection (the WAL opens after its database file and closes before it).
+//! - The VFS and its method tables live for the process (leaked or static).
 //! - A wrapped file's memory is SQLite's (`szOsFile` bytes): the wrapper first, the default
 //!   VFS's file after it; the buffer is a `Box` made at open and dropped at close.
 
@@ -105,28 +115,51 @@ fn base() -> *mut ffi::sqlite3_vfs {
     }
 }
 
+/// A main database file: SQLite's view of it, the default VFS's file (right after this, in
+/// the same memory), and its connection's WAL file while that is open.
+#[repr(C)]
+struct DbFile {
+    file: ffi::sqlite3_file,
+    real: *mut ffi::sqlite3_file,
+    wal: *mut WalFile,
+}
+
 /// A WAL file: SQLite's view of it, the default VFS's file (right after this, in the same
-/// memory), and the buffer.
+/// memory), the buffer, and its database file (null: not linked).
 #[repr(C)]
 struct WalFile {
     file: ffi::sqlite3_file,
     real: *mut ffi::sqlite3_file,
     buffer: *mut Buffer,
+    db: *mut DbFile,
 }
 
 /// Bytes from the wrapper's start to the default VFS's file (8-byte aligned).
-const WRAPPER_SIZE: usize = std::mem::size_of::<WalFile>().next_multiple_of(8);
+const WRAPPER_SIZE: usize = {
+    let db = std::mem::size_of::<DbFile>();
+    let wal = std::mem::size_of::<WalFile>();
+    (if db > wal { db } else { wal }).next_multiple_of(8)
+};
 
 #[derive(Default)]
 struct Buffer {
     data: Vec<u8>,
     /// The file offset of `data[0]`.
     offset: i64,
+    /// Where this handle's appends reached (the end of `data` when it holds any).
+    end: i64,
     /// The last write was the header of a commit frame: its page comes next.
     commit_next: bool,
     /// SQLite writes gathered in `data`.
     writes: u32,
+    /// A write failed: every use fails until the write lock is given up (or the file closes).
+    failed: bool,
+    /// Writes go straight through (see the module's docs).
+    through: bool,
 }
+
+/// `SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE` on lock 0: SQLite gives up the WAL write lock.
+const WRITE_LOCK_RELEASED: c_int = ffi::SQLITE_SHM_UNLOCK | ffi::SQLITE_SHM_EXCLUSIVE;
 
 unsafe extern "C" fn open(
     _vfs: *mut ffi::sqlite3_vfs,
@@ -137,12 +170,15 @@ unsafe extern "C" fn open(
 ) -> c_int {
     let base = base();
     // SAFETY: `base` is the default VFS, whose xOpen exists; SQLite gave `file` `szOsFile`
-    // bytes, ours: room for the wrapper and the default VFS's file after it.
+    // bytes, ours: room for a wrapper and the default VFS's file after it. `name` of a WAL is
+    // the pointer SQLite passes for it, as `sqlite3_database_file_object` requires.
     unsafe {
         let Some(base_open) = (*base).xOpen else {
             return ffi::SQLITE_ERROR;
         };
-        if flags & ffi::SQLITE_OPEN_WAL == 0 {
+        let main = flags & ffi::SQLITE_OPEN_MAIN_DB != 0;
+        let wal = flags & ffi::SQLITE_OPEN_WAL != 0;
+        if !main && !wal {
             return base_open(base, name, file, flags, out_flags);
         }
         let real = file
@@ -155,11 +191,39 @@ unsafe extern "C" fn open(
             (*file).pMethods = std::ptr::null();
             return rc;
         }
-        file.cast::<WalFile>().write(WalFile {
-            file: ffi::sqlite3_file { pMethods: &METHODS },
+        if main {
+            file.cast::<DbFile>().write(DbFile {
+                file: ffi::sqlite3_file {
+                    pMethods: &DB_METHODS,
+                },
+                real,
+                wal: std::ptr::null_mut(),
+            });
+            return rc;
+        }
+        let mut buffer = Box::<Buffer>::default();
+        let db = ffi::sqlite3_database_file_object(name);
+        let linked = !db.is_null() && std::ptr::eq((*db).pMethods, &DB_METHODS);
+        let powersafe = (*(*real).pMethods)
+            .xDeviceCharacteristics
+            .is_some_and(|f| f(real) & ffi::SQLITE_IOCAP_POWERSAFE_OVERWRITE != 0);
+        buffer.through = !linked || !powersafe;
+        let wal_file = file.cast::<WalFile>();
+        wal_file.write(WalFile {
+            file: ffi::sqlite3_file {
+                pMethods: &WAL_METHODS,
+            },
             real,
-            buffer: Box::into_raw(Box::default()),
+            buffer: Box::into_raw(buffer),
+            db: if linked {
+                db.cast()
+            } else {
+                std::ptr::null_mut()
+            },
         });
+        if linked {
+            (*db.cast::<DbFile>()).wal = wal_file;
+        }
         rc
     }
 }
@@ -182,7 +246,7 @@ unsafe fn parts<'a>(
     }
 }
 
-/// Writes the buffer out (and empties it, written or not).
+/// Writes the buffer out and empties it; a failure leaves the file failing (see `Buffer::failed`).
 ///
 /// # Safety
 /// `real` and `methods` are the wrapped file's.
@@ -191,13 +255,12 @@ unsafe fn flush(
     methods: &ffi::sqlite3_io_methods,
     buffer: &mut Buffer,
 ) -> c_int {
+    if buffer.failed {
+        return ffi::SQLITE_IOERR_WRITE;
+    }
     if buffer.data.is_empty() {
         return ffi::SQLITE_OK;
     }
-    let Some(write) = methods.xWrite else {
-        buffer.data.clear();
-        return ffi::SQLITE_IOERR_WRITE;
-    };
     if buffer.writes > 1 {
         GATHERED.fetch_add(1, Ordering::Relaxed);
     }
@@ -206,7 +269,11 @@ unsafe fn flush(
     for chunk in buffer.data.chunks(WRITE_AT_MOST) {
         // SAFETY: the real file's write, with the buffer's bytes (a chunk is under 128 KiB:
         // its length fits a c_int).
-        rc = unsafe { write(real, chunk.as_ptr().cast(), chunk.len() as c_int, offset) };
+        rc = methods
+            .xWrite
+            .map_or(ffi::SQLITE_IOERR_WRITE, |write| unsafe {
+                write(real, chunk.as_ptr().cast(), chunk.len() as c_int, offset)
+            });
         if rc != ffi::SQLITE_OK {
             break;
         }
@@ -214,8 +281,23 @@ unsafe fn flush(
     }
     buffer.data.clear();
     buffer.writes = 0;
+    if rc != ffi::SQLITE_OK {
+        buffer.failed = true;
+        return ffi::SQLITE_IOERR_WRITE;
+    }
+    ffi::SQLITE_OK
+}
+
+/// Drops what is buffered and forgets a failure: the connection gave up the write lock, so
+/// what is left belongs to a transaction rolled back.
+fn discard(buffer: &mut Buffer) {
+    if !buffer.data.is_empty() {
+        buffer.end = buffer.offset;
+    }
+    buffer.data.clear();
+    buffer.writes = 0;
     buffer.commit_next = false;
-    rc
+    buffer.failed = false;
 }
 
 /// Flushes, then runs `f` on the real file if the flush went well.
@@ -237,13 +319,17 @@ unsafe fn flushed(
     }
 }
 
-unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
+unsafe extern "C" fn wal_close(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: SQLite closes a file once; the buffer is dropped here and never used again.
     unsafe {
         let (real, methods, buffer) = parts(file);
         let written = flush(real, methods, buffer);
         let closed = methods.xClose.map_or(ffi::SQLITE_OK, |close| close(real));
-        drop(Box::from_raw((*file.cast::<WalFile>()).buffer));
+        let wal = file.cast::<WalFile>();
+        if !(*wal).db.is_null() {
+            (*(*wal).db).wal = std::ptr::null_mut();
+        }
+        drop(Box::from_raw((*wal).buffer));
         (*file).pMethods = std::ptr::null();
         if written != ffi::SQLITE_OK {
             written
@@ -262,25 +348,55 @@ unsafe extern "C" fn write(
     // SAFETY: SQLite passes `amount` readable bytes at `data`.
     unsafe {
         let (real, methods, buffer) = parts(file);
+        if buffer.failed {
+            return ffi::SQLITE_IOERR_WRITE;
+        }
+        let Some(real_write) = methods.xWrite else {
+            return ffi::SQLITE_IOERR_WRITE;
+        };
+        if buffer.through {
+            return real_write(real, data, amount, offset);
+        }
         let Ok(len) = usize::try_from(amount) else {
             return ffi::SQLITE_IOERR_WRITE;
         };
         let bytes = std::slice::from_raw_parts(data.cast::<u8>(), len);
-        let follows = i64::try_from(buffer.data.len())
-            .ok()
-            .and_then(|n| buffer.offset.checked_add(n))
-            == Some(offset);
-        if !buffer.data.is_empty() && !follows {
+        let reach = offset.saturating_add(len as i64);
+        if offset == 0 {
+            // The WAL header: the log starts over from the beginning.
             let rc = flush(real, methods, buffer);
             if rc != ffi::SQLITE_OK {
                 return rc;
             }
+            buffer.end = 0;
+        }
+        let appends = if buffer.data.is_empty() {
+            offset >= buffer.end
+        } else {
+            offset == buffer.end
+        };
+        if !appends {
+            // A frame of this transaction rewritten in place, or its checksums: what is
+            // buffered goes first, then this, straight to the file.
+            let rc = flush(real, methods, buffer);
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            let rc = real_write(real, data, amount, offset);
+            if rc != ffi::SQLITE_OK {
+                buffer.failed = true;
+                return ffi::SQLITE_IOERR_WRITE;
+            }
+            buffer.end = buffer.end.max(reach);
+            buffer.commit_next = false;
+            return ffi::SQLITE_OK;
         }
         if buffer.data.is_empty() {
             buffer.offset = offset;
         }
         buffer.data.extend_from_slice(bytes);
         buffer.writes += 1;
+        buffer.end = reach;
         let commit_page = buffer.commit_next && len != FRAME_HEADER;
         buffer.commit_next = len == FRAME_HEADER && bytes[4..8] != [0, 0, 0, 0];
         if commit_page || buffer.data.len() >= LIMIT {
@@ -399,9 +515,9 @@ unsafe extern "C" fn shm_barrier(file: *mut ffi::sqlite3_file) {
     }
 }
 
-static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
+static WAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     iVersion: 3,
-    xClose: Some(close),
+    xClose: Some(wal_close),
     xRead: Some(read),
     xWrite: Some(write),
     xTruncate: Some(truncate),
@@ -419,4 +535,113 @@ static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     xShmUnmap: Some(shm_unmap),
     xFetch: Some(fetch),
     xUnfetch: Some(unfetch),
+};
+
+/// The database file's parts: the default VFS's file and its methods.
+///
+/// # Safety
+/// `file` is a [`DbFile`] set up by [`open`] and not closed.
+unsafe fn db_parts<'a>(
+    file: *mut ffi::sqlite3_file,
+) -> (*mut ffi::sqlite3_file, &'a ffi::sqlite3_io_methods) {
+    // SAFETY: per the contract.
+    unsafe {
+        let db = &*file.cast::<DbFile>();
+        (db.real, &*(*db.real).pMethods)
+    }
+}
+
+/// Forwards a database file's method to the default VFS's file.
+macro_rules! db_forward {
+    ($name:ident, $method:ident, $missing:expr, ($($arg:ident: $ty:ty),*)) => {
+        unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> c_int {
+            // SAFETY: forwarded as given to the real file.
+            unsafe {
+                let (real, m) = db_parts(file);
+                m.$method.map_or($missing, |f| f(real $(, $arg)*))
+            }
+        }
+    };
+}
+
+db_forward!(db_read, xRead, ffi::SQLITE_IOERR_READ, (data: *mut c_void, amount: c_int, offset: i64));
+db_forward!(db_write, xWrite, ffi::SQLITE_IOERR_WRITE, (data: *const c_void, amount: c_int, offset: i64));
+db_forward!(db_truncate, xTruncate, ffi::SQLITE_IOERR_TRUNCATE, (size: i64));
+db_forward!(db_sync, xSync, ffi::SQLITE_IOERR_FSYNC, (flags: c_int));
+db_forward!(db_file_size, xFileSize, ffi::SQLITE_IOERR_FSTAT, (size: *mut i64));
+db_forward!(db_lock, xLock, ffi::SQLITE_IOERR_LOCK, (level: c_int));
+db_forward!(db_unlock, xUnlock, ffi::SQLITE_IOERR_UNLOCK, (level: c_int));
+db_forward!(db_check_reserved_lock, xCheckReservedLock, ffi::SQLITE_IOERR_CHECKRESERVEDLOCK, (out: *mut c_int));
+db_forward!(db_file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: *mut c_void));
+db_forward!(db_sector_size, xSectorSize, 4096, ());
+db_forward!(db_device_characteristics, xDeviceCharacteristics, 0, ());
+db_forward!(db_shm_map, xShmMap, ffi::SQLITE_IOERR_SHMMAP, (page: c_int, size: c_int, extend: c_int, out: *mut *mut c_void));
+db_forward!(db_shm_unmap, xShmUnmap, ffi::SQLITE_OK, (delete: c_int));
+db_forward!(db_fetch, xFetch, ffi::SQLITE_OK, (offset: i64, amount: c_int, out: *mut *mut c_void));
+db_forward!(db_unfetch, xUnfetch, ffi::SQLITE_OK, (offset: i64, p: *mut c_void));
+
+unsafe extern "C" fn db_close(file: *mut ffi::sqlite3_file) -> c_int {
+    // SAFETY: SQLite closes a file once; its WAL (closed before it) is unlinked either way.
+    unsafe {
+        let db = file.cast::<DbFile>();
+        if !(*db).wal.is_null() {
+            (*(*db).wal).db = std::ptr::null_mut();
+            (*(*(*db).wal).buffer).through = true;
+        }
+        let (real, m) = db_parts(file);
+        let rc = m.xClose.map_or(ffi::SQLITE_OK, |close| close(real));
+        (*file).pMethods = std::ptr::null();
+        rc
+    }
+}
+
+unsafe extern "C" fn db_shm_lock(
+    file: *mut ffi::sqlite3_file,
+    offset: c_int,
+    n: c_int,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: the WAL linked to this file is open (it unlinks itself when it closes) and used
+    // by this connection's thread, which is the one calling.
+    unsafe {
+        let db = &*file.cast::<DbFile>();
+        if offset == 0 && flags == WRITE_LOCK_RELEASED && !db.wal.is_null() {
+            discard(&mut *(*db.wal).buffer);
+        }
+        let (real, m) = db_parts(file);
+        m.xShmLock
+            .map_or(ffi::SQLITE_IOERR_SHMLOCK, |f| f(real, offset, n, flags))
+    }
+}
+
+unsafe extern "C" fn db_shm_barrier(file: *mut ffi::sqlite3_file) {
+    // SAFETY: forwarded to the real file.
+    unsafe {
+        let (real, m) = db_parts(file);
+        if let Some(f) = m.xShmBarrier {
+            f(real);
+        }
+    }
+}
+
+static DB_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
+    iVersion: 3,
+    xClose: Some(db_close),
+    xRead: Some(db_read),
+    xWrite: Some(db_write),
+    xTruncate: Some(db_truncate),
+    xSync: Some(db_sync),
+    xFileSize: Some(db_file_size),
+    xLock: Some(db_lock),
+    xUnlock: Some(db_unlock),
+    xCheckReservedLock: Some(db_check_reserved_lock),
+    xFileControl: Some(db_file_control),
+    xSectorSize: Some(db_sector_size),
+    xDeviceCharacteristics: Some(db_device_characteristics),
+    xShmMap: Some(db_shm_map),
+    xShmLock: Some(db_shm_lock),
+    xShmBarrier: Some(db_shm_barrier),
+    xShmUnmap: Some(db_shm_unmap),
+    xFetch: Some(db_fetch),
+    xUnfetch: Some(db_unfetch),
 };
