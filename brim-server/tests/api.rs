@@ -807,6 +807,17 @@ async fn metrics_count_requests_by_route_and_show_the_queue() {
     assert!(text.contains("brim_queue_depth 0"));
 }
 
+/// A CORS preflight for `POST /api/score-company` from `https://app.example`.
+fn preflight_request() -> Request<Body> {
+    Request::builder()
+        .method("OPTIONS")
+        .uri("/api/score-company")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .body(Body::empty())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn public_endpoints_are_rate_limited_per_client_and_cors_is_configurable() {
     let (store, clock) = memory_store().await;
@@ -863,19 +874,7 @@ async fn public_endpoints_are_rate_limited_per_client_and_cors_is_configurable()
             StatusCode::OK
         );
     }
-    let preflight = router
-        .clone()
-        .oneshot(
-            Request::builder()
-                .method("OPTIONS")
-                .uri("/api/score-company")
-                .header("origin", "https://app.example")
-                .header("access-control-request-method", "POST")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let preflight = router.clone().oneshot(preflight_request()).await.unwrap();
     assert_eq!(
         preflight.headers()["access-control-allow-origin"],
         "https://app.example"
@@ -902,18 +901,7 @@ async fn public_endpoints_are_rate_limited_per_client_and_cors_is_configurable()
         self::composer(false),
         None,
     )));
-    let preflight = plain
-        .oneshot(
-            Request::builder()
-                .method("OPTIONS")
-                .uri("/api/score-company")
-                .header("origin", "https://app.example")
-                .header("access-control-request-method", "POST")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let preflight = plain.oneshot(preflight_request()).await.unwrap();
     assert_eq!(preflight.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(
         preflight

@@ -115,21 +115,25 @@ fn base() -> *mut ffi::sqlite3_vfs {
     }
 }
 
-/// A main database file: SQLite's view of it, the default VFS's file (right after this, in
-/// the same memory), and its connection's WAL file while that is open.
+/// What every wrapped file starts with: SQLite's view of it, and the default VFS's file (right
+/// after the wrapper, in the same memory).
 #[repr(C)]
-struct DbFile {
+struct Wrapped {
     file: ffi::sqlite3_file,
     real: *mut ffi::sqlite3_file,
+}
+
+/// A main database file, and its connection's WAL file while that is open.
+#[repr(C)]
+struct DbFile {
+    head: Wrapped,
     wal: *mut WalFile,
 }
 
-/// A WAL file: SQLite's view of it, the default VFS's file (right after this, in the same
-/// memory), the buffer, and its database file (null: not linked).
+/// A WAL file, its buffer, and its database file (null: not linked).
 #[repr(C)]
 struct WalFile {
-    file: ffi::sqlite3_file,
-    real: *mut ffi::sqlite3_file,
+    head: Wrapped,
     buffer: *mut Buffer,
     db: *mut DbFile,
 }
@@ -193,10 +197,12 @@ unsafe extern "C" fn open(
         }
         if main {
             file.cast::<DbFile>().write(DbFile {
-                file: ffi::sqlite3_file {
-                    pMethods: &DB_METHODS,
+                head: Wrapped {
+                    file: ffi::sqlite3_file {
+                        pMethods: &DB_METHODS,
+                    },
+                    real,
                 },
-                real,
                 wal: std::ptr::null_mut(),
             });
             return rc;
@@ -210,10 +216,12 @@ unsafe extern "C" fn open(
         buffer.through = !linked || !powersafe;
         let wal_file = file.cast::<WalFile>();
         wal_file.write(WalFile {
-            file: ffi::sqlite3_file {
-                pMethods: &WAL_METHODS,
+            head: Wrapped {
+                file: ffi::sqlite3_file {
+                    pMethods: &WAL_METHODS,
+                },
+                real,
             },
-            real,
             buffer: Box::into_raw(buffer),
             db: if linked {
                 db.cast()
@@ -228,7 +236,22 @@ unsafe extern "C" fn open(
     }
 }
 
-/// The wrapped file's parts.
+/// A wrapped file's default VFS file and its methods.
+///
+/// # Safety
+/// `file` is a [`DbFile`] or [`WalFile`] (both start with [`Wrapped`]) set up by [`open`] and
+/// not closed.
+unsafe fn real<'a>(
+    file: *mut ffi::sqlite3_file,
+) -> (*mut ffi::sqlite3_file, &'a ffi::sqlite3_io_methods) {
+    // SAFETY: per the contract.
+    unsafe {
+        let head = &*file.cast::<Wrapped>();
+        (head.real, &*(*head.real).pMethods)
+    }
+}
+
+/// A WAL file's default VFS file, its methods and its buffer.
 ///
 /// # Safety
 /// `file` is a [`WalFile`] set up by [`open`] and not closed.
@@ -241,8 +264,8 @@ unsafe fn parts<'a>(
 ) {
     // SAFETY: per the contract; SQLite uses the file from one thread at a time.
     unsafe {
-        let wal = &*file.cast::<WalFile>();
-        (wal.real, &*(*wal.real).pMethods, &mut *wal.buffer)
+        let (real, methods) = real(file);
+        (real, methods, &mut *(*file.cast::<WalFile>()).buffer)
     }
 }
 
@@ -482,18 +505,28 @@ unsafe extern "C" fn fetch(
     }
 }
 
-/// Forwards a method that neither reads nor writes the file's bytes.
+/// Forwards a method to the default VFS's file as it is (both kinds of wrapped file).
 macro_rules! forward {
     ($name:ident, $method:ident, $missing:expr, ($($arg:ident: $ty:ty),*)) => {
         unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> c_int {
             // SAFETY: forwarded as given to the real file.
             unsafe {
-                let (real, m, _) = parts(file);
+                let (real, m) = real(file);
                 m.$method.map_or($missing, |f| f(real $(, $arg)*))
             }
         }
     };
 }
+
+// A database file's methods that a WAL file flushes its buffer before.
+forward!(real_read, xRead, ffi::SQLITE_IOERR_READ, (data: *mut c_void, amount: c_int, offset: i64));
+forward!(real_write, xWrite, ffi::SQLITE_IOERR_WRITE, (data: *const c_void, amount: c_int, offset: i64));
+forward!(real_truncate, xTruncate, ffi::SQLITE_IOERR_TRUNCATE, (size: i64));
+forward!(real_sync, xSync, ffi::SQLITE_IOERR_FSYNC, (flags: c_int));
+forward!(real_file_size, xFileSize, ffi::SQLITE_IOERR_FSTAT, (size: *mut i64));
+forward!(real_file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: *mut c_void));
+forward!(real_fetch, xFetch, ffi::SQLITE_OK, (offset: i64, amount: c_int, out: *mut *mut c_void));
+// Both kinds' (a database file's `xShmLock` also watches the write lock: `db_shm_lock`).
 
 forward!(lock, xLock, ffi::SQLITE_IOERR_LOCK, (level: c_int));
 forward!(unlock, xUnlock, ffi::SQLITE_IOERR_UNLOCK, (level: c_int));
@@ -508,7 +541,7 @@ forward!(unfetch, xUnfetch, ffi::SQLITE_OK, (offset: i64, p: *mut c_void));
 unsafe extern "C" fn shm_barrier(file: *mut ffi::sqlite3_file) {
     // SAFETY: forwarded to the real file.
     unsafe {
-        let (real, m, _) = parts(file);
+        let (real, m) = real(file);
         if let Some(f) = m.xShmBarrier {
             f(real);
         }
@@ -537,49 +570,6 @@ static WAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     xUnfetch: Some(unfetch),
 };
 
-/// The database file's parts: the default VFS's file and its methods.
-///
-/// # Safety
-/// `file` is a [`DbFile`] set up by [`open`] and not closed.
-unsafe fn db_parts<'a>(
-    file: *mut ffi::sqlite3_file,
-) -> (*mut ffi::sqlite3_file, &'a ffi::sqlite3_io_methods) {
-    // SAFETY: per the contract.
-    unsafe {
-        let db = &*file.cast::<DbFile>();
-        (db.real, &*(*db.real).pMethods)
-    }
-}
-
-/// Forwards a database file's method to the default VFS's file.
-macro_rules! db_forward {
-    ($name:ident, $method:ident, $missing:expr, ($($arg:ident: $ty:ty),*)) => {
-        unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> c_int {
-            // SAFETY: forwarded as given to the real file.
-            unsafe {
-                let (real, m) = db_parts(file);
-                m.$method.map_or($missing, |f| f(real $(, $arg)*))
-            }
-        }
-    };
-}
-
-db_forward!(db_read, xRead, ffi::SQLITE_IOERR_READ, (data: *mut c_void, amount: c_int, offset: i64));
-db_forward!(db_write, xWrite, ffi::SQLITE_IOERR_WRITE, (data: *const c_void, amount: c_int, offset: i64));
-db_forward!(db_truncate, xTruncate, ffi::SQLITE_IOERR_TRUNCATE, (size: i64));
-db_forward!(db_sync, xSync, ffi::SQLITE_IOERR_FSYNC, (flags: c_int));
-db_forward!(db_file_size, xFileSize, ffi::SQLITE_IOERR_FSTAT, (size: *mut i64));
-db_forward!(db_lock, xLock, ffi::SQLITE_IOERR_LOCK, (level: c_int));
-db_forward!(db_unlock, xUnlock, ffi::SQLITE_IOERR_UNLOCK, (level: c_int));
-db_forward!(db_check_reserved_lock, xCheckReservedLock, ffi::SQLITE_IOERR_CHECKRESERVEDLOCK, (out: *mut c_int));
-db_forward!(db_file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: *mut c_void));
-db_forward!(db_sector_size, xSectorSize, 4096, ());
-db_forward!(db_device_characteristics, xDeviceCharacteristics, 0, ());
-db_forward!(db_shm_map, xShmMap, ffi::SQLITE_IOERR_SHMMAP, (page: c_int, size: c_int, extend: c_int, out: *mut *mut c_void));
-db_forward!(db_shm_unmap, xShmUnmap, ffi::SQLITE_OK, (delete: c_int));
-db_forward!(db_fetch, xFetch, ffi::SQLITE_OK, (offset: i64, amount: c_int, out: *mut *mut c_void));
-db_forward!(db_unfetch, xUnfetch, ffi::SQLITE_OK, (offset: i64, p: *mut c_void));
-
 unsafe extern "C" fn db_close(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: SQLite closes a file once; its WAL (closed before it) is unlinked either way.
     unsafe {
@@ -588,7 +578,7 @@ unsafe extern "C" fn db_close(file: *mut ffi::sqlite3_file) -> c_int {
             (*(*db).wal).db = std::ptr::null_mut();
             (*(*(*db).wal).buffer).through = true;
         }
-        let (real, m) = db_parts(file);
+        let (real, m) = real(file);
         let rc = m.xClose.map_or(ffi::SQLITE_OK, |close| close(real));
         (*file).pMethods = std::ptr::null();
         rc
@@ -608,40 +598,30 @@ unsafe extern "C" fn db_shm_lock(
         if offset == 0 && flags == WRITE_LOCK_RELEASED && !db.wal.is_null() {
             discard(&mut *(*db.wal).buffer);
         }
-        let (real, m) = db_parts(file);
+        let (real, m) = real(file);
         m.xShmLock
             .map_or(ffi::SQLITE_IOERR_SHMLOCK, |f| f(real, offset, n, flags))
-    }
-}
-
-unsafe extern "C" fn db_shm_barrier(file: *mut ffi::sqlite3_file) {
-    // SAFETY: forwarded to the real file.
-    unsafe {
-        let (real, m) = db_parts(file);
-        if let Some(f) = m.xShmBarrier {
-            f(real);
-        }
     }
 }
 
 static DB_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     iVersion: 3,
     xClose: Some(db_close),
-    xRead: Some(db_read),
-    xWrite: Some(db_write),
-    xTruncate: Some(db_truncate),
-    xSync: Some(db_sync),
-    xFileSize: Some(db_file_size),
-    xLock: Some(db_lock),
-    xUnlock: Some(db_unlock),
-    xCheckReservedLock: Some(db_check_reserved_lock),
-    xFileControl: Some(db_file_control),
-    xSectorSize: Some(db_sector_size),
-    xDeviceCharacteristics: Some(db_device_characteristics),
-    xShmMap: Some(db_shm_map),
+    xRead: Some(real_read),
+    xWrite: Some(real_write),
+    xTruncate: Some(real_truncate),
+    xSync: Some(real_sync),
+    xFileSize: Some(real_file_size),
+    xLock: Some(lock),
+    xUnlock: Some(unlock),
+    xCheckReservedLock: Some(check_reserved_lock),
+    xFileControl: Some(real_file_control),
+    xSectorSize: Some(sector_size),
+    xDeviceCharacteristics: Some(device_characteristics),
+    xShmMap: Some(shm_map),
     xShmLock: Some(db_shm_lock),
-    xShmBarrier: Some(db_shm_barrier),
-    xShmUnmap: Some(db_shm_unmap),
-    xFetch: Some(db_fetch),
-    xUnfetch: Some(db_unfetch),
+    xShmBarrier: Some(shm_barrier),
+    xShmUnmap: Some(shm_unmap),
+    xFetch: Some(real_fetch),
+    xUnfetch: Some(unfetch),
 };

@@ -44,9 +44,7 @@ async fn commits_are_gathered_and_readable_at_once() {
     assert!(sqlite_wal_writes::install(), "installed");
     assert!(sqlite_wal_writes::install(), "the first answer again");
     assert!(sqlite_wal_writes::installed());
-    let dir = std::env::temp_dir().join(format!("brim-wal-writes-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("writes");
     let url = format!("sqlite://{}", dir.join("brim.db").display());
     let store = SqliteStore::connect(&url).await.unwrap();
 
@@ -160,6 +158,25 @@ async fn commits_are_gathered_and_readable_at_once() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// An empty folder of the system's temporary one for the test `name`.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("brim-wal-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Inserts `rows` rows into `t`, row `i` a blob of `len` bytes `byte(i)`.
+async fn insert(conn: &mut SqliteConnection, rows: i64, len: usize, byte: impl Fn(i64) -> u8) {
+    for i in 0..rows {
+        sqlx::query("INSERT INTO t (v) VALUES (?1)")
+            .bind(vec![byte(i); len])
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+}
+
 /// A connection to `path` through the default VFS (this one, once installed) whose page cache
 /// is 10 pages: a transaction of any size spills pages to the WAL before its commit.
 async fn tiny_cache(path: &std::path::Path) -> SqliteConnection {
@@ -196,9 +213,7 @@ async fn plain_check(path: &std::path::Path) -> (String, i64, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolled_back_frames_never_overwrite_another_commit() {
     assert!(sqlite_wal_writes::install());
-    let dir = std::env::temp_dir().join(format!("brim-wal-rollback-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("rollback");
     let path = dir.join("t.db");
     let mut a = tiny_cache(&path).await;
     let mut b = tiny_cache(&path).await;
@@ -209,23 +224,11 @@ async fn rolled_back_frames_never_overwrite_another_commit() {
     for round in 0..20_i64 {
         // A spills pages of a transaction it then rolls back...
         let mut tx = a.begin().await.unwrap();
-        for i in 0..300_i64 {
-            sqlx::query("INSERT INTO t (v) VALUES (?1)")
-                .bind(vec![(round + i) as u8; 900])
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
+        insert(&mut tx, 300, 900, |i| (round + i) as u8).await;
         tx.rollback().await.unwrap();
         // ...B commits where those frames were...
         let mut tx = b.begin().await.unwrap();
-        for _ in 0..50 {
-            sqlx::query("INSERT INTO t (v) VALUES (?1)")
-                .bind(vec![7_u8; 1_000])
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
+        insert(&mut tx, 50, 1_000, |_| 7).await;
         tx.commit().await.unwrap();
         // ...and A goes on reading and writing.
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
@@ -246,9 +249,7 @@ async fn rolled_back_frames_never_overwrite_another_commit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_that_rewrote_spilled_frames_survives_a_crash() {
     assert!(sqlite_wal_writes::install());
-    let dir = std::env::temp_dir().join(format!("brim-wal-rewrite-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("rewrite");
     let path = dir.join("t.db");
     let mut a = tiny_cache(&path).await;
     sqlx::raw_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)")
@@ -261,13 +262,7 @@ async fn a_commit_that_rewrote_spilled_frames_survives_a_crash() {
         .await
         .unwrap();
     let mut tx = a.begin().await.unwrap();
-    for i in 0..400_i64 {
-        sqlx::query("INSERT INTO t (v) VALUES (?1)")
-            .bind(vec![(i % 200) as u8; 800])
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
+    insert(&mut tx, 400, 800, |i| (i % 200) as u8).await;
     // The same pages again: spilled frames of this transaction are rewritten in place, and
     // the commit rewrites the checksums that follow.
     sqlx::query("UPDATE t SET v = zeroblob(1000)")
