@@ -461,29 +461,18 @@ async fn sweep_until<S: Store>(
 ) -> Result<usize, brim_email::Error> {
     const PAGE: u32 = 256;
     let store = generator.store();
-    let mut page = 1;
+    let mut after: Option<brim_store::ScoredKey> = None;
     let mut queued = 0;
     loop {
-        let rows = store
-            .scored_leads(&brim_store::LeadsQuery {
-                page,
-                per_page: PAGE,
-                sort: brim_store::LeadSort::Date,
-                descending: false,
-                action: None,
-                status: Some(brim_store::StatusFilter::NoEmail),
-                search: None,
-            })
-            .await?
-            .rows;
-        if rows.is_empty() || stop() {
+        let mut keys = store.unqueued_leads(after.as_ref(), PAGE).await?;
+        if keys.is_empty() || stop() {
             return Ok(queued);
         }
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
+        let mut items = Vec::with_capacity(keys.len());
+        for key in &keys {
             if let (Some(lead), Some(score)) = (
-                store.get_lead(&row.company_id).await?,
-                store.latest_score(&row.company_id).await?,
+                store.get_lead(&key.company_id).await?,
+                store.latest_score(&key.company_id).await?,
             ) {
                 items.push((lead.lead, score.report));
             }
@@ -491,16 +480,13 @@ async fn sweep_until<S: Store>(
         if let Some(backlog) = give_way {
             backlog.wait_idle(GIVE_WAY_AT_MOST).await;
         }
-        let report = generator.generate(items, now).await?;
-        queued += report.queued;
-        // Queued rows leave the "no e-mail" list, so the same page shows new ones; a page where
-        // nothing was queued holds only leads the policy passes over: move past it.
-        if report.queued == 0 {
-            if rows.len() < PAGE as usize {
-                return Ok(queued);
-            }
-            page += 1;
+        queued += generator.generate(items, now).await?.queued;
+        // The next page starts past this one, whether its leads were queued or passed over by
+        // the generation policy (they would be passed over again).
+        if keys.len() < PAGE as usize {
+            return Ok(queued);
         }
+        after = keys.pop();
     }
 }
 

@@ -36,8 +36,8 @@ pub use error::{Error, Result};
 pub use events::{Event, EventType, NewEvent, Outcome, OutcomeKind};
 pub use postgres::PgStore;
 pub use queue::{
-    EmailStatus, Enqueued, FailMark, Failure, NewEmail, QueueCounts, QueuedEmail, SendMark,
-    Suppression, SuppressionReason, WaitReason, Writer,
+    EmailStatus, Enqueued, FailMark, Failure, NewEmail, QueueCounts, QueuedEmail, ScoredKey,
+    SendMark, Suppression, SuppressionReason, WaitReason, Writer,
 };
 pub use sqlite::SqliteStore;
 
@@ -242,6 +242,17 @@ pub trait EmailQueue {
     ) -> impl Future<Output = Result<Vec<QueuedEmail>>> + Send;
     /// How many rows are in each status.
     fn queue_counts(&self) -> impl Future<Output = Result<QueueCounts>> + Send;
+    /// Scored companies with a stored lead and no e-mail in the queue (of any status): at most
+    /// `limit`, oldest latest score first (companies scored at the same time in an order of the
+    /// adapter's, the same at every call), starting after `after` (the last key of the page
+    /// before; `None`: from the start). What e-mail generation's sweep pages through: a page is
+    /// read through the scored-leads table's date index from `after` on (keyset paging: no
+    /// count, no sort, no offset to skip), so a page costs the same on page 1 and page 10,000.
+    fn unqueued_leads(
+        &self,
+        after: Option<&ScoredKey>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ScoredKey>>> + Send;
     /// Adds addresses or domains to the suppression list (lower-cased; an existing entry keeps
     /// its first reason). Returns how many were new.
     fn suppress(&self, entries: &[Suppression]) -> impl Future<Output = Result<u64>> + Send;

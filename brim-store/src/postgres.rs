@@ -46,6 +46,10 @@ impl PgStore {
     /// A company's latest score.
     pub(crate) const LATEST_SCORE: &str = "SELECT id, report, scored_at FROM scores \
          WHERE company_id = $1 ORDER BY scored_at DESC, id DESC LIMIT 1";
+    /// Scored companies without an e-mail, from the start (see `queue_sql::unqueued!`).
+    pub(crate) const UNQUEUED_FIRST: &str = crate::queue_sql::unqueued!("leads l");
+    /// The same, past a key.
+    pub(crate) const UNQUEUED_AFTER: &str = crate::queue_sql::unqueued!("leads l", after);
     /// A company's events, oldest first (`linked` is always NULL here: nothing is chained).
     pub(crate) const COMPANY_EVENTS: &str = "SELECT id, event_type, occurred_at, user_id, \
          company_id, payload FROM events WHERE company_id = $1 AND linked IS NULL ORDER BY id";

@@ -134,6 +134,15 @@ pub struct QueuedEmail {
     pub updated_at: i64,
 }
 
+/// A scored company's place in the order [`crate::EmailQueue::unqueued_leads`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoredKey {
+    /// When its latest score was given (Unix ms).
+    pub scored_at: i64,
+    /// The company.
+    pub company_id: String,
+}
+
 /// What [`crate::EmailQueue::enqueue`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Enqueued {

@@ -19,6 +19,36 @@ pub(crate) const RETURNING_COLUMNS: &str = "id, company_id, recipient, recipient
      CAST(NULL AS TEXT) AS suppressed, attempts, last_error, leased_by, created_at, due_at, \
      sent_at, updated_at";
 
+/// `EmailQueue::unqueued_leads`' query over `leads` as `$from` names it (SQLite forces the
+/// index: see its constants), from the start (`unqueued!(from)`) or past a key
+/// (`unqueued!(from, after)`): a backward walk of the scored-leads table's date index
+/// (`(scored_at + 0) DESC, company_id`, migration 0006), so oldest first and, at one time, the
+/// greatest company id first, with no sort; past a key, a seek to its time, then past its
+/// company.
+macro_rules! unqueued {
+    ($from:literal) => {
+        $crate::queue_sql::unqueued!($from, "", "$1")
+    };
+    ($from:literal, after) => {
+        $crate::queue_sql::unqueued!(
+            $from,
+            " AND (l.scored_at + 0) >= $1 AND ((l.scored_at + 0) > $1 OR l.company_id < $2)",
+            "$3"
+        )
+    };
+    ($from:literal, $after:literal, $limit:literal) => {
+        concat!(
+            "SELECT l.scored_at, l.company_id FROM ",
+            $from,
+            " WHERE l.scored_at IS NOT NULL AND l.email_status IS NULL AND l.lead IS NOT NULL",
+            $after,
+            " ORDER BY (l.scored_at + 0), l.company_id DESC LIMIT ",
+            $limit
+        )
+    };
+}
+pub(crate) use unqueued;
+
 /// A queue row as the database returns it.
 #[derive(FromRow)]
 pub(crate) struct EmailRow {
@@ -498,6 +528,36 @@ macro_rules! impl_queue {
                         .fetch_all(&self.pool)
                         .await?;
                 $crate::queue_sql::rows_to_emails(rows)
+            }
+
+            async fn unqueued_leads(
+                &self,
+                after: Option<&$crate::ScoredKey>,
+                limit: u32,
+            ) -> $crate::Result<Vec<$crate::ScoredKey>> {
+                let rows: Vec<(i64, String)> = match after {
+                    None => {
+                        sqlx::query_as(Self::UNQUEUED_FIRST)
+                            .bind(i64::from(limit))
+                            .fetch_all(&self.pool)
+                            .await?
+                    }
+                    Some(after) => {
+                        sqlx::query_as(Self::UNQUEUED_AFTER)
+                            .bind(after.scored_at)
+                            .bind(after.company_id.as_str())
+                            .bind(i64::from(limit))
+                            .fetch_all(&self.pool)
+                            .await?
+                    }
+                };
+                Ok(rows
+                    .into_iter()
+                    .map(|(scored_at, company_id)| $crate::ScoredKey {
+                        scored_at,
+                        company_id,
+                    })
+                    .collect())
             }
 
             async fn queue_counts(&self) -> $crate::Result<$crate::QueueCounts> {

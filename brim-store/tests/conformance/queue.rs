@@ -597,3 +597,110 @@ async fn e_mails_and_their_events_are_stored_together_or_not_at_all() {
         assert_eq!(store.queue_counts().await.unwrap().waiting, 2);
     });
 }
+
+/// The sweep's listing: scored companies with a lead and no e-mail, oldest latest score first,
+/// each once however the pages fall (ties at one time included), past a key of the page before.
+#[tokio::test]
+async fn unqueued_leads_pages_through_scored_leads_without_an_email() {
+    use brim_store::{LeadStore, NewScore, ScoreStore, ScoredKey};
+    for_each_store!(|store| {
+        let scorer = brim_core::Scorer::preset("balanced").unwrap();
+        let scored = |name: &str, at: i64| {
+            let lead = crate::lead(&format!(r#"{{"company_name": "{name}"}}"#));
+            let report = scorer.report(&lead);
+            (
+                lead,
+                NewScore {
+                    report,
+                    scored_at: at,
+                },
+            )
+        };
+        // Scored with a lead: at 10 (three at once), 20, 30; "Later" is rescored at 40.
+        let rows = [
+            scored("Tie A", 10),
+            scored("Tie B", 10),
+            scored("Tie C", 10),
+            scored("Twenty", 20),
+            scored("Later", 5),
+            scored("Later", 40),
+            scored("Thirty", 30),
+            scored("Mailed", 15),
+        ];
+        for (lead, score) in &rows {
+            store
+                .record_scored(
+                    std::slice::from_ref(lead),
+                    score.scored_at,
+                    std::slice::from_ref(score),
+                    &[],
+                )
+                .await
+                .unwrap();
+        }
+        // Not listed: a company with an e-mail, one only scored (no lead), one never scored.
+        let mailed = brim_core::company_id_for_name("Mailed");
+        store
+            .enqueue(&[email(&mailed, 50, Some("a@mailed.io"))], 50)
+            .await
+            .unwrap();
+        store
+            .save_scores(&[scored("Score only", 12).1])
+            .await
+            .unwrap();
+        store
+            .upsert_leads(&[crate::lead(r#"{"company_name": "Lead only"}"#)], 12)
+            .await
+            .unwrap();
+
+        let all = store.unqueued_leads(None, 100).await.unwrap();
+        let id = brim_core::company_id_for_name;
+        let times: Vec<(i64, String)> = all
+            .iter()
+            .map(|k| (k.scored_at, k.company_id.clone()))
+            .collect();
+        let mut ties = vec![id("Tie A"), id("Tie B"), id("Tie C")];
+        ties.sort();
+        ties.reverse();
+        let mut want: Vec<(i64, String)> = ties.into_iter().map(|c| (10, c)).collect();
+        want.extend([(20, id("Twenty")), (30, id("Thirty")), (40, id("Later"))]);
+        assert_eq!(times, want, "oldest latest score first, ties in one order");
+
+        // Any page size gives the same rows, each once.
+        for limit in [1, 2, 3, 5] {
+            let mut paged: Vec<ScoredKey> = Vec::new();
+            loop {
+                let page = store.unqueued_leads(paged.last(), limit).await.unwrap();
+                assert!(page.len() <= limit as usize);
+                let last = page.len() < limit as usize;
+                paged.extend(page);
+                if last {
+                    break;
+                }
+            }
+            assert_eq!(paged, all, "pages of {limit}");
+        }
+        // A key that is not (or no longer) a row still marks a place: after time 15.
+        let after = ScoredKey {
+            scored_at: 15,
+            company_id: String::new(),
+        };
+        let rest = store.unqueued_leads(Some(&after), 100).await.unwrap();
+        assert_eq!(rest, all[3..].to_vec());
+
+        // Once a company has an e-mail it leaves the list.
+        store
+            .enqueue(&[email(&id("Twenty"), 50, None)], 60)
+            .await
+            .unwrap();
+        let now: Vec<String> = store
+            .unqueued_leads(None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.company_id)
+            .collect();
+        assert!(!now.contains(&id("Twenty")));
+        assert_eq!(now.len(), 5);
+    });
+}
