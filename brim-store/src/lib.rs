@@ -246,8 +246,9 @@ pub trait EmailQueue {
     /// `limit`, oldest latest score first (companies scored at the same time in an order of the
     /// adapter's, the same at every call), starting after `after` (the last key of the page
     /// before; `None`: from the start). What e-mail generation's sweep pages through: a page is
-    /// read through the scored-leads table's date index from `after` on (keyset paging: no
-    /// count, no sort, no offset to skip), so a page costs the same on page 1 and page 10,000.
+    /// read through the scored-leads table's date index from `after` on until it has `limit`
+    /// rows (keyset paging: no count, no sort, no offset to skip), so page 10,000 costs what
+    /// page 1 does; only companies that have an e-mail, passed over on the way, add to it.
     fn unqueued_leads(
         &self,
         after: Option<&ScoredKey>,

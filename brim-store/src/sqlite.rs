@@ -440,8 +440,8 @@ const WRITER_STATEMENTS: usize = 256;
 /// copied once, so longer periods copy less: under the load benchmark (~12-16 k scored
 /// requests/s, docs/PERFORMANCE.md) the checkpoints took ~15 % of the machine's CPU at 100 ms;
 /// 500 ms gave +7.5 % requests/s (median ratio of ten alternating pairs, seven of them faster)
-/// with the same p99, and +10 % over 60 s. (At 2-3 k requests/s, where they were first measured, 100 ms / 4,096 pages was
-/// best and 250-1,000 ms within noise.)
+/// with the same p99, and +10 % over 60 s. (At 2-3 k requests/s, where they were first
+/// measured, 100 ms / 4,096 pages was best and 250-1,000 ms within noise.)
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 const RESTART_AT_PAGES: i64 = 4096;
 /// The passes before the one under the writer's lock go on until a pass copied at most this many
@@ -802,9 +802,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// The e-mail sweep's pages (`unqueued_leads`) walk the date index from their key on:
-    /// neither page sorts the table nor scans it from the start (the sweep used to count and
-    /// sort every company without an e-mail for each page: ~1 s a page at a few million).
+    /// The e-mail sweep's pages (`unqueued_leads`) walk the date index: neither sorts, and a
+    /// page past a key seeks to it instead of scanning from the start (the sweep used to count
+    /// and sort every company without an e-mail for each page: ~1 s a page at a few million).
     #[tokio::test]
     async fn unqueued_pages_seek_the_date_index_without_a_sort() {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
