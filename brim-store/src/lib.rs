@@ -242,7 +242,8 @@ pub trait EmailQueue {
     ) -> impl Future<Output = Result<Vec<QueuedEmail>>> + Send;
     /// How many rows are in each status.
     fn queue_counts(&self) -> impl Future<Output = Result<QueueCounts>> + Send;
-    /// Scored companies with a stored lead and no e-mail in the queue (of any status): at most
+    /// Scored companies with a stored lead and no e-mail in the queue that is not cancelled
+    /// (a company whose e-mail was cancelled may be written another): at most
     /// `limit`, oldest latest score first (companies scored at the same time in an order of the
     /// adapter's, the same at every call), starting after `after` (the last key of the page
     /// before; `None`: from the start). What e-mail generation's sweep pages through: a page is

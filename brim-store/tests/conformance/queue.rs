@@ -702,5 +702,13 @@ async fn unqueued_leads_pages_through_scored_leads_without_an_email() {
             .collect();
         assert!(!now.contains(&id("Twenty")));
         assert_eq!(now.len(), 5);
+        // A cancelled e-mail does not count: the company may be written another.
+        let cancelled = store
+            .email_for_company(&id("Twenty"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store.cancel(cancelled.id, 70).await.unwrap());
+        assert_eq!(store.unqueued_leads(None, 100).await.unwrap(), all);
     });
 }
