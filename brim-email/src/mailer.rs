@@ -35,8 +35,14 @@ pub struct SendError {
 /// Delivers messages.
 ///
 /// Contract: `send` returns `Ok` only once the message is accepted (by the SMTP server, or
-/// durably in the outbox folder). Sending the same message again (same Message-ID) is safe for
-/// the outbox (the file is replaced) and for receivers that drop duplicate Message-IDs.
+/// whole in the outbox folder: written, then renamed in). Sending the same message again
+/// (same Message-ID) is safe for the outbox (the file is replaced) and for receivers that
+/// drop duplicate Message-IDs.
+///
+/// The outbox does not `fsync` its files: a process crash loses nothing, but a crash of the
+/// machine (power loss) can lose the messages written in the last seconds before it while the
+/// queue already says they were sent. It is a folder for development, tests and hand-off to
+/// another program, not a mail server's spool; use SMTP where that matters.
 pub trait Mailer: Send + Sync + 'static {
     /// Delivers `message`, whose Message-ID is `message_id`.
     fn send(
