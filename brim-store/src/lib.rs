@@ -123,10 +123,9 @@ pub trait ScoreStore {
     /// with): an adapter may store that text instead of writing the report again. Stores the
     /// same rows; with `reports` of another length than `scores` it is `record_scored`.
     ///
-    /// SQLite takes it: the report's JSON is then written once, by the caller's thread, not
-    /// again by the one that holds the write lock (where it was ~6 % of the server's recorder
-    /// thread; the measured gain in requests/s was within the noise, docs/PERFORMANCE.md).
-    /// The default, and PostgreSQL, ignore `reports`.
+    /// SQLite takes it: the report's JSON is then written by the caller's thread, not by the
+    /// one that holds the write lock (measured, docs/PERFORMANCE.md). The default, and
+    /// PostgreSQL, ignore `reports`.
     fn record_scored_as_json(
         &self,
         leads: &[brim_core::Lead],
