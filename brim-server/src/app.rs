@@ -599,8 +599,6 @@ impl Drop for Pending<'_> {
 struct Record {
     lead: Lead,
     report: ScoreReport,
-    /// `report` as JSON (`serde_json::to_vec`), written by the request's task.
-    json: axum::body::Bytes,
     now: i64,
     /// Given the lead and report back once they are stored (they are moved through the batch,
     /// not copied).
@@ -667,14 +665,11 @@ impl Recorder {
     }
 
     /// Stores `lead`, its `report` and the `score_calculated` event; returns them once
-    /// committed. `json` is the report as `serde_json::to_vec` writes it: stored as given
-    /// (see `ScoreStore::record_scored_as_json`), so the recorder's one thread does not write
-    /// it again.
+    /// committed.
     pub async fn record(
         &self,
         lead: Lead,
         report: ScoreReport,
-        json: axum::body::Bytes,
         now: i64,
     ) -> Result<(Lead, ScoreReport), crate::http::ApiError> {
         let (done, wait) = tokio::sync::oneshot::channel();
@@ -692,7 +687,6 @@ impl Recorder {
             .send(Record {
                 lead,
                 report,
-                json,
                 now,
                 done,
             })
@@ -709,23 +703,15 @@ async fn store_batch<S: Store>(store: &S, batch: &mut Vec<Record>) {
     let mut leads = Vec::with_capacity(batch.len());
     let mut scores = Vec::with_capacity(batch.len());
     let mut answers = Vec::with_capacity(batch.len());
-    let mut json = Vec::with_capacity(batch.len());
     for record in batch.drain(..) {
         leads.push(record.lead);
         scores.push(brim_store::NewScore {
             report: record.report,
             scored_at: record.now,
         });
-        json.push(record.json);
         answers.push(record.done);
     }
-    // Written by `serde_json`, so UTF-8; checked all the same (a report that is not is
-    // written again by the store).
-    let reports: Vec<&str> = json
-        .iter()
-        .map_while(|j| std::str::from_utf8(j).ok())
-        .collect();
-    let result = record_scored(store, &leads, &scores, &reports).await;
+    let result = record_scored(store, &leads, &scores).await;
     for ((lead, score), done) in leads.into_iter().zip(scores).zip(answers) {
         let _ = done.send(result.clone().map(|()| (lead, score.report)));
     }
@@ -747,26 +733,22 @@ pub(crate) async fn store_scored<S: Store>(
             scored_at: at,
         })
         .collect();
-    record_scored(store, leads, &scores, &[]).await
+    record_scored(store, leads, &scores).await
 }
 
 /// Stores scored leads in one transaction: the leads (stamped with the latest time: they share
-/// one upsert), each score, and each one's `score_calculated` event at its time. `reports`: the
-/// scores' reports as JSON, one for each, or none (the store writes them).
+/// one upsert), each score, and each one's `score_calculated` event at its time.
 async fn record_scored<S: Store>(
     store: &S,
     leads: &[Lead],
     scores: &[brim_store::NewScore],
-    reports: &[&str],
 ) -> Result<(), crate::http::ApiError> {
     let now = scores.iter().map(|s| s.scored_at).max().unwrap_or(0);
     let events: Vec<brim_store::NewEvent> = scores
         .iter()
         .map(|s| crate::http::score_event(&s.report, s.scored_at))
         .collect();
-    store
-        .record_scored_as_json(leads, now, scores, reports, &events)
-        .await?;
+    store.record_scored(leads, now, scores, &events).await?;
     Ok(())
 }
 

@@ -321,19 +321,7 @@ macro_rules! impl_ports {
                 scores: &[$crate::NewScore],
                 events: &[$crate::NewEvent],
             ) -> $crate::Result<u64> {
-                self.record_scored_tx(leads, now, scores, &[], events).await
-            }
-
-            async fn record_scored_as_json(
-                &self,
-                leads: &[brim_core::Lead],
-                now: i64,
-                scores: &[$crate::NewScore],
-                reports: &[&str],
-                events: &[$crate::NewEvent],
-            ) -> $crate::Result<u64> {
-                self.record_scored_tx(leads, now, scores, reports, events)
-                    .await
+                self.record_scored_tx(leads, now, scores, events).await
             }
 
             async fn latest_score(

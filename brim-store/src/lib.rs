@@ -118,25 +118,6 @@ pub trait ScoreStore {
         scores: &[NewScore],
         events: &[NewEvent],
     ) -> impl Future<Output = Result<u64>> + Send;
-    /// [`ScoreStore::record_scored`] for a caller that has each score's report as JSON already
-    /// (`reports[i]` is `serde_json::to_string(&scores[i].report)`, e.g. the body it answers
-    /// with): an adapter may store that text instead of writing the report again. Stores the
-    /// same rows; with `reports` of another length than `scores` it is `record_scored`.
-    ///
-    /// SQLite takes it: the report's JSON is then written by the caller's thread, not by the
-    /// one that holds the write lock (measured, docs/PERFORMANCE.md). The default, and
-    /// PostgreSQL, ignore `reports`.
-    fn record_scored_as_json(
-        &self,
-        leads: &[brim_core::Lead],
-        now: i64,
-        scores: &[NewScore],
-        reports: &[&str],
-        events: &[NewEvent],
-    ) -> impl Future<Output = Result<u64>> + Send {
-        let _ = reports;
-        self.record_scored(leads, now, scores, events)
-    }
 }
 
 /// Outcomes reported for companies (demo booked, won, lost, not a fit), the learned model's

@@ -68,15 +68,12 @@ impl PgStore {
         Ok(stored)
     }
 
-    /// [`crate::ScoreStore::record_scored`]: one transaction, a statement per step. The
-    /// reports' JSON (`record_scored_as_json`) is not used: the multi-row insert binds each
-    /// report as a typed `Json` value.
+    /// [`crate::ScoreStore::record_scored`]: one transaction, a statement per step.
     pub(crate) async fn record_scored_tx(
         &self,
         leads: &[brim_core::Lead],
         now: i64,
         scores: &[crate::NewScore],
-        _reports: &[&str],
         events: &[crate::NewEvent],
     ) -> crate::Result<u64> {
         let mut tx = self.write_tx().await?;

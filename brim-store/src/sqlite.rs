@@ -322,7 +322,7 @@ impl SqliteStore {
     /// [`crate::ScoreStore::save_scores`]: as `record_scored` without leads or events (see
     /// `sqlite_record.rs`), which keeps each company's chain of scores.
     pub(crate) async fn save_scores_tx(&self, scores: &[crate::NewScore]) -> crate::Result<u64> {
-        self.record_scored_tx(&[], 0, scores, &[], &[]).await
+        self.record_scored_tx(&[], 0, scores, &[]).await
     }
 
     /// The connection pool, for queries of your own (the schema is documented in the

@@ -104,11 +104,8 @@ impl SqliteStore {
         leads: &[Lead],
         now: i64,
         scores: &[NewScore],
-        reports: &[&str],
         events: &[NewEvent],
     ) -> crate::Result<u64> {
-        // The reports' JSON as the caller wrote it, when it gave one for each score.
-        let reports = (reports.len() == scores.len()).then_some(reports);
         let merged = crate::merge_by_company(leads);
         let latest = crate::latest_by_company(scores);
         let mut rows: Vec<CompanyRow> = Vec::with_capacity(merged.len().max(latest.len()));
@@ -147,7 +144,7 @@ impl SqliteStore {
         let started = std::time::Instant::now();
         let result = off_the_runtime(|| {
             raw.exec(BEGIN)?;
-            let written = write_rows(&raw, rows, &index, now, scores, reports, events);
+            let written = write_rows(&raw, rows, &index, now, scores, events);
             let written = written.and_then(|n| Ok(raw.exec("COMMIT").map(|()| n)?));
             if written.is_err() {
                 // What failed is rolled back here; "no transaction is active" (BEGIN failed,
@@ -194,7 +191,6 @@ fn write_rows(
     index: &HashMap<&str, usize>,
     now: i64,
     scores: &[NewScore],
-    reports: Option<&[&str]>,
     events: &[NewEvent],
 ) -> crate::Result<u64> {
     let (mut stored, last_score, last_event) = read_companies(raw, &rows)?;
@@ -301,21 +297,9 @@ fn write_rows(
     }
     drop((insert, upsert));
     let mut insert = raw.kept(SCORE_INSERT_ONE)?;
-    for (i, (s, &(id, prev))) in scores.iter().zip(&score_links).enumerate() {
+    for (s, &(id, prev)) in scores.iter().zip(&score_links) {
         let r = &s.report;
-        let report = match reports {
-            Some(reports) => {
-                debug_assert_eq!(
-                    serde_json::to_string(r).ok().as_deref(),
-                    Some(reports[i]),
-                    "record_scored_as_json: a report's JSON is not its report's"
-                );
-                std::borrow::Cow::Borrowed(reports[i])
-            }
-            None => {
-                std::borrow::Cow::Owned(serde_json::to_string(r).map_err(|e| json("score", e))?)
-            }
-        };
+        let report = serde_json::to_string(r).map_err(|e| json("score", e))?;
         insert
             .bind(&[
                 id.into(),
@@ -327,7 +311,7 @@ fn write_rows(
                 i64::from(r.total_score).into(),
                 r.confidence.into(),
                 r.action.as_str().into(),
-                (&*report).into(),
+                report.as_str().into(),
                 s.scored_at.into(),
                 prev.into(),
             ])?

@@ -290,7 +290,7 @@ async fn score_company<S: Store>(
     State(app): AppState<S>,
     Query(query): Query<ModelQuery>,
     bytes: Result<Bytes, BytesRejection>,
-) -> Result<axum::response::Response, ApiError> {
+) -> Result<Json<brim_core::ScoreReport>, ApiError> {
     let bytes = body(bytes)?;
     let model = query.model.as_deref().unwrap_or("balanced");
     let scorer = app
@@ -304,15 +304,9 @@ async fn score_company<S: Store>(
     }
     let lead = Lead::from_json_slice(&bytes).map_err(|e| ApiError::invalid(e.field, e.message))?;
     let report = scorer.report(&lead);
-    // The answer's body, written here once: the recorder stores it as the score's report
-    // (written on its one thread, it was ~6 % of the recorder's time; docs/PERFORMANCE.md).
-    let answer = Bytes::from(serde_json::to_vec(&report).map_err(|e| {
-        tracing::error!(error = %e, "a score report could not be written as JSON");
-        ApiError::unavailable()
-    })?);
     let now = app.clock.now_ms();
     let (lead, report) = match &app.recorder {
-        Some(recorder) => recorder.record(lead, report, answer.clone(), now).await?,
+        Some(recorder) => recorder.record(lead, report, now).await?,
         None => {
             app.store
                 .upsert_leads(std::slice::from_ref(&lead), now)
@@ -346,14 +340,7 @@ async fn score_company<S: Store>(
             }
         }
     }
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/json"),
-        )],
-        answer,
-    )
-        .into_response())
+    Ok(Json(report))
 }
 
 /// The `score_calculated` event of a report, in the original's payload shape.

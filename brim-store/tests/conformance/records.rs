@@ -198,52 +198,6 @@ fn scored(leads: &[brim_core::Lead], at: i64) -> (Vec<NewScore>, Vec<NewEvent>) 
 }
 
 #[tokio::test]
-async fn a_scored_batch_given_with_its_reports_json_stores_the_same_rows() {
-    for_each_store!(|store| {
-        let leads = vec![
-            lead(r#"{"company_name": "Acme", "employee_count": 150, "industry": "SaaS"}"#),
-            lead(r#"{"company_name": "Globex \"Ltd\" \u00e9"}"#),
-        ];
-        let (scores, events) = scored(&leads, 50);
-        let json: Vec<String> = scores
-            .iter()
-            .map(|s| serde_json::to_string(&s.report).unwrap())
-            .collect();
-        let reports: Vec<&str> = json.iter().map(String::as_str).collect();
-        assert_eq!(
-            store
-                .record_scored_as_json(&leads, 50, &scores, &reports, &events)
-                .await
-                .unwrap(),
-            2
-        );
-        for s in &scores {
-            let id = &s.report.company_id;
-            assert_eq!(store.get_lead(id).await.unwrap().unwrap().created_at, 50);
-            let latest = store.latest_score(id).await.unwrap().unwrap();
-            assert_eq!(latest.report, s.report, "read back as the report it was");
-            assert_eq!(latest.scored_at, 50);
-            assert_eq!(store.score_history(id).await.unwrap().len(), 1);
-            assert_eq!(store.events_for_company(id).await.unwrap().len(), 1);
-        }
-        // Rescored with too few reports' JSON: the store writes the reports itself.
-        let (again, events) = scored(&leads, 60);
-        assert_eq!(
-            store
-                .record_scored_as_json(&leads, 60, &again, &reports[..1], &events)
-                .await
-                .unwrap(),
-            2
-        );
-        for s in &again {
-            let history = store.score_history(&s.report.company_id).await.unwrap();
-            assert_eq!(history.len(), 2);
-            assert_eq!((history[0].scored_at, &history[0].report), (60, &s.report));
-        }
-    });
-}
-
-#[tokio::test]
 async fn a_scored_batch_is_recorded_in_one_transaction() {
     for_each_store!(|store| {
         let leads = vec![
