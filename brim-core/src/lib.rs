@@ -27,6 +27,7 @@ mod error;
 mod lead;
 mod model;
 pub mod signals;
+mod stream;
 mod text;
 mod variant;
 mod window;
@@ -43,6 +44,7 @@ pub use model::{
     Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, PRESETS, Polarity,
     Rule, ScoringModel, Thresholds,
 };
+pub use stream::{InputError, LeadStream, Row, StreamFormat};
 pub use signals::{Funding, Signal, SignalKind, SignalSource, extract_signals};
 pub use variant::{
     PROBLEM_FOCUSED, ROI_FOCUSED, VariantChoice, VariantPolicy, VariantRules, experiment_bucket,
