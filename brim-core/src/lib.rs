@@ -31,6 +31,7 @@ mod stream;
 mod text;
 mod variant;
 mod window;
+mod zones;
 
 pub use delivery::{Backoff, message_id};
 pub use engine::{

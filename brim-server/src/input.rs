@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use brim_core::{Lead, LeadError};
+use brim_core::{Lead, LeadError, LeadStream};
 use serde::de::{Deserializer as _, SeqAccess, Visitor};
 
 use crate::error::CliError;
@@ -437,104 +437,59 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
     }
 }
 
-/// Reads CSV on a thread: the header names the fields (`company_name`, `tech_stack`,
-/// `contact.email`, `attributes.NAME`, ...), lists are separated by `;`.
-fn spawn_csv(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> {
+/// Reads CSV on a thread with the core's [`LeadStream`] (the same reader as the npm package
+/// brim-wasm, so both read a file alike): the header names the fields (`company_name`,
+/// `tech_stack`, `contact.email`, `attributes.NAME`, ...), lists are separated by `;`.
+fn spawn_csv(mut reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> {
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
-        let mut reader = BufReader::new(reader);
-        if let Ok(head) = reader.fill_buf()
-            && head.starts_with("\u{feff}".as_bytes())
-        {
-            reader.consume(3);
-        }
-        let mut csv = csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::Headers)
-            .from_reader(reader);
-        let headers = match csv.headers() {
-            Ok(h) => h.clone(),
-            Err(e) => {
-                let _ = tx.send(Err(CliError::Input(format!(
-                    "cannot read the CSV header: {e}"
-                ))));
-                return;
-            }
-        };
-        if !headers.iter().any(|h| h == "company_name") {
-            let _ = tx.send(Err(CliError::Input(format!(
-                "the CSV header has no company_name column (found: {})",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            ))));
-            return;
-        }
-        let probe = Lead::new("x");
-        let unknown: Vec<&str> = headers
-            .iter()
-            .filter(|h| {
-                probe
-                    .clone()
-                    .set_text_field(h, "")
-                    .map(|known| !known)
-                    .unwrap_or(false)
-            })
-            .collect();
-        if !unknown.is_empty() {
-            tracing::warn!(columns = %unknown.join(", "), "ignoring CSV columns that are not lead fields (use attributes.NAME for your own)");
-        }
-        let mut batch = Batch::default();
-        let mut record = csv::StringRecord::new();
+        let mut stream = LeadStream::csv();
+        let mut block = vec![0; 256 << 10];
+        let mut rows = Vec::new();
+        let mut warned = false;
         loop {
-            match csv.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let line = record.position().map_or(0, |p| p.line());
-                    let mut lead = Lead::default();
-                    let mut result = Ok(());
-                    for (name, cell) in headers.iter().zip(record.iter()) {
-                        if let Err(e) = lead.set_text_field(name, cell) {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                    let lead = result.and_then(|()| {
-                        if lead.company_name.trim().is_empty() {
-                            Err(LeadError::new("company_name", "required field is missing"))
-                        } else {
-                            lead.validate().map(|()| lead)
-                        }
-                    });
-                    batch.records.push(Record {
-                        locator: Locator::Line(line),
-                        body: Body::Lead(Box::new(lead)),
-                    });
-                    if batch.records.len() >= BATCH_RECORDS
-                        && tx.send(Ok(std::mem::take(&mut batch))).is_err()
-                    {
-                        return;
-                    }
-                }
-                Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
-                    // One row with bad bytes is one failed row; the rest still count.
-                    let line = e.position().map_or(0, |p| p.line());
-                    batch.records.push(Record {
-                        locator: Locator::Line(line),
-                        body: Body::Lead(Box::new(Err(LeadError::new(
-                            "(row)",
-                            "expected UTF-8 text; save the file as UTF-8",
-                        )))),
-                    });
-                }
+            let n = match reader.read(&mut block) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // Any other CSV error (an I/O failure) ends the input.
-                    let _ = tx.send(Ok(std::mem::take(&mut batch)));
-                    let _ = tx.send(Err(CliError::Input(format!("malformed CSV: {e}"))));
+                    let _ = tx.send(Err(CliError::Input(format!("cannot read input: {e}"))));
+                    return;
+                }
+            };
+            let result = if n == 0 {
+                stream.finish(&mut rows)
+            } else {
+                stream.push(&block[..n], &mut rows)
+            };
+            if !warned && !stream.unknown_columns().is_empty() {
+                warned = true;
+                tracing::warn!(columns = %stream.unknown_columns().join(", "), "ignoring CSV columns that are not lead fields (use attributes.NAME for your own)");
+            }
+            // Whole batches go out as they fill; what a failed chunk completed goes out first.
+            while rows.len() >= BATCH_RECORDS || (!rows.is_empty() && (n == 0 || result.is_err())) {
+                let take = rows.len().min(BATCH_RECORDS);
+                let records = rows
+                    .drain(..take)
+                    .map(|row| Record {
+                        locator: Locator::Line(row.line),
+                        body: Body::Lead(Box::new(row.lead)),
+                    })
+                    .collect();
+                let batch = Batch {
+                    data: BatchData::default(),
+                    records,
+                };
+                if tx.send(Ok(batch)).is_err() {
                     return;
                 }
             }
-        }
-        if !batch.records.is_empty() {
-            let _ = tx.send(Ok(batch));
+            if let Err(e) = result {
+                let _ = tx.send(Err(CliError::Input(e.to_string())));
+                return;
+            }
+            if n == 0 {
+                return;
+            }
         }
     });
     rx

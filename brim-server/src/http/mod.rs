@@ -107,6 +107,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route("/dashboard", get(pages::dashboard))
         .route("/activate", get(pages::activate))
         .route("/assets/{file}", get(pages::asset))
+        .route("/assets/brim-wasm/{file}", get(pages::wasm_asset))
         .route("/api/emails", get(emails::list::<S>))
         .route("/api/emails/{id}", get(emails::get::<S>))
         .route("/api/emails/{id}/requeue", post(emails::requeue::<S>))
