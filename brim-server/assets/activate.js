@@ -1,5 +1,6 @@
-// The activation page: upload → result → share. Each step reached is logged as an activation
-// event under an anonymous id kept in this browser.
+// The activation page: upload → result → share. The file is scored in this browser by brim-wasm
+// in a Web Worker (activate-worker.js); the server only hears of the steps reached, each logged
+// as an activation event under an anonymous id kept in this browser.
 "use strict";
 
 const USER_STORE = "brim-activation-user";
@@ -48,48 +49,137 @@ const SAMPLE = [
     news_mentions: ["CloudNest announces layoffs of 10% of staff"] },
 ];
 
-let lastResult = null;
+const PAGE_SIZE = 50;
+// Scoring happens in this worker (brim-wasm): the file is read there, never sent anywhere.
+let worker = null;
+let result = null;
+let started = 0;
 
-async function score(body, name, bytes) {
-  $("error").classList.add("hidden");
-  $("working").classList.remove("hidden");
-  await logStep("file_upload", { file_name: name, bytes });
-  try {
-    const result = await api("/api/activation/try", { method: "POST", body });
-    lastResult = result;
-    render(result);
+function startWorker() {
+  worker = new Worker("/assets/activate-worker.js", { type: "module" });
+  worker.onmessage = ({ data }) => handlers[data.type](data);
+  // A worker that cannot start (no brim-wasm in this build, or no WebAssembly) says so here.
+  worker.onerror = (event) => {
+    event.preventDefault();
+    fail("This page could not start its in-browser scorer" +
+      (event.message ? ` (${event.message})` : "") + ". Try a current browser; if this is your own brim server, build it with scripts/build-wasm.");
+    worker = null;
+  };
+}
+
+function fail(message) {
+  $("error").textContent = message;
+  $("error").classList.remove("hidden");
+  $("working").classList.add("hidden");
+}
+
+const handlers = {
+  progress({ done, total }) {
+    $("progress").value = total ? done / total : 1;
+    $("progress-text").textContent = `Scoring your leads… ${fmt(done / 1e6, 1)} of ${fmt(total / 1e6, 1)} MB read`;
+  },
+  done(data) {
+    result = data;
+    $("working").classList.add("hidden");
+    renderSummary(data);
+    renderPage(data);
     showStep("result");
     document.body.dataset.step = "result";
-    await logStep("result_viewed", { leads: result.scored.length, failures: result.failures.length });
-  } catch (error) {
-    $("error").textContent = error.body && error.body.error === "invalid"
-      ? `We could not read this file: ${error.message}` : `Scoring failed: ${error.message}`;
-    $("error").classList.remove("hidden");
-  } finally {
-    $("working").classList.add("hidden");
-  }
+    document.body.dataset.scoreMs = String(Math.round(performance.now() - started));
+    logStep("result_viewed", { leads: data.count, failures: data.failureCount });
+  },
+  page(data) {
+    renderPage(data);
+  },
+  csv({ blob }) {
+    const link = el("a", { href: URL.createObjectURL(blob), download: "brim-scores.csv" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+  },
+  error({ message }) {
+    fail(`We could not read this file: ${message}`);
+  },
+};
+
+function score(file) {
+  $("error").classList.add("hidden");
+  if (!worker) startWorker();
+  if (!worker) return;
+  started = performance.now();
+  $("progress").value = 0;
+  $("progress-text").textContent = "Scoring your leads…";
+  $("working").classList.remove("hidden");
+  // What is logged is the size only: not the file's name, not its content.
+  logStep("file_upload", { bytes: file.size });
+  worker.postMessage({ type: "score", file, pageSize: PAGE_SIZE });
 }
 
-function render(result) {
-  const n = result.scored.length;
-  $("result-title").textContent = `${n} ${n === 1 ? "company" : "companies"} scored, best first`;
-  $("results").tBodies[0].replaceChildren(...result.scored.map((r) => el("tr", {},
-    el("td", {}, r.company_name), el("td", { class: "num" }, r.total_score),
-    el("td", {}, r.action.replaceAll("_", " ")),
-    el("td", {}, r.reasoning.positive[0] || r.reasoning.negative[0] || "–"))));
+function renderSummary(data) {
+  const n = data.count;
+  $("result-title").textContent = `${fmt(n)} ${n === 1 ? "company" : "companies"} scored, best first`;
   const failures = $("failures");
-  failures.classList.toggle("hidden", result.failures.length === 0);
-  failures.querySelector("ul").replaceChildren(...result.failures.map((f) => el("li", {}, `${f.at}: ${f.error}`)));
+  failures.classList.toggle("hidden", data.failureCount === 0);
+  const where = data.unit === "item" ? "Item" : "Line";
+  $("failures-title").textContent = `${fmt(data.failureCount)} ${data.failureCount === 1 ? "row" : "rows"} we could not read (the others were scored)`;
+  const items = data.failures.map((f) => el("li", {}, `${where} ${f.row}: ${f.field}: ${f.message}`));
+  if (data.failureCount > data.failures.length) items.push(el("li", { class: "muted" }, `and ${fmt(data.failureCount - data.failures.length)} more`));
+  failures.querySelector("ul").replaceChildren(...items);
 }
 
-function summary(result) {
-  const top = result.scored.slice(0, 5).map((r, i) => `${i + 1}. ${r.company_name}: ${r.total_score}/100, ${r.action.replaceAll("_", " ")}`);
-  return [`Brim scored ${result.scored.length} companies. Contact first:`, ...top].join("\n");
+function renderPage(data) {
+  const body = $("results").tBodies[0];
+  body.replaceChildren(...data.rows.map((r, i) => {
+    const s = r.score;
+    const row = el("tr", { class: "clickable", tabindex: 0, "aria-expanded": "false" },
+      el("td", { class: "num" }, data.page * data.pageSize + i + 1),
+      el("td", {}, s.company_name), el("td", { class: "num" }, s.total_score),
+      el("td", { class: "num" }, s.fit_score), el("td", { class: "num" }, s.intent_score),
+      el("td", {}, s.action.replaceAll("_", " ")),
+      el("td", {}, s.reasoning.positive[0] || s.reasoning.negative[0] || "–"));
+    const toggle = () => toggleExplanation(row, s);
+    row.addEventListener("click", toggle);
+    row.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); } });
+    return row;
+  }));
+  $("page-info").textContent = `Page ${data.page + 1} of ${data.pages}`;
+  $("prev").disabled = data.page === 0;
+  $("next").disabled = data.page + 1 >= data.pages;
+  $("prev").dataset.page = data.page - 1;
+  $("next").dataset.page = data.page + 1;
+}
+
+function reasonList(title, items) {
+  return el("div", {}, el("h4", {}, title),
+    items.length ? el("ul", {}, items.map((t) => el("li", {}, t))) : el("p", { class: "muted" }, "none"));
+}
+
+function toggleExplanation(row, s) {
+  const next = row.nextElementSibling;
+  if (next && next.classList.contains("explain")) {
+    next.remove();
+    row.setAttribute("aria-expanded", "false");
+    return;
+  }
+  row.setAttribute("aria-expanded", "true");
+  const parts = s.contributions.map((c) => `${c.rule} (${c.category}): ${c.outcome}, ${c.points} points` +
+    (c.counted === false ? ", not counted" : ""));
+  row.after(el("tr", { class: "explain" }, el("td", { colspan: 7 },
+    el("div", { class: "reasons" },
+      reasonList("For", s.reasoning.positive), reasonList("Against", s.reasoning.negative),
+      reasonList("Missing from the file", s.reasoning.missing), reasonList("Rules", parts)),
+    el("p", { class: "muted" }, `Fit ${s.fit_score}, intent ${s.intent_score}, confidence ${fmt(s.confidence * 100)} %, model ${s.model} v${s.model_version}.`))));
+}
+
+function summary(data) {
+  const top = data.top.map((r, i) => `${i + 1}. ${r.company_name}: ${r.total_score}/100, ${r.action.replaceAll("_", " ")}`);
+  return [`Brim scored ${fmt(data.count)} companies. Contact first:`, ...top].join("\n");
 }
 
 $("file").addEventListener("change", () => {
   const file = $("file").files[0];
-  if (file) score(file, file.name, file.size);
+  if (file) score(file);
 });
 const drop = $("drop");
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
@@ -98,18 +188,21 @@ drop.addEventListener("drop", (e) => {
   e.preventDefault();
   drop.classList.remove("over");
   const file = e.dataTransfer.files[0];
-  if (file) score(file, file.name, file.size);
+  if (file) score(file);
 });
 $("sample").addEventListener("click", () => {
-  const text = JSON.stringify(SAMPLE);
-  score(text, "sample.json", text.length);
+  score(new File([JSON.stringify(SAMPLE)], "sample.json", { type: "application/json" }));
 });
+for (const id of ["prev", "next"]) {
+  $(id).addEventListener("click", () => worker.postMessage({ type: "page", page: Number($(id).dataset.page), pageSize: PAGE_SIZE }));
+}
+$("download").addEventListener("click", () => worker.postMessage({ type: "csv" }));
 $("again").addEventListener("click", () => { $("file").value = ""; showStep("upload"); });
 $("to-share").addEventListener("click", async () => {
-  $("share-text").textContent = summary(lastResult);
+  $("share-text").textContent = summary(result);
   showStep("share");
   document.body.dataset.step = "share";
-  await logStep("share_step_reached", { leads: lastResult.scored.length });
+  await logStep("share_step_reached", { leads: result.count });
 });
 $("copy").addEventListener("click", async () => {
   try {
@@ -120,3 +213,4 @@ $("copy").addEventListener("click", async () => {
   }
 });
 userId();
+startWorker();

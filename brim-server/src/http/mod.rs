@@ -9,6 +9,8 @@ mod leads;
 pub mod openapi;
 mod pages;
 
+pub use pages::has_wasm_package;
+
 use std::sync::Arc;
 
 use axum::Json;
