@@ -45,8 +45,8 @@ pub use model::{
     Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, PRESETS, Polarity,
     Rule, ScoringModel, Thresholds,
 };
-pub use stream::{InputError, LeadStream, Row, StreamFormat};
 pub use signals::{Funding, Signal, SignalKind, SignalSource, extract_signals};
+pub use stream::{InputError, LeadStream, Row, StreamFormat};
 pub use variant::{
     PROBLEM_FOCUSED, ROI_FOCUSED, VariantChoice, VariantPolicy, VariantRules, experiment_bucket,
 };

@@ -170,7 +170,11 @@ impl LeadStream {
             return Ok(());
         }
         let before = rows.len();
-        let mut result = if self.started { Ok(()) } else { self.start(rows) };
+        let mut result = if self.started {
+            Ok(())
+        } else {
+            self.start(rows)
+        };
         if result.is_ok() {
             self.finished = true;
             result = match self.format {
@@ -263,7 +267,10 @@ impl LeadStream {
                     // The line it started on: the line it ended on, less the line breaks
                     // inside its quoted cells (csv-core skips blank lines between records).
                     let end_line = csv.reader.line() - u64::from(ended_on_newline);
-                    let inside = csv.fields[..out_len].iter().filter(|&&b| b == b'\n').count();
+                    let inside = csv.fields[..out_len]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count();
                     let line = end_line.saturating_sub(inside as u64).max(1);
                     csv.out_len = 0;
                     csv.ends_len = 0;
@@ -430,7 +437,10 @@ mod tests {
         let mut stream = LeadStream::csv();
         let err = stream.push(b"name,size\nAcme,3\n", &mut rows).unwrap_err();
         assert_eq!(err.line, 1);
-        assert!(err.message.contains("no company_name column (found: name, size)"));
+        assert!(
+            err.message
+                .contains("no company_name column (found: name, size)")
+        );
 
         let err = LeadStream::csv().finish(&mut rows).unwrap_err();
         assert!(err.message.contains("the CSV is empty"), "{err}");

@@ -630,7 +630,10 @@ mod tests {
         bundled.sort();
         bundled.dedup();
         let ours: Vec<String> = ZONE_NAMES.iter().map(|n| n.to_ascii_lowercase()).collect();
-        assert_eq!(ours, bundled, "regenerate ZONE_NAMES from jiff::tz::db().available()");
+        assert_eq!(
+            ours, bundled,
+            "regenerate ZONE_NAMES from jiff::tz::db().available()"
+        );
         for name in ZONE_NAMES {
             assert!(crate::time_zone(name).is_ok(), "{name}");
             assert!(is_zone_name(&name.to_ascii_uppercase()));

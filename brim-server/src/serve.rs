@@ -437,7 +437,9 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         .map_err(|e| fail(format!("--bind {}: {e}", args.bind)))?;
     tracing::info!(bind = %args.bind, writer = %writer, worker = !args.no_worker, "brim serve listening");
     if !brim_server::http::has_wasm_package() {
-        tracing::warn!("this brim was built without the brim-wasm package: /activate cannot score files in the browser (run scripts/build-wasm, then build brim again)");
+        tracing::warn!(
+            "this brim was built without the brim-wasm package: /activate cannot score files in the browser (run scripts/build-wasm, then build brim again)"
+        );
     }
     eprintln!(
         "brim: listening on http://{bind} (writer: {writer}): dashboard http://{bind}/, API docs http://{bind}/docs/",

@@ -59,7 +59,11 @@ fn model_error(e: &ModelError) -> JsValue {
         let _ = Reflect::set(&o, &"message".into(), &JsValue::from_str(&p.message));
         problems.push(&o);
     }
-    js_error("ModelError", &e.to_string(), &[("problems", problems.into())])
+    js_error(
+        "ModelError",
+        &e.to_string(),
+        &[("problems", problems.into())],
+    )
 }
 
 fn core_error(e: &brim_core::Error) -> JsValue {
@@ -129,7 +133,11 @@ impl Model {
         let model = if let Some(text) = source.as_string() {
             ScoringModel::from_text(&text)
         } else {
-            ScoringModel::from_json(&json_text(&source, "model", "TOML or JSON text, or an object")?)
+            ScoringModel::from_json(&json_text(
+                &source,
+                "model",
+                "TOML or JSON text, or an object",
+            )?)
         }
         .map_err(|e| model_error(&e))?;
         let scorer = brim_core::Scorer::new(model).map_err(|e| model_error(&e))?;
@@ -165,7 +173,9 @@ impl Model {
         let text = json_text(&lead, "lead", "a lead object or its JSON text")?;
         let lead = Lead::from_json(&text).map_err(|e| lead_error(&e, None))?;
         let report = self.scorer.report(&lead);
-        Ok(parse_json(&serde_json::to_string(&report).unwrap_or_default()))
+        Ok(parse_json(
+            &serde_json::to_string(&report).unwrap_or_default(),
+        ))
     }
 
     /// Scores an array of leads (or its JSON text), in order. The first bad lead throws a
@@ -175,7 +185,9 @@ impl Model {
         let text = json_text(&leads, "leads", "an array of lead objects or its JSON text")?;
         let leads = parse_leads(&text)?;
         let reports = self.scorer.report_batch(&leads);
-        Ok(parse_json(&serde_json::to_string(&reports).unwrap_or_default()))
+        Ok(parse_json(
+            &serde_json::to_string(&reports).unwrap_or_default(),
+        ))
     }
 }
 

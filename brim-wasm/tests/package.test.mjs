@@ -300,3 +300,18 @@ test("the same results as `brim score`, on examples/ and 10,000 generated leads"
     assert.deepEqual(got.errors, native.errors);
   }
 });
+
+test("the README's examples run", () => {
+  const readme = readFileSync(join(pkg, "README.md"), "utf8");
+  const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.ok(blocks.length >= 1);
+  const dir = mkdtempSync(join(tmpdir(), "brim-wasm-readme-"));
+  blocks.forEach((code, i) => {
+    const file = join(dir, `example${i}.mjs`);
+    writeFileSync(file, code.replaceAll('from "brim-wasm"', `from ${JSON.stringify(pathToFileURL(join(pkg, "node.js")).href)}`));
+    const out = execFileSync(process.execPath, [file]).toString();
+    // Each `console.log(...); // expected` comment is what the line prints.
+    const expected = [...code.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)].map((m) => m[1].replaceAll('"', ""));
+    assert.deepEqual(out.trim().split("\n"), expected);
+  });
+});
