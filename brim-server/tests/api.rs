@@ -1275,6 +1275,18 @@ async fn pages_and_their_assets_are_served_from_the_binary() {
             "share_step_reached",
         ),
         ("/assets/common.js", "text/javascript", "Authorization"),
+        (
+            "/assets/activate-worker.js",
+            "text/javascript",
+            "StreamScorer",
+        ),
+        // brim-wasm, embedded when scripts/build-wasm ran before the build (scripts/test does).
+        (
+            "/assets/brim-wasm/index.js",
+            "text/javascript",
+            "brim_wasm_bg.wasm",
+        ),
+        ("/assets/brim-wasm/api.js", "text/javascript", "scoreStream"),
     ] {
         let (status, content_type, body) = call_text(&router, "GET", path, "").await;
         assert_eq!(status, StatusCode::OK, "{path}");
@@ -1295,6 +1307,36 @@ async fn pages_and_their_assets_are_served_from_the_binary() {
         "{csp}"
     );
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    // The activation page may compile WebAssembly and start a worker, nothing more.
+    let response = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/activate")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'") && csp.contains("worker-src 'self'"),
+        "{csp}"
+    );
+    let wasm = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/assets/brim-wasm/brim_wasm_bg.wasm")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(wasm.status(), StatusCode::OK);
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
     let (status, json) = call(&router, "GET", "/assets/nope.js", "").await;
     assert_eq!(
         (status, json["error"].as_str()),
