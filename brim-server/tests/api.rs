@@ -1293,12 +1293,13 @@ async fn pages_and_their_assets_are_served_from_the_binary() {
         assert!(content_type.starts_with(kind), "{path}: {content_type}");
         assert!(body.contains(marker), "{path}");
     }
+    let get = |uri: &str| {
+        router
+            .clone()
+            .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+    };
     // Pages carry a strict content security policy (no inline script, no framing).
-    let response = router
-        .clone()
-        .oneshot(Request::builder().uri("/").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let response = get("/").await.unwrap();
     let csp = response.headers()["content-security-policy"]
         .to_str()
         .unwrap();
@@ -1308,16 +1309,7 @@ async fn pages_and_their_assets_are_served_from_the_binary() {
     );
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     // The activation page may compile WebAssembly and start a worker, nothing more.
-    let response = router
-        .clone()
-        .oneshot(
-            Request::builder()
-                .uri("/activate")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let response = get("/activate").await.unwrap();
     let csp = response.headers()["content-security-policy"]
         .to_str()
         .unwrap();
@@ -1325,16 +1317,7 @@ async fn pages_and_their_assets_are_served_from_the_binary() {
         csp.contains("script-src 'self' 'wasm-unsafe-eval'") && csp.contains("worker-src 'self'"),
         "{csp}"
     );
-    let wasm = router
-        .clone()
-        .oneshot(
-            Request::builder()
-                .uri("/assets/brim-wasm/brim_wasm_bg.wasm")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let wasm = get("/assets/brim-wasm/brim_wasm_bg.wasm").await.unwrap();
     assert_eq!(wasm.status(), StatusCode::OK);
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
     let (status, json) = call(&router, "GET", "/assets/nope.js", "").await;

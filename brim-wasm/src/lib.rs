@@ -329,7 +329,7 @@ impl StreamScorer {
                 first = false;
                 let report = self.scorer.report(lead);
                 let _ = write!(self.out, "{{\"row\":{},\"score\":", row.line);
-                // Writing a plain struct into a String cannot fail.
+                // Writing a plain struct into a Vec cannot fail.
                 let _ = serde_json::to_writer(&mut self.out, &report);
                 self.out.push(b'}');
             }
