@@ -1,7 +1,13 @@
 // The activation page's scorer: the npm package brim-wasm in a Web Worker, so that a big file
 // is read, scored and ranked without freezing the page, and never leaves the visitor's browser.
 // The worker keeps the ranked results; the page asks for one page of them at a time.
-import { StreamScorer, score } from "/assets/brim-wasm/index.js";
+//
+// The package is imported dynamically, after the message handler is in place: a static import
+// of a module with a top-level await (brim-wasm fetches and compiles its .wasm) would leave the
+// worker without a handler until the .wasm had arrived, and a file chosen meanwhile was lost.
+const scorer = import("/assets/brim-wasm/index.js");
+scorer.catch((error) => self.postMessage({ type: "unavailable", message: error.message }));
+let StreamScorer, score;
 
 /** Results best first: {row, score}; equal totals keep the file's order. */
 let ranked = [];
@@ -11,6 +17,11 @@ let failures = [];
 let unit = "line";
 
 self.onmessage = async ({ data }) => {
+  try {
+    ({ StreamScorer, score } = await scorer);
+  } catch (_) {
+    return; // "unavailable" has been posted
+  }
   try {
     if (data.type === "score") await scoreFile(data.file, data.pageSize);
     else if (data.type === "page") self.postMessage({ type: "page", ...page(data.page, data.pageSize) });

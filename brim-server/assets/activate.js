@@ -58,13 +58,18 @@ let started = 0;
 function startWorker() {
   worker = new Worker("/assets/activate-worker.js", { type: "module" });
   worker.onmessage = ({ data }) => handlers[data.type](data);
-  // A worker that cannot start (no brim-wasm in this build, or no WebAssembly) says so here.
+  // A worker that cannot start, or cannot load brim-wasm (not in this build, or no
+  // WebAssembly), says so here.
   worker.onerror = (event) => {
     event.preventDefault();
-    fail("This page could not start its in-browser scorer" +
-      (event.message ? ` (${event.message})` : "") + ". Try a current browser; if this is your own brim server, build it with scripts/build-wasm.");
-    worker = null;
+    unavailable(event.message);
   };
+}
+
+function unavailable(detail) {
+  fail("This page could not start its in-browser scorer" + (detail ? ` (${detail})` : "") +
+    ". Try a current browser; if this is your own brim server, build it with scripts/build-wasm.");
+  worker = null;
 }
 
 function fail(message) {
@@ -100,6 +105,9 @@ const handlers = {
   },
   error({ message }) {
     fail(`We could not read this file: ${message}`);
+  },
+  unavailable({ message }) {
+    unavailable(message);
   },
 };
 

@@ -124,7 +124,7 @@ fn dashboard_and_activation_page_work_in_a_browser() {
         "{stdout}\n{stderr}\nserver log:\n{}",
         server.stderr()
     );
-    assert_eq!(stdout.matches("ok   ").count(), 8, "{stdout}");
+    assert_eq!(stdout.matches("ok   ").count(), 9, "{stdout}");
     drop(keyed);
     drop(server);
 }

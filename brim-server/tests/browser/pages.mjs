@@ -178,6 +178,11 @@ await page("a 1,000-lead CSV is scored in the browser: nothing uploaded, bad row
 });
 
 await page("a JSON-lines file with a bad row is scored and the bad row is named", async (p) => {
+  // The scorer arrives late (a slow network): a file chosen before it is ready is still scored.
+  await p.route("**/brim_wasm_bg.wasm", async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
   await p.goto(`${base}/activate`);
   await p.setInputFiles("#file", { name: "leads.jsonl", mimeType: "application/x-ndjson",
     buffer: Buffer.from('{"company_name": "Good Co", "employee_count": 50}\n{"company_name": "Bad Co", "employee_count": "many"}\n'
@@ -196,6 +201,20 @@ await page("an unreadable file gets a clear error and no result", async (p) => {
   await p.setInputFiles("#file", { name: "leads.csv", mimeType: "text/csv", buffer: Buffer.from("name,size\nAcme,3\n") });
   await p.waitForFunction(() => /no company_name column/.test(document.getElementById("error").textContent));
   assert.equal(await p.locator("#result-step").isHidden(), true);
+});
+
+await page("without its scorer the activation page says so and how to fix it", async (p, errors) => {
+  await p.route("**/brim_wasm_bg.wasm", (route) => route.fulfill({ status: 404, body: "not here" }));
+  await p.goto(`${base}/activate`);
+  await p.setInputFiles("#file", { name: "leads.csv", mimeType: "text/csv", buffer: Buffer.from("company_name\nAcme\n") });
+  await p.waitForSelector("#error:not(.hidden)");
+  assert.match(await p.locator("#error").textContent(), /could not start its in-browser scorer .*build it with scripts\/build-wasm/);
+  assert.equal(await p.locator("#result-step").isHidden(), true);
+  assert.equal(await p.locator("#working").isHidden(), true);
+  // The 404 is this test's doing; nothing else may fail.
+  const unexpected = errors.filter((e) => !/status of 404/.test(e));
+  errors.length = 0;
+  errors.push(...unexpected);
 });
 
 await page("with an API key the dashboard asks for it, then loads", async (p, errors) => {
