@@ -21,6 +21,8 @@
 //! # Ok::<(), brim_core::InputError>(())
 //! ```
 
+use std::ops::Range;
+
 use crate::{Lead, LeadError};
 
 /// What a lead file can be read as, a piece at a time.
@@ -40,6 +42,10 @@ pub struct Row {
     pub line: u64,
     /// The lead, validated, or the field that was wrong and what was expected.
     pub lead: Result<Lead, LeadError>,
+    /// Where the record is in the input: byte offsets in what was pushed (a byte-order mark
+    /// counted), so that a caller who ranked rows by score alone can read one again later with
+    /// [`LeadStream::read_again`] instead of keeping every lead.
+    pub bytes: Range<u64>,
 }
 
 /// The input as a whole cannot be read as leads (no header, no `company_name` column); unlike a
@@ -68,6 +74,9 @@ pub struct LeadStream {
     carry: Vec<u8>,
     line: u64,
     finished: bool,
+    /// The offset in the input of the next byte given to `feed`, and of the record begun.
+    pos: u64,
+    record_start: u64,
 }
 
 #[derive(Debug)]
@@ -105,6 +114,8 @@ impl LeadStream {
             carry: Vec::new(),
             line: 0,
             finished: false,
+            pos: 0,
+            record_start: 0,
         }
     }
 
@@ -181,7 +192,7 @@ impl LeadStream {
                 StreamFormat::Csv => self.feed_csv(&[], rows),
                 StreamFormat::JsonLines => {
                     let last = std::mem::take(&mut self.carry);
-                    self.json_line(&last, rows);
+                    self.json_line(&last, self.pos, rows);
                     Ok(())
                 }
             };
@@ -193,7 +204,14 @@ impl LeadStream {
     fn start(&mut self, rows: &mut Vec<Row>) -> Result<(), InputError> {
         self.started = true;
         let head = std::mem::take(&mut self.head);
-        let body = head.strip_prefix(BOM).unwrap_or(&head);
+        let body = match head.strip_prefix(BOM) {
+            Some(body) => {
+                self.pos = BOM.len() as u64;
+                self.record_start = self.pos;
+                body
+            }
+            None => &head,
+        };
         self.feed(body, rows)
     }
 
@@ -210,22 +228,27 @@ impl LeadStream {
                 let mut rest = chunk;
                 while let Some(i) = memchr_newline(rest) {
                     let (line, after) = rest.split_at(i);
+                    let end = self.pos + i as u64;
                     if self.carry.is_empty() {
-                        self.json_line(line, rows);
+                        self.json_line(line, end, rows);
                     } else {
                         let mut whole = std::mem::take(&mut self.carry);
                         whole.extend_from_slice(line);
-                        self.json_line(&whole, rows);
+                        self.json_line(&whole, end, rows);
                     }
+                    self.pos = end + 1;
+                    self.record_start = self.pos;
                     rest = &after[1..];
                 }
                 self.carry.extend_from_slice(rest);
+                self.pos += rest.len() as u64;
                 Ok(())
             }
         }
     }
 
-    fn json_line(&mut self, line: &[u8], rows: &mut Vec<Row>) {
+    /// One line of JSON lines, ending at offset `end` (its line break not counted).
+    fn json_line(&mut self, line: &[u8], end: u64, rows: &mut Vec<Row>) {
         self.line += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -234,7 +257,59 @@ impl LeadStream {
         rows.push(Row {
             line: self.line,
             lead: Lead::from_json_slice(line),
+            bytes: self.record_start..end,
         });
+    }
+
+    /// Reads one record again from its bytes (a [`Row::bytes`] range of this stream's input):
+    /// the same lead, or the same error, as when it was first read. In CSV the columns are
+    /// those of the header this stream has read; before it has read one, every CSV record is
+    /// an error.
+    pub fn read_again(&self, record: &[u8]) -> Result<Lead, LeadError> {
+        let Some(csv) = &self.csv else {
+            let line = record.strip_suffix(b"\n").unwrap_or(record);
+            return Lead::from_json_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        };
+        let Some(headers) = &csv.headers else {
+            return Err(LeadError::new(
+                "(csv)",
+                "the header has not been read yet: push the file's start first",
+            ));
+        };
+        let mut reader = csv_core::Reader::new();
+        let mut fields = vec![0; record.len() + 1];
+        let mut ends = vec![0; headers.len().max(1)];
+        let (mut out_len, mut ends_len) = (0, 0);
+        // The record, then an empty input (the end), so that one without a line break ends too.
+        let mut input = record;
+        let mut at_end = false;
+        loop {
+            let (result, n_in, n_out, n_ends) =
+                reader.read_record(input, &mut fields[out_len..], &mut ends[ends_len..]);
+            input = &input[n_in..];
+            out_len += n_out;
+            ends_len += n_ends;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty if !at_end => at_end = true,
+                csv_core::ReadRecordResult::OutputFull => {
+                    let len = fields.len();
+                    fields.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let len = ends.len();
+                    ends.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    return lead_from_cells(headers, &fields[..out_len], &ends[..ends_len]);
+                }
+                _ => {
+                    return Err(LeadError::new(
+                        "(csv)",
+                        "expected one CSV record in these bytes, found none",
+                    ));
+                }
+            }
+        }
     }
 
     /// Feeds CSV bytes to csv-core; an empty `input` means the end.
@@ -250,6 +325,7 @@ impl LeadStream {
             );
             let ended_on_newline = n_in > 0 && input[n_in - 1] == b'\n';
             input = &input[n_in..];
+            self.pos += n_in as u64;
             csv.out_len += n_out;
             csv.ends_len += n_ends;
             match result {
@@ -274,7 +350,9 @@ impl LeadStream {
                     let line = end_line.saturating_sub(inside as u64).max(1);
                     csv.out_len = 0;
                     csv.ends_len = 0;
-                    csv.record(line, out_len, ends_len, rows)?;
+                    let bytes = self.record_start..self.pos;
+                    self.record_start = self.pos;
+                    csv.record(line, bytes, out_len, ends_len, rows)?;
                 }
                 csv_core::ReadRecordResult::End => {
                     if csv.headers.is_none() {
@@ -297,6 +375,7 @@ impl CsvState {
     fn record(
         &mut self,
         line: u64,
+        bytes: Range<u64>,
         out_len: usize,
         ends_len: usize,
         rows: &mut Vec<Row>,
@@ -345,23 +424,29 @@ impl CsvState {
             self.headers = Some(names);
             return Ok(());
         };
-        let lead = (|| {
-            let mut lead = Lead::default();
-            for (name, cell) in headers.iter().zip(cells()) {
-                let text = std::str::from_utf8(cell).map_err(|_| {
-                    LeadError::new(name.clone(), "expected UTF-8 text; save the file as UTF-8")
-                })?;
-                lead.set_text_field(name, text)?;
-            }
-            if lead.company_name.trim().is_empty() {
-                return Err(LeadError::new("company_name", "required field is missing"));
-            }
-            lead.validate()?;
-            Ok(lead)
-        })();
-        rows.push(Row { line, lead });
+        let lead = lead_from_cells(headers, data, ends);
+        rows.push(Row { line, lead, bytes });
         Ok(())
     }
+}
+
+/// A lead from one CSV record's cells (`data`, each cell ending at the offset in `ends`).
+fn lead_from_cells(headers: &[String], data: &[u8], ends: &[usize]) -> Result<Lead, LeadError> {
+    let mut lead = Lead::default();
+    let mut start = 0;
+    for (name, &end) in headers.iter().zip(ends) {
+        let cell = &data[start..end];
+        start = end;
+        let text = std::str::from_utf8(cell).map_err(|_| {
+            LeadError::new(name.clone(), "expected UTF-8 text; save the file as UTF-8")
+        })?;
+        lead.set_text_field(name, text)?;
+    }
+    if lead.company_name.trim().is_empty() {
+        return Err(LeadError::new("company_name", "required field is missing"));
+    }
+    lead.validate()?;
+    Ok(lead)
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
@@ -385,6 +470,16 @@ mod tests {
         }
         stream.finish(&mut rows).unwrap();
         assert_eq!(stream.rows_read(), rows.len() as u64);
+        // Each row reads again, from its own bytes, as the same lead or the same error.
+        for row in &rows {
+            let bytes = &input[row.bytes.start as usize..row.bytes.end as usize];
+            assert_eq!(
+                stream.read_again(bytes),
+                row.lead,
+                "line {}: {bytes:?}",
+                row.line
+            );
+        }
         rows
     }
 
@@ -477,6 +572,30 @@ mod tests {
                 whole
             );
         }
+    }
+
+    #[test]
+    fn rows_know_their_bytes() {
+        let rows = read_in_pieces(StreamFormat::Csv, CSV.as_bytes(), &[7]);
+        let text = |r: &Row| &CSV[r.bytes.start as usize..r.bytes.end as usize];
+        assert!(text(&rows[0]).starts_with("\"Café"), "{:?}", text(&rows[0]));
+        assert!(text(&rows[2]).contains("\"Multi\nline Co\",40"));
+        assert_eq!(text(&rows[4]), "Last Co,7,,bad-email,");
+        let input = "\u{feff}{\"company_name\": \"A\"}\n\n{\"company_name\": \"B\"}";
+        let rows = read_in_pieces(StreamFormat::JsonLines, input.as_bytes(), &[2]);
+        assert_eq!(rows[0].bytes, 3..24);
+        assert_eq!(
+            &input[rows[1].bytes.start as usize..],
+            "{\"company_name\": \"B\"}"
+        );
+
+        // Before the header, a CSV record cannot be read again; nor can bytes that hold none.
+        let stream = LeadStream::csv();
+        assert_eq!(stream.read_again(b"Acme,3\n").unwrap_err().field, "(csv)");
+        let mut stream = LeadStream::csv();
+        stream.push(b"company_name\n", &mut Vec::new()).unwrap();
+        assert_eq!(stream.read_again(b"").unwrap_err().field, "(csv)");
+        assert_eq!(stream.read_again(b"Acme").unwrap().company_name, "Acme");
     }
 
     #[test]

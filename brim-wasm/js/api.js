@@ -40,6 +40,21 @@ export function scoreMany(leads, model) {
   return resolve(model).scoreMany(leads);
 }
 
+function summaryOf(detail) {
+  if (detail === undefined || detail === "full") return false;
+  if (detail === "summary") return true;
+  throw new TypeError(`detail: expected "full" or "summary", got ${JSON.stringify(detail)}`);
+}
+
+/** Bytes of a chunk: a string as UTF-8, an ArrayBuffer or any view as its bytes. */
+function bytesOf(chunk, what) {
+  if (typeof chunk === "string") return new TextEncoder().encode(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(`${what}: expected a string or bytes, got ${chunk === null ? "null" : typeof chunk}`);
+}
+
 function formatOf(format) {
   if (format === undefined) return "csv";
   if (format === "csv" || format === "jsonl" || format === "ndjson") return format;
@@ -49,21 +64,21 @@ function formatOf(format) {
 /**
  * Scores a CSV or JSON-lines file fed a chunk at a time: `push(chunk)` returns the rows that
  * chunk completed, `finish()` the last one. Chunks are strings or bytes and may end anywhere.
+ * With `detail: "summary"` each row carries its numbers only; `reportFor(bytes)` explains one.
  */
 export class StreamScorer {
   #raw;
   constructor(options = {}) {
-    this.#raw = new RawStreamScorer(resolve(options.model), formatOf(options.format));
+    this.#raw = new RawStreamScorer(resolve(options.model), formatOf(options.format), summaryOf(options.detail));
   }
   /** Reads a chunk (string, Uint8Array, ArrayBuffer or any ArrayBuffer view). */
   push(chunk) {
     if (typeof chunk === "string") return this.#raw.pushText(chunk);
-    if (chunk instanceof Uint8Array) return this.#raw.pushBytes(chunk);
-    if (chunk instanceof ArrayBuffer) return this.#raw.pushBytes(new Uint8Array(chunk));
-    if (ArrayBuffer.isView(chunk)) {
-      return this.#raw.pushBytes(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    }
-    throw new TypeError(`chunk: expected a string or bytes, got ${chunk === null ? "null" : typeof chunk}`);
+    return this.#raw.pushBytes(bytesOf(chunk, "chunk"));
+  }
+  /** One row's full report, read again from its bytes (`start`..`end` of the input). */
+  reportFor(record) {
+    return this.#raw.reportFor(bytesOf(record, "record"));
   }
   /** Ends the input and scores the last row, if it had no line break after it. */
   finish() {

@@ -69,10 +69,31 @@ export interface ScoreReport {
 /** A preset name or a compiled model; `undefined` means "balanced". */
 export type ModelLike = string | Model;
 
-/** A lead that was scored, with the line it started on (in CSV the header is line 1). */
-export interface ScoredRow {
+/** A score's numbers and action without the reasons: what `detail: "summary"` gives. */
+export interface ScoreSummary {
+  fit_score: number;
+  intent_score: number;
+  total_score: number;
+  confidence: number;
+  action: Action;
+}
+
+/** How much a streaming scorer gives per row: the full report (default) or the summary. */
+export type Detail = "full" | "summary";
+
+/** The score a row carries for a Detail. */
+export type ScoreFor<D extends Detail> = D extends "summary" ? ScoreSummary : ScoreReport;
+
+/**
+ * A lead that was scored: the line it started on (in CSV the header is line 1), and where its
+ * bytes are in the input (`start`..`end`, UTF-8 byte offsets; with a File,
+ * `file.slice(start, end)` is the row, for `StreamScorer.reportFor`).
+ */
+export interface ScoredRow<S = ScoreReport> {
   row: number;
-  score: ScoreReport;
+  start: number;
+  end: number;
+  score: S;
 }
 
 /** A row that could not be read: its line, the field, and what was expected. */
@@ -83,8 +104,8 @@ export interface RowError {
 }
 
 /** What a chunk of a streamed file completed, in input order. */
-export interface ScoredChunk {
-  results: ScoredRow[];
+export interface ScoredChunk<S = ScoreReport> {
+  results: ScoredRow<S>[];
   errors: RowError[];
 }
 
@@ -150,15 +171,30 @@ export interface StreamOptions {
   format?: "csv" | "jsonl" | "ndjson";
 }
 
+/**
+ * `detail`: "full" (default) gives each row's full report; "summary" the numbers and the action
+ * only, several times faster, for ranking a big file (then `reportFor` the rows you show).
+ */
+export interface DetailOption<D extends Detail> {
+  detail?: D;
+}
+
 export type Chunk = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
-/** Scores a CSV or JSON-lines file pushed a chunk at a time; only the row being read is kept between chunks. */
-export class StreamScorer {
-  constructor(options?: StreamOptions);
+/**
+ * Scores a CSV or JSON-lines file pushed a chunk at a time; only the row being read is kept
+ * between chunks. `new StreamScorer({detail: "summary"})` is a `StreamScorer<"summary">`.
+ */
+export interface StreamScorer<D extends Detail = "full"> {
   /** Reads a chunk (it may end anywhere, even inside a quoted cell or a UTF-8 character). Throws an InputError for a file that cannot be read at all. */
-  push(chunk: Chunk): ScoredChunk;
+  push(chunk: Chunk): ScoredChunk<ScoreFor<D>>;
   /** Ends the input and scores the last row. */
-  finish(): ScoredChunk;
+  finish(): ScoredChunk<ScoreFor<D>>;
+  /**
+   * One row's full report, read again from its bytes (`start`..`end` of the input) with the
+   * header this scorer has read. A bad row throws its LeadError.
+   */
+  reportFor(record: Chunk): ScoreReport;
   readonly bytesRead: number;
   readonly rowsRead: number;
   /** CSV header cells that are not lead fields and are ignored. */
@@ -166,8 +202,16 @@ export class StreamScorer {
   free(): void;
 }
 
+export const StreamScorer: {
+  new (options: StreamOptions & { detail: "summary" }): StreamScorer<"summary">;
+  new (options?: StreamOptions & DetailOption<"full">): StreamScorer<"full">;
+  new (options?: StreamOptions & DetailOption<Detail>): StreamScorer<Detail>;
+};
+
 /** Scores a whole CSV (or JSON-lines) text or byte array. */
-export function scoreCsv(input: Chunk, options?: StreamOptions): ScoredChunk;
+export function scoreCsv(input: Chunk, options: StreamOptions & { detail: "summary" }): ScoredChunk<ScoreSummary>;
+export function scoreCsv(input: Chunk, options?: StreamOptions & DetailOption<"full">): ScoredChunk<ScoreReport>;
+export function scoreCsv(input: Chunk, options?: StreamOptions & DetailOption<Detail>): ScoredChunk<ScoreReport | ScoreSummary>;
 
 export interface ScoreStreamOptions extends StreamOptions {
   /** Called after each chunk with the bytes read so far. */
@@ -177,5 +221,13 @@ export interface ScoreStreamOptions extends StreamOptions {
 /** Scores a web ReadableStream (e.g. `file.stream()`) or an async iterable of chunks (e.g. Node's `fs.createReadStream`). */
 export function scoreStream(
   source: ReadableStream<Uint8Array> | AsyncIterable<Chunk>,
-  options?: ScoreStreamOptions,
-): AsyncGenerator<ScoredChunk, void, undefined>;
+  options: ScoreStreamOptions & { detail: "summary" },
+): AsyncGenerator<ScoredChunk<ScoreSummary>, void, undefined>;
+export function scoreStream(
+  source: ReadableStream<Uint8Array> | AsyncIterable<Chunk>,
+  options?: ScoreStreamOptions & DetailOption<"full">,
+): AsyncGenerator<ScoredChunk<ScoreReport>, void, undefined>;
+export function scoreStream(
+  source: ReadableStream<Uint8Array> | AsyncIterable<Chunk>,
+  options?: ScoreStreamOptions & DetailOption<Detail>,
+): AsyncGenerator<ScoredChunk<ScoreReport | ScoreSummary>, void, undefined>;

@@ -236,21 +236,25 @@ fn parse_leads(text: &str) -> Result<Vec<Lead>, JsValue> {
 }
 
 /// Scores a CSV or JSON-lines file pushed a chunk at a time (strings or bytes, split anywhere);
-/// each push returns the rows it completed, in input order: `{results: [{row, score}], errors:
-/// [{row, field, message}]}`. Only the record being read is kept between pushes.
+/// each push returns the rows it completed, in input order: `{results: [{row, start, end,
+/// score}], errors: [{row, field, message}]}` (`start`..`end`: the row's bytes in the input).
+/// `score` is the full report, or with `summary` only the numbers and the action (several
+/// times faster; [`StreamScorer::report_for`] gives a row's full report from its bytes).
+/// Only the record being read is kept between pushes.
 #[wasm_bindgen]
 pub struct StreamScorer {
     scorer: brim_core::Scorer,
     stream: LeadStream,
+    summary: bool,
     rows: Vec<Row>,
     out: Vec<u8>,
 }
 
 #[wasm_bindgen]
 impl StreamScorer {
-    /// A scorer of `format` (`"csv"` or `"jsonl"`) with `model`.
+    /// A scorer of `format` (`"csv"` or `"jsonl"`) with `model`; `summary` gives numbers only.
     #[wasm_bindgen(constructor)]
-    pub fn new(model: &Model, format: &str) -> Result<StreamScorer, JsValue> {
+    pub fn new(model: &Model, format: &str, summary: bool) -> Result<StreamScorer, JsValue> {
         let format = match format {
             "csv" => StreamFormat::Csv,
             "jsonl" | "ndjson" => StreamFormat::JsonLines,
@@ -265,6 +269,7 @@ impl StreamScorer {
         Ok(StreamScorer {
             scorer: model.scorer.clone(),
             stream: LeadStream::new(format),
+            summary,
             rows: Vec::new(),
             out: Vec::new(),
         })
@@ -298,6 +303,20 @@ impl StreamScorer {
         Ok(scored)
     }
 
+    /// The full report for one row read again from its bytes (its `start`..`end` in the
+    /// input), with the header this scorer has read; a bad row throws its `LeadError`.
+    #[wasm_bindgen(js_name = reportFor)]
+    pub fn report_for(&self, record: &[u8]) -> Result<JsValue, JsValue> {
+        let lead = self
+            .stream
+            .read_again(record)
+            .map_err(|e| lead_error(&e, None))?;
+        let report = self.scorer.report(&lead);
+        Ok(parse_json(
+            &serde_json::to_string(&report).unwrap_or_default(),
+        ))
+    }
+
     /// Bytes read so far.
     #[wasm_bindgen(getter, js_name = bytesRead)]
     pub fn bytes_read(&self) -> f64 {
@@ -327,10 +346,27 @@ impl StreamScorer {
                     self.out.push(b',');
                 }
                 first = false;
-                let report = self.scorer.report(lead);
-                let _ = write!(self.out, "{{\"row\":{},\"score\":", row.line);
-                // Writing a plain struct into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut self.out, &report);
+                let _ = write!(
+                    self.out,
+                    "{{\"row\":{},\"start\":{},\"end\":{},\"score\":",
+                    row.line, row.bytes.start, row.bytes.end
+                );
+                // Writing plain values into a Vec cannot fail.
+                if self.summary {
+                    let s = self.scorer.score(lead);
+                    let _ = write!(
+                        self.out,
+                        "{{\"fit_score\":{},\"intent_score\":{},\"total_score\":{},\"confidence\":",
+                        s.fit_score, s.intent_score, s.total_score
+                    );
+                    let _ = serde_json::to_writer(&mut self.out, &s.confidence);
+                    self.out.extend_from_slice(b",\"action\":");
+                    let _ = serde_json::to_writer(&mut self.out, &s.action);
+                    self.out.push(b'}');
+                } else {
+                    let report = self.scorer.report(lead);
+                    let _ = serde_json::to_writer(&mut self.out, &report);
+                }
                 self.out.push(b'}');
             }
         }

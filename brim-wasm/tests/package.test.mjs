@@ -179,6 +179,44 @@ test("the streaming scorer gives the same rows at every chunk boundary", () => {
   }
 });
 
+test("a summary ranks on numbers, and reportFor explains a row from its bytes", () => {
+  const bytes = new TextEncoder().encode(AWKWARD);
+  const full = scoreCsv(bytes);
+  for (const size of [1, 5, bytes.length]) {
+    const scorer = new StreamScorer({ detail: "summary" });
+    const got = { results: [], errors: [] };
+    const parts = [];
+    for (let i = 0; i < bytes.length; i += size) parts.push(scorer.push(bytes.subarray(i, i + size)));
+    parts.push(scorer.finish());
+    for (const part of parts) {
+      got.results.push(...part.results);
+      got.errors.push(...part.errors);
+    }
+    assert.deepEqual(got.errors, full.errors);
+    assert.equal(got.results.length, full.results.length);
+    got.results.forEach((r, i) => {
+      const f = full.results[i];
+      assert.deepEqual([r.row, r.start, r.end], [f.row, f.start, f.end]);
+      assert.deepEqual(Object.keys(r.score), ["fit_score", "intent_score", "total_score", "confidence", "action"]);
+      for (const k of Object.keys(r.score)) assert.equal(r.score[k], f.score[k], k);
+      // The row's own bytes give the full report again, as bytes or as text.
+      const record = bytes.subarray(r.start, r.end);
+      assert.deepEqual(scorer.reportFor(record), f.score);
+      assert.deepEqual(scorer.reportFor(new TextDecoder().decode(record)), f.score);
+    });
+    const bad = thrown(() => scorer.reportFor("Globex,lots,Retail,,,,\n"));
+    assert.equal(bad.name, "LeadError");
+    assert.equal(bad.field, "employee_count");
+    scorer.free();
+  }
+  assert.equal(thrown(() => new StreamScorer({ detail: "some" })).name, "TypeError");
+  assert.equal(thrown(() => new StreamScorer().reportFor(null)).name, "TypeError");
+  const jsonl = '{"company_name": "A", "employee_count": 50}\n\n{"company_name": "B"}';
+  const lines = scoreCsv(jsonl, { format: "jsonl", detail: "summary" });
+  assert.deepEqual(lines.results.map((r) => jsonl.slice(r.start, r.end)),
+    ['{"company_name": "A", "employee_count": 50}', '{"company_name": "B"}']);
+});
+
 test("the streaming scorer reads JSON lines, and stops at a file it cannot read", () => {
   const lines = scoreCsv('{"company_name": "A", "employee_count": 50}\n\nnot json\n{"company_name": "B"}',
     { format: "jsonl" });
@@ -298,6 +336,16 @@ test("the same results as `brim score`, on examples/ and 10,000 generated leads"
       assert.deepEqual(got.results[i].score, native.results[i], `result ${i}`);
     }
     assert.deepEqual(got.errors, native.errors);
+    // Ranked on summaries, explained from each row's bytes: the same as the full reports.
+    const bytes = readFileSync(file);
+    const scorer = new StreamScorer({ model, detail: "summary" });
+    const summary = scorer.push(bytes).results.concat(scorer.finish().results);
+    assert.equal(summary.length, native.results.length);
+    summary.forEach((r, i) => {
+      assert.equal(r.score.total_score, native.results[i].total_score, `summary ${i}`);
+      if (i % 7 === 0) assert.deepEqual(scorer.reportFor(bytes.subarray(r.start, r.end)), native.results[i], `report ${i}`);
+    });
+    scorer.free();
   }
 });
 

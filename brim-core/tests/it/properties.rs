@@ -210,3 +210,91 @@ proptest! {
         let _ = text.parse::<brim_core::SendWindow>();
     }
 }
+
+/// Any bytes, pushed in any pieces: the same rows as in one piece, never a panic, and every
+/// row reads again from its own bytes as the same lead or error.
+fn read_stream(
+    format: brim_core::StreamFormat,
+    input: &[u8],
+    cuts: &[usize],
+) -> Result<Vec<brim_core::Row>, brim_core::InputError> {
+    let mut stream = brim_core::LeadStream::new(format);
+    let mut rows = Vec::new();
+    let mut at = 0;
+    for &cut in cuts {
+        let cut = cut.min(input.len()).max(at);
+        stream.push(&input[at..cut], &mut rows)?;
+        at = cut;
+    }
+    stream.push(&input[at..], &mut rows)?;
+    stream.finish(&mut rows)?;
+    for row in &rows {
+        let bytes = &input[row.bytes.start as usize..row.bytes.end as usize];
+        assert_eq!(stream.read_again(bytes), row.lead, "line {}", row.line);
+    }
+    Ok(rows)
+}
+
+fn csv_cell() -> impl Strategy<Value = String> {
+    prop_oneof![
+        text(),
+        "[a-z\",\n\r; ]{0,10}",
+        prop::sample::select(vec![
+            "12",
+            "-3",
+            "many",
+            "Zapier; Make",
+            "a@b.example",
+            "\"\""
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn a_lead_stream_reads_any_csv_the_same_in_any_pieces(
+        columns in prop::sample::subsequence(
+            vec!["company_name", "employee_count", "industry", "tech_stack", "contact.email",
+                 "recent_job_posts", "notes", "attributes.tier"], 1..8),
+        records in vec(vec(csv_cell(), 8), 0..12),
+        quote_all in any::<bool>(),
+        crlf in any::<bool>(),
+        mut cuts in vec(0usize..600, 0..8),
+    ) {
+        let cell = |c: &str| if quote_all || c.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", c.replace('"', "\"\""))
+        } else {
+            c.to_string()
+        };
+        let end = if crlf { "\r\n" } else { "\n" };
+        let mut input = columns.join(",") + end;
+        for record in &records {
+            let cells: Vec<String> = columns.iter().zip(record).map(|(_, c)| cell(c)).collect();
+            input += &(cells.join(",") + end);
+        }
+        cuts.sort_unstable();
+        let whole = read_stream(brim_core::StreamFormat::Csv, input.as_bytes(), &[]);
+        let pieces = read_stream(brim_core::StreamFormat::Csv, input.as_bytes(), &cuts);
+        prop_assert_eq!(&whole, &pieces);
+        if let Ok(rows) = whole {
+            if columns.contains(&"company_name") {
+                prop_assert_eq!(rows.len(), records.iter()
+                    .filter(|r| columns.len() > 1 || quote_all || !r[0].is_empty()).count());
+            }
+        }
+    }
+
+    #[test]
+    fn a_lead_stream_never_panics_on_any_bytes(
+        input in vec(any::<u8>(), 0..400),
+        json in any::<bool>(),
+        mut cuts in vec(0usize..400, 0..6),
+    ) {
+        cuts.sort_unstable();
+        let format = if json { brim_core::StreamFormat::JsonLines } else { brim_core::StreamFormat::Csv };
+        let whole = read_stream(format, &input, &[]);
+        let pieces = read_stream(format, &input, &cuts);
+        prop_assert_eq!(whole, pieces);
+    }
+}

@@ -6,7 +6,7 @@ import {
   type Action, type Chunk, type Contribution, type InputError, type Lead, type LeadError,
   type ModelError, type ModelLike, type ModelProblem, type RowError, type ScoredChunk,
   type ScoredRow, type ScoreReport, type ScoreStreamOptions, type Signal, type SignalKind,
-  type StreamOptions,
+  type StreamOptions, type ScoreSummary, type Detail, type ScoreFor, type DetailOption,
 } from "brim-wasm";
 
 const lead: Lead = {
@@ -43,6 +43,20 @@ const read: number = scorer.bytesRead + scorer.rowsRead;
 const ignored: string[] = scorer.unknownColumns;
 scorer.free();
 const whole: ScoredChunk = scoreCsv("company_name\nAcme\n", { format: "csv" });
+
+// Summaries: numbers only, then one row's full report from its bytes.
+const ranker = new StreamScorer({ detail: "summary" });
+const file = new TextEncoder().encode("company_name\nAcme\n");
+const summaries: ScoredChunk<ScoreSummary> = ranker.push(file);
+const top: ScoredRow<ScoreSummary> | undefined = summaries.results[0];
+const totalOnly: number | undefined = top?.score.total_score;
+const explained: ScoreReport | undefined = top && ranker.reportFor(file.subarray(top.start, top.end));
+const detail: Detail = "summary";
+const fullOption: DetailOption<"full"> = { detail: "full" };
+const fullRows: ScoredChunk<ScoreReport> = scoreCsv("company_name\nAcme\n", fullOption);
+const summaryOf: ScoreFor<"summary"> = { fit_score: 1, intent_score: 2, total_score: 3, confidence: 0.5, action: "low_priority_monitoring" };
+const quick: ScoredChunk<ScoreSummary> = scoreCsv("company_name\nAcme\n", { detail: "summary" });
+void [totalOnly, explained, detail, summaryOf, quick, fullRows];
 
 async function stream(source: AsyncIterable<Chunk>): Promise<number> {
   const streamOptions: ScoreStreamOptions = { onProgress: (bytes: number) => void bytes };
