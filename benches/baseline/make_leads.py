@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Writes N realistic synthetic leads as JSON lines (seeded, so every run makes the same file).
 
-Usage: make_leads.py N [SEED] > leads.jsonl
-The value mix follows the original's sample file (../shared/seed/mock_companies.json).
+Usage: make_leads.py N [SEED] [--csv] > leads.jsonl (or leads.csv)
+The value mix follows the original's sample file (../shared/seed/mock_companies.json). With
+--csv the same leads are written as CSV, the way `brim score` reads it: lists joined by "; ",
+the contact as contact.name/contact.email/contact.title.
 """
+import csv
 import json
 import random
 import sys
@@ -41,10 +44,36 @@ def lead(rng, i):
     return doc
 
 
+CSV_COLUMNS = ["company_name", "employee_count", "industry", "funding_stage", "tech_stack",
+               "recent_job_posts", "news_mentions", "contact.name", "contact.email",
+               "contact.title", "timezone"]
+
+
+def csv_row(doc):
+    row = {}
+    for key, value in doc.items():
+        if key == "contact":
+            for k, v in value.items():
+                row[f"contact.{k}"] = v
+        elif isinstance(value, list):
+            row[key] = "; ".join(value)
+        elif value is not None:
+            row[key] = value
+    return row
+
+
 def main(argv):
+    as_csv = "--csv" in argv
+    argv = [a for a in argv if a != "--csv"]
     n = int(argv[0])
     rng = random.Random(int(argv[1]) if len(argv) > 1 else 0)
     out = sys.stdout
+    if as_csv:
+        writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for i in range(n):
+            writer.writerow(csv_row(lead(rng, i)))
+        return
     for i in range(n):
         out.write(json.dumps(lead(rng, i)))
         out.write("\n")

@@ -33,3 +33,4 @@ for (const name of ["balanced", "aggressive"]) {
 const balanced = Model.preset("balanced");
 time("score(object) one by one, balanced", 5, () => { for (const l of leads) balanced.score(l); });
 time("scoreCsv(text), balanced", 5, () => scoreCsv(csvText));
+time('scoreCsv(text, {detail: "summary"}), balanced', 5, () => scoreCsv(csvText, { detail: "summary" }));

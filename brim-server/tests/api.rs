@@ -1320,6 +1320,38 @@ async fn pages_and_their_assets_are_served_from_the_binary() {
     let wasm = get("/assets/brim-wasm/brim_wasm_bg.wasm").await.unwrap();
     assert_eq!(wasm.status(), StatusCode::OK);
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    assert!(!wasm.headers().contains_key("content-encoding"));
+    let plain = axum::body::to_bytes(wasm.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    // A browser that accepts gzip gets the pages and the .wasm compressed; the API stays plain.
+    let gzipped = |uri: &str| {
+        router.clone().oneshot(
+            Request::builder()
+                .uri(uri)
+                .header("accept-encoding", "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    let wasm = gzipped("/assets/brim-wasm/brim_wasm_bg.wasm")
+        .await
+        .unwrap();
+    assert_eq!(wasm.headers()["content-encoding"], "gzip");
+    let packed = axum::body::to_bytes(wasm.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(
+        packed.len() * 2 < plain.len(),
+        "{} of {}",
+        packed.len(),
+        plain.len()
+    );
+    let page = gzipped("/activate").await.unwrap();
+    assert_eq!(page.headers()["content-encoding"], "gzip");
+    let api = gzipped("/api/analytics/top-leads").await.unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+    assert!(!api.headers().contains_key("content-encoding"));
     let (status, json) = call(&router, "GET", "/assets/nope.js", "").await;
     assert_eq!(
         (status, json["error"].as_str()),
