@@ -54,6 +54,10 @@ struct Writer {
     /// but the statements' own. `None` for an in-memory database, whose one connection is the
     /// pool's.
     conn: Option<SqliteConnection>,
+    /// An in-memory database's idle second connection, which keeps the database alive when
+    /// the pool replaces its connection (see `SqliteStore::connect`); never used.
+    #[allow(dead_code)]
+    keeper: Option<SqliteConnection>,
     /// A transaction was left open by a writer dropped before it finished (an error, or a
     /// cancelled future): the next turn rolls it back before anything else.
     abandoned: bool,
@@ -219,10 +223,22 @@ impl SqliteStore {
         };
         // An in-memory database lives in one connection; a file is shared by several readers
         // and written through a connection of its own.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if memory { 1 } else { 4 })
-            .connect_with(options.clone())
-            .await?;
+        let mut pool_options = SqlitePoolOptions::new().max_connections(if memory { 1 } else { 4 });
+        if memory {
+            // The pool must not close the database's connection for being idle or old: an
+            // in-memory database ends with its last connection.
+            pool_options = pool_options.idle_timeout(None).max_lifetime(None);
+        }
+        let pool = pool_options.connect_with(options.clone()).await?;
+        // sqlx opens `sqlite::memory:` as a named shared-cache database, which lives while any
+        // connection to it is open. The pool replaces a connection left unusable by a cancelled
+        // query (it fails the ping on its way back), and the new one would find an empty
+        // database: this idle connection, kept for the store's life, keeps the data alive.
+        let keeper = if memory {
+            Some(options.connect().await?)
+        } else {
+            None
+        };
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let conn = if memory {
             None
@@ -240,6 +256,7 @@ impl SqliteStore {
             prepared: Default::default(),
             held: None,
             conn,
+            keeper,
             abandoned: false,
         }));
         if !memory {
