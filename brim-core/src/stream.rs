@@ -266,49 +266,31 @@ impl LeadStream {
     /// those of the header this stream has read; before it has read one, every CSV record is
     /// an error.
     pub fn read_again(&self, record: &[u8]) -> Result<Lead, LeadError> {
-        let Some(csv) = &self.csv else {
-            let line = record.strip_suffix(b"\n").unwrap_or(record);
-            return Lead::from_json_slice(line.strip_suffix(b"\r").unwrap_or(line));
-        };
-        let Some(headers) = &csv.headers else {
-            return Err(LeadError::new(
-                "(csv)",
-                "the header has not been read yet: push the file's start first",
-            ));
-        };
-        let mut reader = csv_core::Reader::new();
-        let mut fields = vec![0; record.len() + 1];
-        let mut ends = vec![0; headers.len().max(1)];
-        let (mut out_len, mut ends_len) = (0, 0);
-        // The record, then an empty input (the end), so that one without a line break ends too.
-        let mut input = record;
-        let mut at_end = false;
-        loop {
-            let (result, n_in, n_out, n_ends) =
-                reader.read_record(input, &mut fields[out_len..], &mut ends[ends_len..]);
-            input = &input[n_in..];
-            out_len += n_out;
-            ends_len += n_ends;
-            match result {
-                csv_core::ReadRecordResult::InputEmpty if !at_end => at_end = true,
-                csv_core::ReadRecordResult::OutputFull => {
-                    let len = fields.len();
-                    fields.resize(len * 2, 0);
-                }
-                csv_core::ReadRecordResult::OutputEndsFull => {
-                    let len = ends.len();
-                    ends.resize(len * 2, 0);
-                }
-                csv_core::ReadRecordResult::Record => {
-                    return lead_from_cells(headers, &fields[..out_len], &ends[..ends_len]);
-                }
-                _ => {
+        // A fresh stream of the same format, past this one's header: the same reading code.
+        let mut again = LeadStream::new(self.format);
+        let what = match (&mut again.csv, &self.csv) {
+            (Some(fresh), Some(read)) => {
+                if read.headers.is_none() {
                     return Err(LeadError::new(
                         "(csv)",
-                        "expected one CSV record in these bytes, found none",
+                        "the header has not been read yet: push the file's start first",
                     ));
                 }
+                fresh.headers.clone_from(&read.headers);
+                "(csv)"
             }
+            _ => "(json)",
+        };
+        let mut rows = Vec::with_capacity(1);
+        let read = again
+            .push(record, &mut rows)
+            .and_then(|()| again.finish(&mut rows));
+        match (read, rows.pop()) {
+            (Ok(()), Some(row)) if rows.is_empty() => row.lead,
+            _ => Err(LeadError::new(
+                what,
+                "expected the bytes of one record, as given in a row's `bytes`",
+            )),
         }
     }
 
@@ -424,29 +406,23 @@ impl CsvState {
             self.headers = Some(names);
             return Ok(());
         };
-        let lead = lead_from_cells(headers, data, ends);
+        let lead = (|| {
+            let mut lead = Lead::default();
+            for (name, cell) in headers.iter().zip(cells()) {
+                let text = std::str::from_utf8(cell).map_err(|_| {
+                    LeadError::new(name.clone(), "expected UTF-8 text; save the file as UTF-8")
+                })?;
+                lead.set_text_field(name, text)?;
+            }
+            if lead.company_name.trim().is_empty() {
+                return Err(LeadError::new("company_name", "required field is missing"));
+            }
+            lead.validate()?;
+            Ok(lead)
+        })();
         rows.push(Row { line, lead, bytes });
         Ok(())
     }
-}
-
-/// A lead from one CSV record's cells (`data`, each cell ending at the offset in `ends`).
-fn lead_from_cells(headers: &[String], data: &[u8], ends: &[usize]) -> Result<Lead, LeadError> {
-    let mut lead = Lead::default();
-    let mut start = 0;
-    for (name, &end) in headers.iter().zip(ends) {
-        let cell = &data[start..end];
-        start = end;
-        let text = std::str::from_utf8(cell).map_err(|_| {
-            LeadError::new(name.clone(), "expected UTF-8 text; save the file as UTF-8")
-        })?;
-        lead.set_text_field(name, text)?;
-    }
-    if lead.company_name.trim().is_empty() {
-        return Err(LeadError::new("company_name", "required field is missing"));
-    }
-    lead.validate()?;
-    Ok(lead)
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
