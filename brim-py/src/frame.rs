@@ -1,0 +1,613 @@
+//! Arrow columns in, leads scored, Arrow columns out.
+//!
+//! A frame's columns are read as `brim score` reads a CSV file's header and cells: a column
+//! named as a lead field (`company_name`, `tech_stack`, `contact.email`, `attributes.plan`, ...)
+//! sets that field, other columns are left alone. Text cells go through the core's
+//! [`Lead::set_text_field`] (numbers parsed, lists split on `;`), so a frame of text scores as
+//! the same CSV does; typed cells (integers, floats, bools, lists of text) set the field
+//! directly, with the core's error messages. A null cell (or a float NaN, pandas' missing
+//! number) leaves the field unset. Struct columns `contact` and `attributes` are read by their
+//! children. Then the lead is validated as a CSV row is.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int8Type, Int64Type, UInt64Type};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, DictionaryArray, Float64Array, GenericListArray, Int8Array,
+    Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray, UInt8Array,
+    UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use brim_core::{Action, AttrValue, Lead, LeadError, Scorer};
+use rayon::prelude::*;
+
+/// The columns appended with `detail="summary"`.
+pub const SUMMARY_COLUMNS: [&str; 5] = [
+    "fit_score",
+    "intent_score",
+    "total_score",
+    "confidence",
+    "action",
+];
+
+/// The columns appended with `detail="full"`.
+pub const FULL_COLUMNS: [&str; 9] = [
+    "company_id",
+    "fit_score",
+    "intent_score",
+    "total_score",
+    "confidence",
+    "action",
+    "reasons_positive",
+    "reasons_negative",
+    "reasons_missing",
+];
+
+const ACTIONS: [Action; 3] = [
+    Action::HighPriorityOutreach,
+    Action::MediumPriorityOutreach,
+    Action::LowPriorityMonitoring,
+];
+
+const LIST_FIELDS: [&str; 3] = ["tech_stack", "recent_job_posts", "news_mentions"];
+
+/// Whether a column of this name is read as a lead field.
+pub fn is_lead_column(name: &str) -> bool {
+    name == "contact"
+        || name == "attributes"
+        || matches!(Lead::new("x").set_text_field(name, ""), Ok(true))
+}
+
+/// How a column's values are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Int,
+    UInt,
+    Float,
+    Bool,
+    List,
+}
+
+/// One lead field read from a column (or a struct column's child).
+#[derive(Debug, Clone)]
+struct Entry {
+    /// The lead field, as `set_text_field` names it.
+    field: String,
+    /// The column's index, then child indices into struct columns.
+    path: Vec<usize>,
+    kind: Kind,
+}
+
+/// Which columns of a schema set which lead fields, and how.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    entries: Vec<Entry>,
+}
+
+impl Columns {
+    /// Plans the reading of `schema`; an error names the column and what was expected.
+    pub fn plan(schema: &Schema) -> Result<Columns, String> {
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        for (i, name) in names.iter().enumerate() {
+            if is_lead_column(name) && names[..i].contains(name) {
+                return Err(format!(
+                    "the column {name:?} appears twice: give each column a distinct name"
+                ));
+            }
+        }
+        if !names.contains(&"company_name") {
+            return Err(format!(
+                "the data has no company_name column (found: {})",
+                if names.is_empty() {
+                    "no columns".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+        let mut entries = Vec::new();
+        for (i, f) in schema.fields().iter().enumerate() {
+            let name = f.name().as_str();
+            match (name, f.data_type()) {
+                ("contact" | "attributes", DataType::Struct(children)) => {
+                    for (j, child) in children.iter().enumerate() {
+                        let field = format!("{name}.{}", child.name());
+                        if name == "contact" && !is_lead_column(&field) {
+                            continue;
+                        }
+                        if let Some(kind) = kind_of(&field, child.data_type())? {
+                            entries.push(Entry {
+                                field,
+                                path: vec![i, j],
+                                kind,
+                            });
+                        }
+                    }
+                }
+                ("contact" | "attributes", other) => {
+                    return Err(format!(
+                        "column {name:?}: expected a struct column of {} (or flat columns such as {name}.{}), got {other}",
+                        if name == "contact" {
+                            "name, email and title"
+                        } else {
+                            "text, number or bool values"
+                        },
+                        if name == "contact" { "email" } else { "plan" }
+                    ));
+                }
+                _ if is_lead_column(name) => {
+                    if let Some(kind) = kind_of(name, f.data_type())? {
+                        entries.push(Entry {
+                            field: name.to_string(),
+                            path: vec![i],
+                            kind,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Columns { entries })
+    }
+}
+
+/// How a column of `data_type` is read for `field` (None: all null, nothing to read).
+fn kind_of(field: &str, data_type: &DataType) -> Result<Option<Kind>, String> {
+    use DataType::*;
+    let kind = match data_type {
+        Null => return Ok(None),
+        Utf8 | LargeUtf8 | Utf8View => Kind::Text,
+        Int8 | Int16 | Int32 | Int64 => Kind::Int,
+        UInt8 | UInt16 | UInt32 | UInt64 => Kind::UInt,
+        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..)
+        | Decimal256(..) => Kind::Float,
+        Boolean => Kind::Bool,
+        Dictionary(_, values) => return kind_of(field, values),
+        List(child) | LargeList(child) | FixedSizeList(child, _) | ListView(child)
+        | LargeListView(child) => {
+            if !LIST_FIELDS.contains(&field) {
+                return Err(format!(
+                    "column {field:?}: expected text, a number or a bool, got a list ({data_type})"
+                ));
+            }
+            if !arrow_cast::can_cast_types(child.data_type(), &Utf8) {
+                return Err(format!(
+                    "column {field:?}: expected a list of text, got {data_type}"
+                ));
+            }
+            Kind::List
+        }
+        other if arrow_cast::can_cast_types(other, &Utf8) && !matches!(other, Struct(_) | Map(..)) => {
+            Kind::Text
+        }
+        other => {
+            return Err(format!(
+                "column {field:?}: expected text, a number, a bool{}, got {other}",
+                if LIST_FIELDS.contains(&field) {
+                    " or a list of text"
+                } else {
+                    ""
+                }
+            ));
+        }
+    };
+    Ok(Some(kind))
+}
+
+/// A column prepared for reading: cast to the one Arrow type its kind is read from.
+struct Prepared {
+    entry: Entry,
+    array: ArrayRef,
+    /// Struct columns above it: a null there makes the value null.
+    parents: Vec<ArrayRef>,
+}
+
+fn prepare(batch: &RecordBatch, columns: &Columns) -> Result<Vec<Prepared>, String> {
+    let mut out = Vec::with_capacity(columns.entries.len());
+    for entry in &columns.entries {
+        let mut array = batch.column(entry.path[0]).clone();
+        let mut parents = Vec::new();
+        for &child in &entry.path[1..] {
+            let parent = array.clone();
+            array = parent.as_struct().column(child).clone();
+            parents.push(parent);
+        }
+        let target = match entry.kind {
+            Kind::Text => match array.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => None,
+                _ => Some(DataType::Utf8),
+            },
+            Kind::Int => Some(DataType::Int64),
+            Kind::UInt => Some(DataType::UInt64),
+            Kind::Float => Some(DataType::Float64),
+            Kind::Bool => match array.data_type() {
+                DataType::Boolean => None,
+                _ => Some(DataType::Boolean),
+            },
+            Kind::List => Some(DataType::List(Arc::new(Field::new_list_field(
+                DataType::Utf8,
+                true,
+            )))),
+        };
+        if let Some(target) = target
+            && array.data_type() != &target
+        {
+            array = arrow_cast::cast(&array, &target).map_err(|e| {
+                format!(
+                    "column {:?}: could not read {} as {}: {e}",
+                    entry.field,
+                    array.data_type(),
+                    target
+                )
+            })?;
+        }
+        out.push(Prepared {
+            entry: entry.clone(),
+            array,
+            parents,
+        });
+    }
+    Ok(out)
+}
+
+enum Text<'a> {
+    Utf8(&'a StringArray),
+    Large(&'a LargeStringArray),
+    View(&'a StringViewArray),
+}
+
+impl Text<'_> {
+    fn of(array: &dyn Array) -> Text<'_> {
+        match array.data_type() {
+            DataType::LargeUtf8 => Text::Large(array.as_string::<i64>()),
+            DataType::Utf8View => Text::View(array.as_string_view()),
+            _ => Text::Utf8(array.as_string::<i32>()),
+        }
+    }
+    fn value(&self, i: usize) -> &str {
+        match self {
+            Text::Utf8(a) => a.value(i),
+            Text::Large(a) => a.value(i),
+            Text::View(a) => a.value(i),
+        }
+    }
+}
+
+enum Values<'a> {
+    Text(Text<'a>),
+    Int(&'a Int64Array),
+    UInt(&'a UInt64Array),
+    Float(&'a Float64Array),
+    Bool(&'a BooleanArray),
+    List(&'a GenericListArray<i32>, &'a StringArray),
+}
+
+/// A prepared column, ready to read row by row.
+struct Reader<'a> {
+    field: &'a str,
+    values: Values<'a>,
+    array: &'a dyn Array,
+    parents: &'a [ArrayRef],
+}
+
+impl<'a> Reader<'a> {
+    fn new(p: &'a Prepared) -> Reader<'a> {
+        let array: &dyn Array = p.array.as_ref();
+        let values = match p.entry.kind {
+            Kind::Text => Values::Text(Text::of(array)),
+            Kind::Int => Values::Int(array.as_primitive::<Int64Type>()),
+            Kind::UInt => Values::UInt(array.as_primitive::<UInt64Type>()),
+            Kind::Float => Values::Float(array.as_primitive()),
+            Kind::Bool => Values::Bool(array.as_boolean()),
+            Kind::List => {
+                let list = array.as_list::<i32>();
+                Values::List(list, list.values().as_string::<i32>())
+            }
+        };
+        Reader {
+            field: &p.entry.field,
+            values,
+            array,
+            parents: &p.parents,
+        }
+    }
+
+    fn is_null(&self, i: usize) -> bool {
+        self.array.is_null(i) || self.parents.iter().any(|p| p.is_null(i))
+    }
+
+    /// Sets this column's field of `lead` from row `i`.
+    fn set(&self, lead: &mut Lead, i: usize) -> Result<(), LeadError> {
+        if self.is_null(i) {
+            return Ok(());
+        }
+        let field = self.field;
+        match &self.values {
+            Values::Text(t) => {
+                lead.set_text_field(field, t.value(i))?;
+            }
+            Values::Int(a) => {
+                let v = a.value(i);
+                if field == "employee_count" {
+                    let n = u64::try_from(v).map_err(|_| expected_count(&v.to_string()))?;
+                    lead.employee_count = Some(n);
+                } else if let Some(key) = attribute_key(field) {
+                    lead.attributes
+                        .insert(key.to_string(), AttrValue::Number(v as f64));
+                } else {
+                    lead.set_text_field(field, &v.to_string())?;
+                }
+            }
+            Values::UInt(a) => {
+                let v = a.value(i);
+                if field == "employee_count" {
+                    lead.employee_count = Some(v);
+                } else if let Some(key) = attribute_key(field) {
+                    lead.attributes
+                        .insert(key.to_string(), AttrValue::Number(v as f64));
+                } else {
+                    lead.set_text_field(field, &v.to_string())?;
+                }
+            }
+            Values::Float(a) => {
+                let v = a.value(i);
+                if v.is_nan() {
+                    return Ok(());
+                }
+                if field == "employee_count" {
+                    if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19) {
+                        return Err(expected_count(&v.to_string()));
+                    }
+                    lead.employee_count = Some(v as u64);
+                } else if let Some(key) = attribute_key(field) {
+                    if v.is_finite() {
+                        lead.attributes
+                            .insert(key.to_string(), AttrValue::Number(v));
+                    }
+                } else {
+                    let text = if v.fract() == 0.0 && v.abs() < 1e15 {
+                        (v as i64).to_string()
+                    } else {
+                        v.to_string()
+                    };
+                    lead.set_text_field(field, &text)?;
+                }
+            }
+            Values::Bool(a) => {
+                let v = a.value(i);
+                if field == "employee_count" {
+                    return Err(expected_count(&v.to_string()));
+                } else if let Some(key) = attribute_key(field) {
+                    lead.attributes.insert(key.to_string(), AttrValue::Bool(v));
+                } else {
+                    lead.set_text_field(field, if v { "true" } else { "false" })?;
+                }
+            }
+            Values::List(list, strings) => {
+                let offsets = list.value_offsets();
+                let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+                let items: Vec<String> = (start..end)
+                    .filter(|&j| strings.is_valid(j))
+                    .map(|j| strings.value(j).to_string())
+                    .collect();
+                match field {
+                    "tech_stack" => lead.tech_stack = items,
+                    "recent_job_posts" => lead.recent_job_posts = items,
+                    _ => lead.news_mentions = items,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn attribute_key(field: &str) -> Option<&str> {
+    field
+        .strip_prefix("attributes.")
+        .or_else(|| field.strip_prefix("attr."))
+}
+
+fn expected_count(got: &str) -> LeadError {
+    LeadError::new(
+        "employee_count",
+        format!("expected a whole number >= 0, got {got}"),
+    )
+}
+
+/// Reads row `i` as a lead, validated as a CSV row is.
+fn read_lead(readers: &[Reader<'_>], i: usize) -> Result<Lead, LeadError> {
+    let mut lead = Lead::default();
+    for r in readers {
+        r.set(&mut lead, i)?;
+    }
+    if lead.company_name.trim().is_empty() {
+        return Err(LeadError::new("company_name", "required field is missing"));
+    }
+    lead.validate()?;
+    Ok(lead)
+}
+
+/// The scores of some frame rows.
+pub struct Scored {
+    /// The score columns' schema.
+    pub schema: SchemaRef,
+    /// The score columns, one row per good input row, in order.
+    pub batches: Vec<RecordBatch>,
+    /// The input positions of the good rows, when a bad row was left out.
+    pub kept: Option<RecordBatch>,
+    /// The bad rows: position and error, in order.
+    pub errors: Vec<(usize, LeadError)>,
+}
+
+fn out_schema(summary: bool) -> SchemaRef {
+    let text_list = || DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
+    let mut fields = Vec::new();
+    if !summary {
+        fields.push(Field::new("company_id", DataType::Utf8, false));
+    }
+    fields.extend([
+        Field::new("fit_score", DataType::UInt8, false),
+        Field::new("intent_score", DataType::UInt8, false),
+        Field::new("total_score", DataType::UInt8, false),
+        Field::new("confidence", DataType::Float64, false),
+        Field::new(
+            "action",
+            DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+            false,
+        ),
+    ]);
+    if !summary {
+        for name in ["reasons_positive", "reasons_negative", "reasons_missing"] {
+            fields.push(Field::new(name, text_list(), false));
+        }
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// One chunk of rows scored.
+struct ChunkOut {
+    batch: RecordBatch,
+    /// Positions (within the whole input) of the rows in `batch`.
+    kept: Vec<u64>,
+    errors: Vec<(usize, LeadError)>,
+}
+
+fn score_chunk(
+    scorer: &Scorer,
+    prepared: &[Prepared],
+    schema: &SchemaRef,
+    rows: std::ops::Range<usize>,
+    base: usize,
+    summary: bool,
+    stop_at_first: bool,
+) -> Result<ChunkOut, String> {
+    let readers: Vec<Reader<'_>> = prepared.iter().map(Reader::new).collect();
+    let n = rows.len();
+    let mut fit = Vec::with_capacity(n);
+    let mut intent = Vec::with_capacity(n);
+    let mut total = Vec::with_capacity(n);
+    let mut confidence = Vec::with_capacity(n);
+    let mut action = Vec::with_capacity(n);
+    let mut kept = Vec::with_capacity(n);
+    let mut errors = Vec::new();
+    let mut ids = (!summary).then(|| StringBuilder::with_capacity(n, n * 15));
+    let mut reasons: Vec<ListBuilder<StringBuilder>> = if summary {
+        Vec::new()
+    } else {
+        (0..3)
+            .map(|_| {
+                ListBuilder::with_capacity(StringBuilder::new(), n)
+                    .with_field(Arc::new(Field::new_list_field(DataType::Utf8, true)))
+            })
+            .collect()
+    };
+    for i in rows {
+        let lead = match read_lead(&readers, i) {
+            Ok(lead) => lead,
+            Err(e) => {
+                errors.push((base + i, e));
+                if stop_at_first {
+                    break;
+                }
+                continue;
+            }
+        };
+        let score = scorer.score(&lead);
+        fit.push(score.fit_score);
+        intent.push(score.intent_score);
+        total.push(score.total_score);
+        confidence.push(score.confidence);
+        action.push(ACTIONS.iter().position(|a| *a == score.action).unwrap_or(2) as i8);
+        kept.push((base + i) as u64);
+        if let Some(ids) = ids.as_mut() {
+            ids.append_value(lead.company_id());
+            let why = scorer.explain(&lead, &score);
+            let lists = [
+                &why.reasoning.positive,
+                &why.reasoning.negative,
+                &why.reasoning.missing,
+            ];
+            for (builder, list) in reasons.iter_mut().zip(lists) {
+                for reason in list {
+                    builder.values().append_value(reason);
+                }
+                builder.append(true);
+            }
+        }
+    }
+    let names = StringArray::from_iter_values(ACTIONS.iter().map(|a| a.as_str()));
+    let action = DictionaryArray::<Int8Type>::try_new(Int8Array::from(action), Arc::new(names))
+        .map_err(|e| e.to_string())?;
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    if let Some(mut ids) = ids {
+        columns.push(Arc::new(ids.finish()));
+    }
+    columns.push(Arc::new(UInt8Array::from(fit)));
+    columns.push(Arc::new(UInt8Array::from(intent)));
+    columns.push(Arc::new(UInt8Array::from(total)));
+    columns.push(Arc::new(Float64Array::from(confidence)));
+    columns.push(Arc::new(action));
+    for mut b in reasons {
+        columns.push(Arc::new(b.finish()));
+    }
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?;
+    Ok(ChunkOut {
+        batch,
+        kept,
+        errors,
+    })
+}
+
+/// Scores every row of `batches` (on the current rayon pool), in order.
+pub fn score_batches(
+    scorer: &Scorer,
+    columns: &Columns,
+    batches: &[RecordBatch],
+    summary: bool,
+    stop_at_first: bool,
+) -> Result<Scored, String> {
+    let schema = out_schema(summary);
+    let threads = rayon::current_num_threads().max(1);
+    let mut out = Scored {
+        schema: schema.clone(),
+        batches: Vec::new(),
+        kept: None,
+        errors: Vec::new(),
+    };
+    let mut kept: Vec<u64> = Vec::new();
+    let mut base = 0;
+    for batch in batches {
+        let n = batch.num_rows();
+        let prepared = prepare(batch, columns)?;
+        // Chunks of 4,096..65,536 rows, about four per thread: enough to balance the load,
+        // few enough that the output has few Arrow chunks.
+        let size = n.div_ceil(threads * 4).clamp(4096, 65536);
+        let chunks: Vec<std::ops::Range<usize>> =
+            (0..n).step_by(size).map(|s| s..(s + size).min(n)).collect();
+        let results: Vec<Result<ChunkOut, String>> = chunks
+            .into_par_iter()
+            .map(|rows| score_chunk(scorer, &prepared, &schema, rows, base, summary, stop_at_first))
+            .collect();
+        for r in results {
+            let chunk = r?;
+            if chunk.batch.num_rows() > 0 {
+                out.batches.push(chunk.batch);
+            }
+            kept.extend_from_slice(&chunk.kept);
+            out.errors.extend(chunk.errors);
+        }
+        base += n;
+        if stop_at_first && !out.errors.is_empty() {
+            return Ok(out);
+        }
+    }
+    if !out.errors.is_empty() {
+        let kept_schema = Arc::new(Schema::new(vec![Field::new("row", DataType::UInt64, false)]));
+        let array: ArrayRef = Arc::new(UInt64Array::from(kept));
+        out.kept = Some(RecordBatch::try_new(kept_schema, vec![array]).map_err(|e| e.to_string())?);
+    }
+    Ok(out)
+}
