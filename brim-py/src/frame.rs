@@ -69,6 +69,8 @@ enum Kind {
     Float,
     Bool,
     List,
+    /// Bytes, read as UTF-8 text row by row (a row that is not UTF-8 is that row's error).
+    Binary,
 }
 
 /// One lead field read from a column (or a struct column's child).
@@ -165,6 +167,7 @@ fn kind_of(field: &str, data_type: &DataType) -> Result<Option<Kind>, String> {
         Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..)
         | Decimal256(..) => Kind::Float,
         Boolean => Kind::Bool,
+        Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => Kind::Binary,
         Dictionary(_, values) => return kind_of(field, values),
         List(child) | LargeList(child) | FixedSizeList(child, _) | ListView(child)
         | LargeListView(child) => {
@@ -231,11 +234,17 @@ fn prepare(batch: &RecordBatch, columns: &Columns) -> Result<Vec<Prepared>, Stri
                 DataType::Utf8,
                 true,
             )))),
+            Kind::Binary => Some(DataType::Binary),
         };
         if let Some(target) = target
             && array.data_type() != &target
         {
-            array = arrow_cast::cast(&array, &target).map_err(|e| {
+            // Not `safe`: a value that does not convert is an error, never a silent null.
+            let options = arrow_cast::CastOptions {
+                safe: false,
+                ..Default::default()
+            };
+            array = arrow_cast::cast_with_options(&array, &target, &options).map_err(|e| {
                 format!(
                     "column {:?}: could not read {} as {}: {e}",
                     entry.field,
@@ -283,6 +292,7 @@ enum Values<'a> {
     Float(&'a Float64Array),
     Bool(&'a BooleanArray),
     List(&'a GenericListArray<i32>, &'a StringArray),
+    Binary(&'a arrow_array::BinaryArray),
 }
 
 /// A prepared column, ready to read row by row.
@@ -306,6 +316,7 @@ impl<'a> Reader<'a> {
                 let list = array.as_list::<i32>();
                 Values::List(list, list.values().as_string::<i32>())
             }
+            Kind::Binary => Values::Binary(array.as_binary::<i32>()),
         };
         Reader {
             field: &p.entry.field,
@@ -328,6 +339,18 @@ impl<'a> Reader<'a> {
         match &self.values {
             Values::Text(t) => {
                 lead.set_text_field(field, t.value(i))?;
+            }
+            Values::Binary(a) => {
+                let text = std::str::from_utf8(a.value(i)).map_err(|e| {
+                    LeadError::new(
+                        field,
+                        format!(
+                            "expected UTF-8 text, found a byte that is not at byte {}",
+                            e.valid_up_to() + 1
+                        ),
+                    )
+                })?;
+                lead.set_text_field(field, text)?;
             }
             Values::Int(a) => {
                 let v = a.value(i);

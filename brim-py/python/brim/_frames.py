@@ -83,6 +83,17 @@ def _drop_scores(names: List[str], detail: str) -> List[str]:
     return [n for n in names if n in ours]
 
 
+def _lead_columns(names: List[str]) -> List[str]:
+    """The columns read as lead fields; an InputError when there is no company_name."""
+    lead_cols: List[str] = _brim.lead_columns(names)
+    if "company_name" not in lead_cols:
+        raise _brim.InputError(
+            f"the data has no company_name column (found: {', '.join(names) if names else 'no columns'})"
+        )
+    _check_unique(lead_cols)
+    return lead_cols
+
+
 def _check_unique(names: List[str]) -> None:
     seen = set()
     for n in names:
@@ -93,8 +104,7 @@ def _check_unique(names: List[str]) -> None:
 
 def _score_table(pa: Any, table: Any, model: Any, detail: str, errors: str, offset: int = 0) -> Tuple[Any, List[Any]]:
     names = list(table.column_names)
-    lead_cols = _brim.lead_columns(names)
-    _check_unique(lead_cols)
+    lead_cols = _lead_columns(names)
     scores, kept, bad = _brim.score_arrow(table.select(lead_cols), model, detail, errors, offset)
     out = table if kept is None else table.take(kept.column(0))
     for name in _drop_scores(names, detail):
@@ -153,8 +163,7 @@ def _score_pandas(pa: Any, df: Any, model: Any, detail: str, errors: str) -> Tup
     import pandas as pd
 
     names = [str(c) for c in df.columns]
-    lead_cols = _brim.lead_columns(names)
-    _check_unique(lead_cols)
+    lead_cols = _lead_columns(names)
     positions = [names.index(c) for c in lead_cols]
     sub = df.iloc[:, positions]
     sub.columns = lead_cols
@@ -186,7 +195,7 @@ def _score_polars(pa: Any, df: Any, model: Any, detail: str, errors: str) -> Tup
     import polars as pl
 
     names = list(df.columns)
-    lead_cols = _brim.lead_columns(names)
+    lead_cols = _lead_columns(names)
     scores, kept, bad = _brim.score_arrow(df.select(lead_cols).to_arrow(), model, detail, errors)
     out = df if kept is None else df[kept.column(0).to_numpy()]
     existing = _drop_scores(names, detail)
