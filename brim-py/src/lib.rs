@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use brim_core::{Lead, LeadError, ModelError, ScoringModel, Scorer};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyMapping, PyString};
+use pyo3::types::{PyDict, PyFloat, PyList, PyMapping, PyString};
 use pyo3_arrow::{PyTable, input::AnyRecordBatch};
 
 pyo3::create_exception!(
@@ -330,6 +330,31 @@ fn lead_from_py(obj: &Bound<'_, PyAny>) -> Result<Lead, LeadError> {
             format!("expected a dict with company_name (or its JSON text), got {type_name}"),
         ));
     }
+    // A float NaN is pandas' "missing" (`df.to_dict("records")` is full of them): such a key
+    // is left out, as a null would be, rather than refused as a number where text belongs.
+    if let Ok(dict) = obj.cast::<PyDict>()
+        && dict.iter().any(|(_, v)| is_nan(&v))
+    {
+        let clean = PyDict::new(obj.py());
+        for (k, v) in dict.iter() {
+            if !is_nan(&v) {
+                clean
+                    .set_item(k, v)
+                    .map_err(|e| LeadError::new("(lead)", e.to_string()))?;
+            }
+        }
+        return depythonize_lead(clean.as_any());
+    }
+    depythonize_lead(obj)
+}
+
+fn is_nan(value: &Bound<'_, PyAny>) -> bool {
+    value
+        .cast::<PyFloat>()
+        .is_ok_and(|f| f.value().is_nan())
+}
+
+fn depythonize_lead(obj: &Bound<'_, PyAny>) -> Result<Lead, LeadError> {
     pythonize::depythonize::<Lead>(obj).map_err(|e| {
         let text = e.to_string();
         match text.split_once(": ") {

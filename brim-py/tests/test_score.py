@@ -128,7 +128,6 @@ def test_a_bad_lead_names_its_field():
                         ({"company_name": "A", "contact": {"email": "nope"}}, "contact.email"),
                         ({"company_name": "A", "timezone": "Berlin time"}, "timezone"),
                         ({"company_name": "A", "attributes": {"k": [1]}}, "attributes.k"),
-                        ({"company_name": "A", "employee_count": float("nan")}, "employee_count"),
                         ("{not json", "(json)"),
                         (42, "(lead)"),
                         (["company_name"], "(lead)")]:
@@ -136,3 +135,15 @@ def test_a_bad_lead_names_its_field():
             brim.score(lead)
         assert info.value.field == field, (lead, str(info.value))
 
+
+
+def test_nan_is_missing_as_in_pandas_records():
+    import pandas as pd
+
+    records = pd.DataFrame([{"company_name": "A", "employee_count": 120},
+                            {"company_name": "B", "industry": "SaaS"}]).to_dict("records")
+    assert records[0]["industry"] != records[0]["industry"]  # NaN
+    assert brim.score_many(records) == brim.score_many([{"company_name": "A", "employee_count": 120},
+                                                        {"company_name": "B", "industry": "SaaS"}])
+    assert brim.score({"company_name": "A", "employee_count": float("nan")})["reasoning"]["missing"][0] == \
+        "employee_count"

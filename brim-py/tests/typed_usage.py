@@ -1,11 +1,11 @@
 """Typical use, type-checked with mypy --strict against the package's stubs (scripts/test-py)."""
 
-from typing import Any, List
+from typing import Any, Dict, List
 
 import brim
 
 
-def best(leads: List[dict]) -> List[brim.Score]:
+def best(leads: List[Dict[str, Any]]) -> List[brim.Score]:
     scores = brim.score_many(leads, brim.Model.preset("balanced"))
     ranked: List[brim.Score] = sorted(scores, key=lambda s: -int(s["total_score"]))
     return ranked

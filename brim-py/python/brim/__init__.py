@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import os
-from typing import Any, List, Tuple, Union
+from typing import Any, Dict, List, Tuple, Union
 
 from . import _brim
 from ._brim import (
@@ -52,7 +52,7 @@ SCORE_COLUMNS: Tuple[str, ...] = tuple(_brim.score_columns("full"))
 SUMMARY_COLUMNS: Tuple[str, ...] = tuple(_brim.score_columns("summary"))
 
 _ACTIONS = ["high_priority_outreach", "medium_priority_outreach", "low_priority_monitoring"]
-_presets: dict = {}
+_presets: Dict[str, Model] = {}
 
 ModelLike = Union[str, "os.PathLike[str]", Model]
 
@@ -75,7 +75,7 @@ def _model(model: Any) -> Model:
     )
 
 
-class Score(dict):
+class Score(Dict[str, Any]):
     """One lead's score: a dict in the HTTP API's shape (``company_id``, ``fit_score``,
     ``intent_score``, ``total_score``, ``confidence``, ``action``, ``reasoning``,
     ``contributions``, ...), shown in Jupyter as a small card with its explanation."""
@@ -121,7 +121,7 @@ class Score(dict):
         )
 
 
-def score(lead: Union[dict, str], model: ModelLike = "balanced") -> Score:
+def score(lead: Union[Dict[str, Any], str], model: ModelLike = "balanced") -> Score:
     """Scores one lead (a dict, or its JSON text) and explains the score.
 
     Raises ``LeadError`` naming the field when the lead is not valid.

@@ -1,7 +1,23 @@
 """Type stubs of brim's native module (brim-py/src/lib.rs); checked by mypy.stubtest."""
 
 import os
-from typing import Any, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union, final
+
+__all__ = [
+    "BrimError",
+    "InputError",
+    "LeadError",
+    "Model",
+    "ModelError",
+    "get_threads",
+    "lead_columns",
+    "score",
+    "score_arrow",
+    "score_columns",
+    "score_list",
+    "set_threads",
+    "__version__",
+]
 
 __version__: str
 
@@ -23,6 +39,7 @@ class LeadError(BrimError):
 class InputError(BrimError):
     """Input that could not be read as leads at all."""
 
+@final
 class Model:
     """A scoring model, compiled and ready to score."""
 
@@ -44,12 +61,12 @@ class Model:
     def name(self) -> str: ...
     @property
     def version(self) -> str: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
     def __reduce__(self) -> Tuple[Any, Tuple[str]]: ...
 
-def score(lead: Any, model: Model) -> dict: ...
-def score_list(leads: Iterable[Any], model: Model, errors: str) -> Tuple[List[dict], List[LeadError]]: ...
+def score(lead: Any, model: Model) -> Dict[str, Any]: ...
+def score_list(leads: Iterable[Any], model: Model, errors: str) -> Tuple[List[Dict[str, Any]], List[LeadError]]: ...
 def score_arrow(
     data: Any, model: Model, detail: str = "full", errors: str = "raise", offset: int = 0
 ) -> Tuple[Any, Optional[Any], List[LeadError]]: ...

@@ -187,7 +187,8 @@ def _score_pandas(pa: Any, df: Any, model: Any, detail: str, errors: str) -> Tup
 def _actions(column: Any) -> List[str]:
     chunks = column.chunks
     if chunks:
-        return chunks[0].dictionary.to_pylist()
+        names: List[str] = chunks[0].dictionary.to_pylist()
+        return names
     return ["high_priority_outreach", "medium_priority_outreach", "low_priority_monitoring"]
 
 
