@@ -169,7 +169,10 @@ fn kind_of(field: &str, data_type: &DataType) -> Result<Option<Kind>, String> {
         Boolean => Kind::Bool,
         Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => Kind::Binary,
         Dictionary(_, values) => return kind_of(field, values),
-        List(child) | LargeList(child) | FixedSizeList(child, _) | ListView(child)
+        List(child)
+        | LargeList(child)
+        | FixedSizeList(child, _)
+        | ListView(child)
         | LargeListView(child) => {
             if !LIST_FIELDS.contains(&field) {
                 return Err(format!(
@@ -183,7 +186,10 @@ fn kind_of(field: &str, data_type: &DataType) -> Result<Option<Kind>, String> {
             }
             Kind::List
         }
-        other if arrow_cast::can_cast_types(other, &Utf8) && !matches!(other, Struct(_) | Map(..)) => {
+        other
+            if arrow_cast::can_cast_types(other, &Utf8)
+                && !matches!(other, Struct(_) | Map(..)) =>
+        {
             Kind::Text
         }
         other => {
@@ -612,7 +618,17 @@ pub fn score_batches(
             (0..n).step_by(size).map(|s| s..(s + size).min(n)).collect();
         let results: Vec<Result<ChunkOut, String>> = chunks
             .into_par_iter()
-            .map(|rows| score_chunk(scorer, &prepared, &schema, rows, base, summary, stop_at_first))
+            .map(|rows| {
+                score_chunk(
+                    scorer,
+                    &prepared,
+                    &schema,
+                    rows,
+                    base,
+                    summary,
+                    stop_at_first,
+                )
+            })
             .collect();
         for r in results {
             let chunk = r?;
@@ -628,7 +644,11 @@ pub fn score_batches(
         }
     }
     if !out.errors.is_empty() {
-        let kept_schema = Arc::new(Schema::new(vec![Field::new("row", DataType::UInt64, false)]));
+        let kept_schema = Arc::new(Schema::new(vec![Field::new(
+            "row",
+            DataType::UInt64,
+            false,
+        )]));
         let array: ArrayRef = Arc::new(UInt64Array::from(kept));
         out.kept = Some(RecordBatch::try_new(kept_schema, vec![array]).map_err(|e| e.to_string())?);
     }

@@ -18,7 +18,7 @@ mod frame;
 
 use std::sync::{Arc, Mutex};
 
-use brim_core::{Lead, LeadError, ModelError, ScoringModel, Scorer};
+use brim_core::{Lead, LeadError, ModelError, Scorer, ScoringModel};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyList, PyMapping, PyString};
@@ -300,9 +300,7 @@ impl Model {
     }
 
     /// Pickles as its JSON text (so a model travels to multiprocessing workers).
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
         let from_json = slf.get_type().getattr("from_json")?;
         Ok((from_json, (slf.get().to_json(),)))
     }
@@ -349,9 +347,7 @@ fn lead_from_py(obj: &Bound<'_, PyAny>) -> Result<Lead, LeadError> {
 }
 
 fn is_nan(value: &Bound<'_, PyAny>) -> bool {
-    value
-        .cast::<PyFloat>()
-        .is_ok_and(|f| f.value().is_nan())
+    value.cast::<PyFloat>().is_ok_and(|f| f.value().is_nan())
 }
 
 fn depythonize_lead(obj: &Bound<'_, PyAny>) -> Result<Lead, LeadError> {
@@ -370,7 +366,10 @@ fn is_field_path(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '(' | ')'))
 }
 
-fn report_to_py<'py>(py: Python<'py>, report: &brim_core::ScoreReport) -> PyResult<Bound<'py, PyAny>> {
+fn report_to_py<'py>(
+    py: Python<'py>,
+    report: &brim_core::ScoreReport,
+) -> PyResult<Bound<'py, PyAny>> {
     pythonize::pythonize(py, report)
         .map_err(|e| BrimError::new_err(format!("could not convert a score to Python: {e}")))
 }
@@ -378,7 +377,11 @@ fn report_to_py<'py>(py: Python<'py>, report: &brim_core::ScoreReport) -> PyResu
 /// Scores one lead (a dict or its JSON text): the report with reasons and contributions, as
 /// a dict in the HTTP API's shape.
 #[pyfunction]
-fn score<'py>(py: Python<'py>, lead: &Bound<'py, PyAny>, model: &Model) -> PyResult<Bound<'py, PyAny>> {
+fn score<'py>(
+    py: Python<'py>,
+    lead: &Bound<'py, PyAny>,
+    model: &Model,
+) -> PyResult<Bound<'py, PyAny>> {
     let lead = lead_from_py(lead).map_err(|e| lead_error(py, &e, None, "row"))?;
     let report = model.scorer.report(&lead);
     report_to_py(py, &report)
@@ -403,7 +406,9 @@ fn score_list<'py>(
             Err(e) => match mode {
                 ErrorMode::Raise => return Err(lead_error(py, &e, Some(i), "leads")),
                 ErrorMode::Skip => {}
-                ErrorMode::Collect => bad.append(lead_error(py, &e, Some(i), "leads").into_value(py))?,
+                ErrorMode::Collect => {
+                    bad.append(lead_error(py, &e, Some(i), "leads").into_value(py))?
+                }
             },
         }
     }
@@ -439,6 +444,14 @@ impl ErrorMode {
 // ---------------------------------------------------------------------------------------------
 // Frames.
 
+/// What `score_arrow` returns: the scores, the kept rows' positions (when a row was left out),
+/// the collected errors.
+type ScoredArrow<'py> = (
+    Bound<'py, PyAny>,
+    Option<Bound<'py, PyAny>>,
+    Bound<'py, PyList>,
+);
+
 /// Scores Arrow data (a table, a record batch, a stream: anything with `__arrow_c_stream__` or
 /// `__arrow_c_array__`). Returns `(scores, kept, errors)`: `scores` a `pyarrow.Table` of the
 /// score columns, one row per good input row in order; `kept` the input positions of those rows
@@ -455,7 +468,7 @@ fn score_arrow<'py>(
     detail: &str,
     errors: &str,
     offset: usize,
-) -> PyResult<(Bound<'py, PyAny>, Option<Bound<'py, PyAny>>, Bound<'py, PyList>)> {
+) -> PyResult<ScoredArrow<'py>> {
     let mode = ErrorMode::parse(errors)?;
     let summary = match detail {
         "full" => false,
