@@ -100,7 +100,7 @@ fn input_error(message: String) -> PyErr {
 struct Pool {
     pid: u32,
     threads: usize,
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Arc<rayon::ThreadPool>,
 }
 
 /// The thread count asked for with `set_threads` (0: not set).
@@ -122,10 +122,12 @@ fn wanted_threads() -> usize {
     }
 }
 
-/// The pool to score on (None: score on the calling thread). Built on first use, again when
-/// the thread count changed, and in a forked child (whose copy of the parent's pool has no
-/// threads: it is leaked, never dropped, since its locks may have been held at the fork).
-fn pool() -> PyResult<Option<Arc<rayon::ThreadPool>>> {
+/// The pool to score on: built on first use, again when the thread count changed, and in a
+/// forked child (whose copy of the parent's pool has no threads: it is leaked, never dropped,
+/// since its locks may have been held at the fork). Always a pool of our own, even of one
+/// thread: parallel code run outside one would start rayon's global pool in the embedder's
+/// process.
+fn pool() -> PyResult<Arc<rayon::ThreadPool>> {
     let threads = wanted_threads();
     let pid = std::process::id();
     let mut slot = POOL.lock().unwrap_or_else(|e| e.into_inner());
@@ -140,16 +142,12 @@ fn pool() -> PyResult<Option<Arc<rayon::ThreadPool>>> {
     {
         std::mem::forget(old);
     }
-    let pool = if threads <= 1 {
-        None
-    } else {
-        let built = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("brim-{i}"))
-            .build()
-            .map_err(|e| BrimError::new_err(format!("could not start {threads} threads: {e}")))?;
-        Some(Arc::new(built))
-    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("brim-{i}"))
+        .build()
+        .map_err(|e| BrimError::new_err(format!("could not start {threads} threads: {e}")))?;
+    let pool = Arc::new(pool);
     *slot = Some(Pool {
         pid,
         threads,
@@ -158,13 +156,10 @@ fn pool() -> PyResult<Option<Arc<rayon::ThreadPool>>> {
     Ok(pool)
 }
 
-/// Runs `f` on the pool (or here, for one thread), the GIL released.
+/// Runs `f` on the pool, the GIL released.
 fn on_pool<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
     let pool = pool()?;
-    Ok(py.detach(|| match pool {
-        Some(p) => p.install(f),
-        None => f(),
-    }))
+    Ok(py.detach(|| pool.install(f)))
 }
 
 /// Sets how many threads scoring uses: `n >= 1`, or `None` for the default (`BRIM_THREADS`,

@@ -126,3 +126,20 @@ print(json.dumps({"before": before, "after": after}))
     assert after == before
     # Only the standard library comes along: no pandas, pyarrow or numpy at import.
     assert not {m for m in new_modules if m.split(".")[0] in {"pandas", "pyarrow", "numpy", "polars"}}
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_scoring_runs_on_brims_own_threads_only(threads):
+    # rayon's global pool, started by parallel code run outside a pool of our own, would add
+    # unnamed threads to the embedder's process.
+    probe = f"""
+import os, brim
+brim.set_threads({threads})
+brim.score_many([{{"company_name": f"C{{i}}", "employee_count": i}} for i in range(20000)])
+names = sorted(open(f"/proc/self/task/{{t}}/comm").read().strip() for t in os.listdir("/proc/self/task"))
+print(" ".join(names))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    names = out.stdout.split()
+    assert sorted(n for n in names if n.startswith("brim-")) == [f"brim-{i}" for i in range(threads)]
+    assert len(names) == threads + 1, names
