@@ -440,7 +440,27 @@ impl Scorer {
         self.explain_with(lead, score, self.signals_of(lead))
     }
 
+    /// The reason sentences of `score` (which must come from this scorer and `lead`): the
+    /// `reasoning` of [`Scorer::explain`], without the contributions spelled out.
+    pub fn reasoning(&self, lead: &Lead, score: &Score) -> Reasoning {
+        let signals = self.signals_of(lead);
+        self.explain_parts(lead, score, &signals, false).reasoning
+    }
+
     fn explain_with(&self, lead: &Lead, score: &Score, signals: Vec<Signal>) -> Explanation {
+        let mut out = self.explain_parts(lead, score, &signals, true);
+        out.signals = signals;
+        out
+    }
+
+    /// Reasons, and with `details` each rule's contribution; not the signals.
+    fn explain_parts(
+        &self,
+        lead: &Lead,
+        score: &Score,
+        signals: &[Signal],
+        details: bool,
+    ) -> Explanation {
         let mut out = Explanation::default();
         for c in &score.contributions {
             let idx = c.rule as usize;
@@ -467,7 +487,7 @@ impl Scorer {
             }
             let reason = reason_tpl.map(|tpl| {
                 if tpl.contains('{') {
-                    let vars = self.placeholders(rule, c, lead, &signals);
+                    let vars = self.placeholders(rule, c, lead, signals);
                     render(tpl, &vars, c.points)
                 } else {
                     tpl.to_string()
@@ -480,6 +500,9 @@ impl Scorer {
                     Polarity::Positive => out.reasoning.positive.push(r),
                     Polarity::Negative => out.reasoning.negative.push(r),
                 }
+            }
+            if !details {
+                continue;
             }
             let (outcome, case) = match c.outcome {
                 Outcome::Matched(j) => (OutcomeKind::Matched, Some(j)),
@@ -500,7 +523,6 @@ impl Scorer {
                 counted: c.counted,
             });
         }
-        out.signals = signals;
         out
     }
 

@@ -209,23 +209,20 @@ impl Lead {
     /// Sets one field from text, as found in a CSV cell or a form: numbers are parsed, lists are
     /// split on `;`, `contact.email` style names reach into the contact, `attributes.NAME` (or
     /// `attr.NAME`) sets a custom attribute (a number when it parses as one, a bool for
-    /// `true`/`false`, else text). An empty cell leaves the field unset.
+    /// `true`/`false`, else text). An empty cell leaves the field unset: it unsets a field set
+    /// before (`company_name` becomes empty), but an attribute set before stays (remove it from
+    /// `attributes` when refilling a lead).
     ///
+    /// The field's buffers are reused, so one lead refilled row after row allocates little.
     /// Returns `Ok(false)` when `name` is not a lead field (the caller decides whether to care).
     pub fn set_text_field(&mut self, name: &str, text: &str) -> Result<bool, LeadError> {
         let value = text.trim();
-        let opt = || (!value.is_empty()).then(|| value.to_string());
-        let list = || -> Vec<String> {
-            value
-                .split(';')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
         match name.trim() {
-            "id" => self.id = opt(),
-            "company_name" => self.company_name = value.to_string(),
+            "id" => put(&mut self.id, value),
+            "company_name" => {
+                self.company_name.clear();
+                self.company_name.push_str(value);
+            }
             "employee_count" => {
                 self.employee_count = if value.is_empty() {
                     None
@@ -235,22 +232,21 @@ impl Lead {
                     })?)
                 }
             }
-            "industry" => self.industry = opt(),
-            "funding_stage" => self.funding_stage = opt(),
-            "tech_stack" => self.tech_stack = list(),
-            "recent_job_posts" => self.recent_job_posts = list(),
-            "news_mentions" => self.news_mentions = list(),
-            "timezone" => self.timezone = opt(),
-            "country" => self.country = opt(),
-            "domain" => self.domain = opt(),
-            "contact.name" | "contact_name" => self.contact_mut().name = opt(),
-            "contact.email" | "contact_email" | "email" => self.contact_mut().email = opt(),
-            "contact.title" | "contact_title" => self.contact_mut().title = opt(),
+            "industry" => put(&mut self.industry, value),
+            "funding_stage" => put(&mut self.funding_stage, value),
+            "tech_stack" => put_list(&mut self.tech_stack, split_list(value)),
+            "recent_job_posts" => put_list(&mut self.recent_job_posts, split_list(value)),
+            "news_mentions" => put_list(&mut self.news_mentions, split_list(value)),
+            "timezone" => put(&mut self.timezone, value),
+            "country" => put(&mut self.country, value),
+            "domain" => put(&mut self.domain, value),
+            "contact.name" | "contact_name" => put(&mut self.contact_mut().name, value),
+            "contact.email" | "contact_email" | "email" => {
+                put(&mut self.contact_mut().email, value)
+            }
+            "contact.title" | "contact_title" => put(&mut self.contact_mut().title, value),
             other => {
-                let Some(key) = other
-                    .strip_prefix("attributes.")
-                    .or_else(|| other.strip_prefix("attr."))
-                else {
+                let Some(key) = Lead::attribute_key(other) else {
                     return Ok(false);
                 };
                 if !value.is_empty() {
@@ -260,6 +256,31 @@ impl Lead {
             }
         }
         Ok(true)
+    }
+
+    /// Sets a list field (`tech_stack`, `recent_job_posts`, `news_mentions`) to `items` as given
+    /// (not split, not trimmed: as a JSON list is read), reusing its buffers. Returns `false`,
+    /// changing nothing, when `name` is not a list field.
+    pub fn set_list_field<'a>(
+        &mut self,
+        name: &str,
+        items: impl IntoIterator<Item = &'a str>,
+    ) -> bool {
+        let list = match name.trim() {
+            "tech_stack" => &mut self.tech_stack,
+            "recent_job_posts" => &mut self.recent_job_posts,
+            "news_mentions" => &mut self.news_mentions,
+            _ => return false,
+        };
+        put_list(list, items.into_iter());
+        true
+    }
+
+    /// The attribute a field name sets: `NAME` of `attributes.NAME` or `attr.NAME`.
+    pub fn attribute_key(name: &str) -> Option<&str> {
+        let name = name.trim();
+        name.strip_prefix("attributes.")
+            .or_else(|| name.strip_prefix("attr."))
     }
 
     /// Folds a newer record of the same company into this one. **What the newer record states
@@ -312,6 +333,38 @@ impl Lead {
     fn contact_mut(&mut self) -> &mut Contact {
         self.contact.get_or_insert_with(Contact::default)
     }
+}
+
+/// Sets an optional text to `value` (empty: unset), reusing its buffer.
+fn put(slot: &mut Option<String>, value: &str) {
+    if value.is_empty() {
+        *slot = None;
+    } else if let Some(s) = slot {
+        s.clear();
+        s.push_str(value);
+    } else {
+        *slot = Some(value.to_string());
+    }
+}
+
+fn split_list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(';').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Sets a list to `items`, reusing its strings' buffers.
+fn put_list<'a>(list: &mut Vec<String>, items: impl Iterator<Item = &'a str>) {
+    let mut n = 0;
+    for item in items {
+        match list.get_mut(n) {
+            Some(slot) => {
+                slot.clear();
+                slot.push_str(item);
+            }
+            None => list.push(item.to_string()),
+        }
+        n += 1;
+    }
+    list.truncate(n);
 }
 
 impl AttrValue {
@@ -968,6 +1021,16 @@ mod tests {
         assert!(lead.set_text_field("attributes.seats", "12").unwrap());
         assert!(lead.set_text_field("attr.plan", "pro").unwrap());
         assert!(!lead.set_text_field("favourite_colour", "red").unwrap());
+        // An empty cell unsets what an earlier one set (a lead can be refilled row after row),
+        // but for an attribute.
+        assert!(lead.set_text_field("industry", "SaaS").unwrap());
+        assert!(lead.set_text_field("industry", " ").unwrap());
+        assert_eq!(lead.industry, None);
+        assert!(lead.set_text_field("attr.kept", "1").unwrap());
+        assert!(lead.set_text_field("attr.kept", "").unwrap());
+        assert_eq!(lead.attributes["kept"], AttrValue::Number(1.0));
+        assert_eq!(Lead::attribute_key(" attr.kept"), Some("kept"));
+        assert_eq!(Lead::attribute_key("industry"), None);
         assert!(lead.set_text_field("funding_stage", "").unwrap());
         assert_eq!(lead.employee_count, Some(40));
         assert_eq!(lead.tech_stack, vec!["Zapier", "AWS"]);

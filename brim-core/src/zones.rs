@@ -607,12 +607,26 @@ const ZONE_NAMES: [&str; 598] = [
 
 /// Whether `name` is a zone of the bundled database (ASCII case ignored, like its look-up).
 pub(crate) fn is_zone_name(name: &str) -> bool {
+    // The name lowercased once (no zone name is longer than the buffer), then a binary search
+    // that lowercases only the list's side: this check runs for every lead with a time zone.
+    let mut buf = [0u8; 48];
+    let Some(lowered) = buf.get_mut(..name.len()) else {
+        return false;
+    };
+    for (l, b) in lowered.iter_mut().zip(name.bytes()) {
+        *l = b.to_ascii_lowercase();
+    }
+    let lowered = &*lowered;
     ZONE_NAMES
         .binary_search_by(|probe| {
-            probe
-                .bytes()
-                .map(|b| b.to_ascii_lowercase())
-                .cmp(name.bytes().map(|b| b.to_ascii_lowercase()))
+            let probe = probe.as_bytes();
+            for (p, l) in probe.iter().zip(lowered) {
+                let p = p.to_ascii_lowercase();
+                if p != *l {
+                    return p.cmp(l);
+                }
+            }
+            probe.len().cmp(&lowered.len())
         })
         .is_ok()
 }
@@ -620,6 +634,25 @@ pub(crate) fn is_zone_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_name_fits_the_lookup_buffer_and_is_found_in_any_case() {
+        for name in ZONE_NAMES {
+            assert!(name.len() <= 48, "{name}");
+            assert!(is_zone_name(name), "{name}");
+            assert!(is_zone_name(&name.to_ascii_uppercase()), "{name}");
+            assert!(!is_zone_name(&format!("{name}x")), "{name}");
+            assert!(
+                !is_zone_name(&name[..name.len() - 1])
+                    || ZONE_NAMES
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&name[..name.len() - 1]))
+            );
+        }
+        assert!(!is_zone_name(""));
+        assert!(!is_zone_name(&"A".repeat(100)));
+        assert!(!is_zone_name("Europe/Berlín"));
+    }
 
     #[test]
     fn the_list_is_the_bundled_databases_names() {

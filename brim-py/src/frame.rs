@@ -19,6 +19,7 @@ use arrow_array::{
     Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray, UInt8Array,
     UInt64Array,
 };
+use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use brim_core::{Action, AttrValue, Lead, LeadError, Scorer};
 use rayon::prelude::*;
@@ -57,7 +58,7 @@ const LIST_FIELDS: [&str; 3] = ["tech_stack", "recent_job_posts", "news_mentions
 pub fn is_lead_column(name: &str) -> bool {
     name == "contact"
         || name == "attributes"
-        || matches!(Lead::new("x").set_text_field(name, ""), Ok(true))
+        || matches!(Lead::default().set_text_field(name, ""), Ok(true))
 }
 
 /// How a column's values are read.
@@ -76,8 +77,10 @@ enum Kind {
 /// One lead field read from a column (or a struct column's child).
 #[derive(Debug, Clone)]
 struct Entry {
-    /// The lead field, as `set_text_field` names it.
-    field: String,
+    /// The lead field's name, as `set_text_field` names it.
+    name: String,
+    /// The attribute it sets, for `attributes.NAME` / `attr.NAME`.
+    attribute: Option<String>,
     /// The column's index, then child indices into struct columns.
     path: Vec<usize>,
     kind: Kind,
@@ -120,9 +123,13 @@ impl Columns {
                         if name == "contact" && !is_lead_column(&field) {
                             continue;
                         }
+                        if !is_lead_column(&field) {
+                            continue;
+                        }
                         if let Some(kind) = kind_of(&field, child.data_type())? {
                             entries.push(Entry {
-                                field,
+                                attribute: Lead::attribute_key(&field).map(str::to_string),
+                                name: field,
                                 path: vec![i, j],
                                 kind,
                             });
@@ -140,16 +147,19 @@ impl Columns {
                         if name == "contact" { "email" } else { "plan" }
                     ));
                 }
-                _ if is_lead_column(name) => {
+                _ => {
+                    if !is_lead_column(name) {
+                        continue;
+                    }
                     if let Some(kind) = kind_of(name, f.data_type())? {
                         entries.push(Entry {
-                            field: name.to_string(),
+                            name: name.to_string(),
+                            attribute: Lead::attribute_key(name).map(str::to_string),
                             path: vec![i],
                             kind,
                         });
                     }
                 }
-                _ => {}
             }
         }
         Ok(Columns { entries })
@@ -253,7 +263,7 @@ fn prepare(batch: &RecordBatch, columns: &Columns) -> Result<Vec<Prepared>, Stri
             array = arrow_cast::cast_with_options(&array, &target, &options).map_err(|e| {
                 format!(
                     "column {:?}: could not read {} as {}: {e}",
-                    entry.field,
+                    entry.name,
                     array.data_type(),
                     target
                 )
@@ -303,10 +313,11 @@ enum Values<'a> {
 
 /// A prepared column, ready to read row by row.
 struct Reader<'a> {
-    field: &'a str,
+    name: &'a str,
+    attribute: Option<&'a str>,
     values: Values<'a>,
-    array: &'a dyn Array,
-    parents: &'a [ArrayRef],
+    /// The column's nulls and those of the struct columns above it.
+    nulls: Option<NullBuffer>,
 }
 
 impl<'a> Reader<'a> {
@@ -324,119 +335,132 @@ impl<'a> Reader<'a> {
             }
             Kind::Binary => Values::Binary(array.as_binary::<i32>()),
         };
+        let mut nulls = array.logical_nulls();
+        for parent in &p.parents {
+            nulls = NullBuffer::union(nulls.as_ref(), parent.logical_nulls().as_ref());
+        }
         Reader {
-            field: &p.entry.field,
+            name: &p.entry.name,
+            attribute: p.entry.attribute.as_deref(),
             values,
-            array,
-            parents: &p.parents,
+            nulls,
         }
     }
 
-    fn is_null(&self, i: usize) -> bool {
-        self.array.is_null(i) || self.parents.iter().any(|p| p.is_null(i))
-    }
-
-    /// Sets this column's field of `lead` from row `i`.
-    fn set(&self, lead: &mut Lead, i: usize) -> Result<(), LeadError> {
-        if self.is_null(i) {
-            return Ok(());
-        }
-        let field = self.field;
-        match &self.values {
-            Values::Text(t) => {
-                lead.set_text_field(field, t.value(i))?;
+    /// Unsets this column's field, as an empty cell does.
+    fn clear(&self, lead: &mut Lead) -> Result<(), LeadError> {
+        match self.attribute {
+            Some(key) => {
+                lead.attributes.remove(key);
             }
+            None => {
+                lead.set_text_field(self.name, "")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets this column's field of `lead` from row `i` as `brim score` sets it from a CSV cell
+    /// (a null cell, or an empty one, unsets it): every row sets every column's field, so one
+    /// lead can be refilled row after row.
+    fn set(&self, lead: &mut Lead, i: usize) -> Result<(), LeadError> {
+        if self.nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+            return self.clear(lead);
+        }
+        let name = self.name;
+        let text = |lead: &mut Lead, text: &str| -> Result<(), LeadError> {
+            if self.attribute.is_some() && text.trim().is_empty() {
+                return self.clear(lead);
+            }
+            lead.set_text_field(name, text).map(|_| ())
+        };
+        match &self.values {
+            Values::Text(t) => text(lead, t.value(i))?,
             Values::Binary(a) => {
-                let text = std::str::from_utf8(a.value(i)).map_err(|e| {
+                let value = std::str::from_utf8(a.value(i)).map_err(|e| {
                     LeadError::new(
-                        field,
+                        name,
                         format!(
                             "expected UTF-8 text, found a byte that is not at byte {}",
                             e.valid_up_to() + 1
                         ),
                     )
                 })?;
-                lead.set_text_field(field, text)?;
+                text(lead, value)?;
             }
             Values::Int(a) => {
                 let v = a.value(i);
-                if field == "employee_count" {
+                if name == "employee_count" {
                     let n = u64::try_from(v).map_err(|_| expected_count(&v.to_string()))?;
                     lead.employee_count = Some(n);
-                } else if let Some(key) = attribute_key(field) {
-                    lead.attributes
-                        .insert(key.to_string(), AttrValue::Number(v as f64));
+                } else if let Some(key) = self.attribute {
+                    set_attribute(lead, key, AttrValue::Number(v as f64));
                 } else {
-                    lead.set_text_field(field, &v.to_string())?;
+                    text(lead, &v.to_string())?;
                 }
             }
             Values::UInt(a) => {
                 let v = a.value(i);
-                if field == "employee_count" {
+                if name == "employee_count" {
                     lead.employee_count = Some(v);
-                } else if let Some(key) = attribute_key(field) {
-                    lead.attributes
-                        .insert(key.to_string(), AttrValue::Number(v as f64));
+                } else if let Some(key) = self.attribute {
+                    set_attribute(lead, key, AttrValue::Number(v as f64));
                 } else {
-                    lead.set_text_field(field, &v.to_string())?;
+                    text(lead, &v.to_string())?;
                 }
             }
             Values::Float(a) => {
                 let v = a.value(i);
                 if v.is_nan() {
-                    return Ok(());
+                    return self.clear(lead);
                 }
-                if field == "employee_count" {
+                if name == "employee_count" {
                     if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19) {
                         return Err(expected_count(&v.to_string()));
                     }
                     lead.employee_count = Some(v as u64);
-                } else if let Some(key) = attribute_key(field) {
+                } else if let Some(key) = self.attribute {
                     if v.is_finite() {
-                        lead.attributes
-                            .insert(key.to_string(), AttrValue::Number(v));
-                    }
-                } else {
-                    let text = if v.fract() == 0.0 && v.abs() < 1e15 {
-                        (v as i64).to_string()
+                        set_attribute(lead, key, AttrValue::Number(v));
                     } else {
-                        v.to_string()
-                    };
-                    lead.set_text_field(field, &text)?;
+                        self.clear(lead)?;
+                    }
+                } else if v.fract() == 0.0 && v.abs() < 1e15 {
+                    text(lead, &(v as i64).to_string())?;
+                } else {
+                    text(lead, &v.to_string())?;
                 }
             }
             Values::Bool(a) => {
                 let v = a.value(i);
-                if field == "employee_count" {
+                if name == "employee_count" {
                     return Err(expected_count(&v.to_string()));
-                } else if let Some(key) = attribute_key(field) {
-                    lead.attributes.insert(key.to_string(), AttrValue::Bool(v));
+                } else if let Some(key) = self.attribute {
+                    set_attribute(lead, key, AttrValue::Bool(v));
                 } else {
-                    lead.set_text_field(field, if v { "true" } else { "false" })?;
+                    text(lead, if v { "true" } else { "false" })?;
                 }
             }
             Values::List(list, strings) => {
                 let offsets = list.value_offsets();
                 let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
-                let items: Vec<String> = (start..end)
+                let items = (start..end)
                     .filter(|&j| strings.is_valid(j))
-                    .map(|j| strings.value(j).to_string())
-                    .collect();
-                match field {
-                    "tech_stack" => lead.tech_stack = items,
-                    "recent_job_posts" => lead.recent_job_posts = items,
-                    _ => lead.news_mentions = items,
-                }
+                    .map(|j| strings.value(j));
+                lead.set_list_field(name, items);
             }
         }
         Ok(())
     }
 }
 
-fn attribute_key(field: &str) -> Option<&str> {
-    field
-        .strip_prefix("attributes.")
-        .or_else(|| field.strip_prefix("attr."))
+fn set_attribute(lead: &mut Lead, key: &str, value: AttrValue) {
+    match lead.attributes.get_mut(key) {
+        Some(slot) => *slot = value,
+        None => {
+            lead.attributes.insert(key.to_string(), value);
+        }
+    }
 }
 
 fn expected_count(got: &str) -> LeadError {
@@ -446,17 +470,16 @@ fn expected_count(got: &str) -> LeadError {
     )
 }
 
-/// Reads row `i` as a lead, validated as a CSV row is.
-fn read_lead(readers: &[Reader<'_>], i: usize) -> Result<Lead, LeadError> {
-    let mut lead = Lead::default();
+/// Reads row `i` into `lead` (refilled, not fresh: every column sets its field), validated as
+/// a CSV row is.
+fn read_lead(readers: &[Reader<'_>], i: usize, lead: &mut Lead) -> Result<(), LeadError> {
     for r in readers {
-        r.set(&mut lead, i)?;
+        r.set(lead, i)?;
     }
     if lead.company_name.trim().is_empty() {
         return Err(LeadError::new("company_name", "required field is missing"));
     }
-    lead.validate()?;
-    Ok(lead)
+    lead.validate()
 }
 
 /// The scores of some frame rows.
@@ -533,9 +556,11 @@ fn score_chunk(
             })
             .collect()
     };
+    // One lead for the whole chunk, refilled row after row: its buffers are reused.
+    let mut lead = Lead::default();
     for i in rows {
-        let lead = match read_lead(&readers, i) {
-            Ok(lead) => lead,
+        match read_lead(&readers, i, &mut lead) {
+            Ok(()) => {}
             Err(e) => {
                 errors.push((base + i, e));
                 if stop_at_first {
@@ -553,12 +578,8 @@ fn score_chunk(
         kept.push((base + i) as u64);
         if let Some(ids) = ids.as_mut() {
             ids.append_value(lead.company_id());
-            let why = scorer.explain(&lead, &score);
-            let lists = [
-                &why.reasoning.positive,
-                &why.reasoning.negative,
-                &why.reasoning.missing,
-            ];
+            let why = scorer.reasoning(&lead, &score);
+            let lists = [&why.positive, &why.negative, &why.missing];
             for (builder, list) in reasons.iter_mut().zip(lists) {
                 for reason in list {
                     builder.values().append_value(reason);
