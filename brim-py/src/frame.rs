@@ -360,6 +360,29 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Sets this column's field from text, as `brim score` sets it from a CSV cell (an empty
+    /// cell unsets it).
+    fn set_text(&self, lead: &mut Lead, text: &str) -> Result<(), LeadError> {
+        if self.attribute.is_some() && text.trim().is_empty() {
+            return self.clear(lead);
+        }
+        lead.set_text_field(self.name, text).map(|_| ())
+    }
+
+    /// Sets this column's field from a whole number (`Err`: a negative one).
+    fn set_whole(&self, lead: &mut Lead, value: Result<u64, i64>) -> Result<(), LeadError> {
+        let text = || value.map_or_else(|n| n.to_string(), |n| n.to_string());
+        if self.name == "employee_count" {
+            lead.employee_count = Some(value.map_err(|_| expected_count(&text()))?);
+        } else if let Some(key) = self.attribute {
+            let number = value.map_or_else(|n| n as f64, |n| n as f64);
+            set_attribute(lead, key, AttrValue::Number(number));
+        } else {
+            self.set_text(lead, &text())?;
+        }
+        Ok(())
+    }
+
     /// Sets this column's field of `lead` from row `i` as `brim score` sets it from a CSV cell
     /// (a null cell, or an empty one, unsets it): every row sets every column's field, so one
     /// lead can be refilled row after row.
@@ -368,14 +391,8 @@ impl<'a> Reader<'a> {
             return self.clear(lead);
         }
         let name = self.name;
-        let text = |lead: &mut Lead, text: &str| -> Result<(), LeadError> {
-            if self.attribute.is_some() && text.trim().is_empty() {
-                return self.clear(lead);
-            }
-            lead.set_text_field(name, text).map(|_| ())
-        };
         match &self.values {
-            Values::Text(t) => text(lead, t.value(i))?,
+            Values::Text(t) => self.set_text(lead, t.value(i))?,
             Values::Binary(a) => {
                 let value = std::str::from_utf8(a.value(i)).map_err(|e| {
                     LeadError::new(
@@ -386,29 +403,13 @@ impl<'a> Reader<'a> {
                         ),
                     )
                 })?;
-                text(lead, value)?;
+                self.set_text(lead, value)?;
             }
             Values::Int(a) => {
                 let v = a.value(i);
-                if name == "employee_count" {
-                    let n = u64::try_from(v).map_err(|_| expected_count(&v.to_string()))?;
-                    lead.employee_count = Some(n);
-                } else if let Some(key) = self.attribute {
-                    set_attribute(lead, key, AttrValue::Number(v as f64));
-                } else {
-                    text(lead, &v.to_string())?;
-                }
+                self.set_whole(lead, u64::try_from(v).map_err(|_| v))?;
             }
-            Values::UInt(a) => {
-                let v = a.value(i);
-                if name == "employee_count" {
-                    lead.employee_count = Some(v);
-                } else if let Some(key) = self.attribute {
-                    set_attribute(lead, key, AttrValue::Number(v as f64));
-                } else {
-                    text(lead, &v.to_string())?;
-                }
-            }
+            Values::UInt(a) => self.set_whole(lead, Ok(a.value(i)))?,
             Values::Float(a) => {
                 let v = a.value(i);
                 if v.is_nan() {
@@ -426,9 +427,9 @@ impl<'a> Reader<'a> {
                         self.clear(lead)?;
                     }
                 } else if v.fract() == 0.0 && v.abs() < 1e15 {
-                    text(lead, &(v as i64).to_string())?;
+                    self.set_text(lead, &(v as i64).to_string())?;
                 } else {
-                    text(lead, &v.to_string())?;
+                    self.set_text(lead, &v.to_string())?;
                 }
             }
             Values::Bool(a) => {
@@ -438,7 +439,7 @@ impl<'a> Reader<'a> {
                 } else if let Some(key) = self.attribute {
                     set_attribute(lead, key, AttrValue::Bool(v));
                 } else {
-                    text(lead, if v { "true" } else { "false" })?;
+                    self.set_text(lead, if v { "true" } else { "false" })?;
                 }
             }
             Values::List(list, strings) => {
