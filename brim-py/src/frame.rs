@@ -120,9 +120,6 @@ impl Columns {
                 ("contact" | "attributes", DataType::Struct(children)) => {
                     for (j, child) in children.iter().enumerate() {
                         let field = format!("{name}.{}", child.name());
-                        if name == "contact" && !is_lead_column(&field) {
-                            continue;
-                        }
                         if !is_lead_column(&field) {
                             continue;
                         }
@@ -136,6 +133,8 @@ impl Columns {
                         }
                     }
                 }
+                // All null (a pandas column of None): nothing to read.
+                ("contact" | "attributes", DataType::Null) => {}
                 ("contact" | "attributes", other) => {
                     return Err(format!(
                         "column {name:?}: expected a struct column of {} (or flat columns such as {name}.{}), got {other}",

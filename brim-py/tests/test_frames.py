@@ -148,6 +148,9 @@ def test_contact_and_attributes_as_struct_or_flat_columns():
                        "contact": [{"email": "a@a.io", "name": "Ada"}, {"email": "b@b.io", "name": None}]})
     assert brim.score_many(flat, model)["total_score"].tolist() == [0, 0]
     assert brim.score_many(struct, model).num_rows == 2
+    # A contact column with no contact at all (pandas: None in every row) is no contact.
+    nobody = pd.DataFrame({"company_name": ["A", "B"], "contact": [None, None], "attributes": [None, None]})
+    assert brim.score_many(nobody)["total_score"].tolist() == [0, 0]
     bad = pa.table({"company_name": ["A"], "contact": [{"email": "not-an-address"}]})
     with pytest.raises(brim.LeadError) as info:
         brim.score_many(bad)
