@@ -24,28 +24,6 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use brim_core::{Action, AttrValue, Lead, LeadError, Scorer};
 use rayon::prelude::*;
 
-/// The columns appended with `detail="summary"`.
-pub const SUMMARY_COLUMNS: [&str; 5] = [
-    "fit_score",
-    "intent_score",
-    "total_score",
-    "confidence",
-    "action",
-];
-
-/// The columns appended with `detail="full"`.
-pub const FULL_COLUMNS: [&str; 9] = [
-    "company_id",
-    "fit_score",
-    "intent_score",
-    "total_score",
-    "confidence",
-    "action",
-    "reasons_positive",
-    "reasons_negative",
-    "reasons_missing",
-];
-
 const ACTIONS: [Action; 3] = [
     Action::HighPriorityOutreach,
     Action::MediumPriorityOutreach,
@@ -86,6 +64,30 @@ struct Entry {
     kind: Kind,
 }
 
+/// Checks a frame's column names: a `company_name` column, and no lead column named twice.
+/// The error names the columns found.
+pub fn check_names<S: AsRef<str>>(names: &[S]) -> Result<(), String> {
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    for (i, name) in names.iter().enumerate() {
+        if is_lead_column(name) && names[..i].contains(name) {
+            return Err(format!(
+                "the column {name:?} appears twice: give each column a distinct name"
+            ));
+        }
+    }
+    if !names.contains(&"company_name") {
+        return Err(format!(
+            "the data has no company_name column (found: {})",
+            if names.is_empty() {
+                "no columns".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
+    Ok(())
+}
+
 /// Which columns of a schema set which lead fields, and how.
 #[derive(Debug, Clone)]
 pub struct Columns {
@@ -96,23 +98,7 @@ impl Columns {
     /// Plans the reading of `schema`; an error names the column and what was expected.
     pub fn plan(schema: &Schema) -> Result<Columns, String> {
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        for (i, name) in names.iter().enumerate() {
-            if is_lead_column(name) && names[..i].contains(name) {
-                return Err(format!(
-                    "the column {name:?} appears twice: give each column a distinct name"
-                ));
-            }
-        }
-        if !names.contains(&"company_name") {
-            return Err(format!(
-                "the data has no company_name column (found: {})",
-                if names.is_empty() {
-                    "no columns".to_string()
-                } else {
-                    names.join(", ")
-                }
-            ));
-        }
+        check_names(&names)?;
         let mut entries = Vec::new();
         for (i, f) in schema.fields().iter().enumerate() {
             let name = f.name().as_str();
@@ -216,14 +202,14 @@ fn kind_of(field: &str, data_type: &DataType) -> Result<Option<Kind>, String> {
 }
 
 /// A column prepared for reading: cast to the one Arrow type its kind is read from.
-struct Prepared {
-    entry: Entry,
+struct Prepared<'c> {
+    entry: &'c Entry,
     array: ArrayRef,
     /// Struct columns above it: a null there makes the value null.
     parents: Vec<ArrayRef>,
 }
 
-fn prepare(batch: &RecordBatch, columns: &Columns) -> Result<Vec<Prepared>, String> {
+fn prepare<'c>(batch: &RecordBatch, columns: &'c Columns) -> Result<Vec<Prepared<'c>>, String> {
     let mut out = Vec::with_capacity(columns.entries.len());
     for entry in &columns.entries {
         let mut array = batch.column(entry.path[0]).clone();
@@ -269,7 +255,7 @@ fn prepare(batch: &RecordBatch, columns: &Columns) -> Result<Vec<Prepared>, Stri
             })?;
         }
         out.push(Prepared {
-            entry: entry.clone(),
+            entry,
             array,
             parents,
         });
@@ -320,7 +306,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(p: &'a Prepared) -> Reader<'a> {
+    fn new(p: &'a Prepared<'_>) -> Reader<'a> {
         let array: &dyn Array = p.array.as_ref();
         let values = match p.entry.kind {
             Kind::Text => Values::Text(Text::of(array)),
@@ -339,7 +325,7 @@ impl<'a> Reader<'a> {
             nulls = NullBuffer::union(nulls.as_ref(), parent.logical_nulls().as_ref());
         }
         Reader {
-            name: &p.entry.name,
+            name: p.entry.name.as_str(),
             attribute: p.entry.attribute.as_deref(),
             values,
             nulls,
@@ -494,7 +480,8 @@ pub struct Scored {
     pub errors: Vec<(usize, LeadError)>,
 }
 
-fn out_schema(summary: bool) -> SchemaRef {
+/// The score columns appended to a frame: with `summary` only the numbers and the action.
+pub fn out_schema(summary: bool) -> SchemaRef {
     let text_list = || DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
     let mut fields = Vec::new();
     if !summary {
@@ -522,14 +509,12 @@ fn out_schema(summary: bool) -> SchemaRef {
 /// One chunk of rows scored.
 struct ChunkOut {
     batch: RecordBatch,
-    /// Positions (within the whole input) of the rows in `batch`.
-    kept: Vec<u64>,
     errors: Vec<(usize, LeadError)>,
 }
 
 fn score_chunk(
     scorer: &Scorer,
-    prepared: &[Prepared],
+    prepared: &[Prepared<'_>],
     schema: &SchemaRef,
     rows: std::ops::Range<usize>,
     base: usize,
@@ -543,7 +528,6 @@ fn score_chunk(
     let mut total = Vec::with_capacity(n);
     let mut confidence = Vec::with_capacity(n);
     let mut action = Vec::with_capacity(n);
-    let mut kept = Vec::with_capacity(n);
     let mut errors = Vec::new();
     let mut ids = (!summary).then(|| StringBuilder::with_capacity(n, n * 15));
     let mut reasons: Vec<ListBuilder<StringBuilder>> = if summary {
@@ -575,7 +559,6 @@ fn score_chunk(
         total.push(score.total_score);
         confidence.push(score.confidence);
         action.push(ACTIONS.iter().position(|a| *a == score.action).unwrap_or(2) as i8);
-        kept.push((base + i) as u64);
         if let Some(ids) = ids.as_mut() {
             ids.append_value(lead.company_id());
             let why = scorer.reasoning(&lead, &score);
@@ -604,11 +587,7 @@ fn score_chunk(
         columns.push(Arc::new(b.finish()));
     }
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?;
-    Ok(ChunkOut {
-        batch,
-        kept,
-        errors,
-    })
+    Ok(ChunkOut { batch, errors })
 }
 
 /// Scores every row of `batches` (on the current rayon pool), in order.
@@ -627,7 +606,6 @@ pub fn score_batches(
         kept: None,
         errors: Vec::new(),
     };
-    let mut kept: Vec<u64> = Vec::new();
     let mut base = 0;
     for batch in batches {
         let n = batch.num_rows();
@@ -656,7 +634,6 @@ pub fn score_batches(
             if chunk.batch.num_rows() > 0 {
                 out.batches.push(chunk.batch);
             }
-            kept.extend_from_slice(&chunk.kept);
             out.errors.extend(chunk.errors);
         }
         base += n;
@@ -665,12 +642,18 @@ pub fn score_batches(
         }
     }
     if !out.errors.is_empty() {
+        // The good rows' positions: every row but the bad ones (in order, as the errors are).
+        let mut bad = out.errors.iter().map(|(row, _)| *row).peekable();
+        let kept: UInt64Array = (0..base)
+            .filter(|row| bad.next_if_eq(row).is_none())
+            .map(|row| row as u64)
+            .collect();
         let kept_schema = Arc::new(Schema::new(vec![Field::new(
             "row",
             DataType::UInt64,
             false,
         )]));
-        let array: ArrayRef = Arc::new(UInt64Array::from(kept));
+        let array: ArrayRef = Arc::new(kept);
         out.kept = Some(RecordBatch::try_new(kept_schema, vec![array]).map_err(|e| e.to_string())?);
     }
     Ok(out)

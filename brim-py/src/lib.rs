@@ -465,15 +465,7 @@ fn score_arrow<'py>(
     offset: usize,
 ) -> PyResult<ScoredArrow<'py>> {
     let mode = ErrorMode::parse(errors)?;
-    let summary = match detail {
-        "full" => false,
-        "summary" => true,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "detail: expected \"full\" or \"summary\", got {other:?}"
-            )));
-        }
-    };
+    let summary = is_summary(detail)?;
     let reader = data.into_reader()?;
     let schema = reader.schema();
     let columns = frame::Columns::plan(&schema).map_err(input_error)?;
@@ -504,28 +496,36 @@ fn score_arrow<'py>(
     Ok((table, kept, bad))
 }
 
+/// `detail`: `full` (false) or `summary` (true).
+fn is_summary(detail: &str) -> PyResult<bool> {
+    match detail {
+        "full" => Ok(false),
+        "summary" => Ok(true),
+        other => Err(PyValueError::new_err(format!(
+            "detail: expected \"full\" or \"summary\", got {other:?}"
+        ))),
+    }
+}
+
 /// The lead columns of a frame's column names, in order: the names that `brim score` reads in
 /// a CSV header (`company_name`, `contact.email`, `attributes.NAME`, ...) and the struct
-/// columns `contact` and `attributes`.
+/// columns `contact` and `attributes`. An `InputError` when there is no `company_name` column
+/// or a lead column is named twice (naming every column of the frame).
 #[pyfunction]
-fn lead_columns(names: Vec<String>) -> Vec<String> {
-    names
+fn lead_columns(names: Vec<String>) -> PyResult<Vec<String>> {
+    frame::check_names(&names).map_err(input_error)?;
+    Ok(names
         .into_iter()
         .filter(|n| frame::is_lead_column(n))
-        .collect()
+        .collect())
 }
 
 /// The names of the columns `score_arrow` appends, for `detail`.
 #[pyfunction]
 #[pyo3(signature = (detail = "full"))]
-fn score_columns(detail: &str) -> PyResult<Vec<&'static str>> {
-    match detail {
-        "full" => Ok(frame::FULL_COLUMNS.to_vec()),
-        "summary" => Ok(frame::SUMMARY_COLUMNS.to_vec()),
-        other => Err(PyValueError::new_err(format!(
-            "detail: expected \"full\" or \"summary\", got {other:?}"
-        ))),
-    }
+fn score_columns(detail: &str) -> PyResult<Vec<String>> {
+    let schema = frame::out_schema(is_summary(detail)?);
+    Ok(schema.fields().iter().map(|f| f.name().clone()).collect())
 }
 
 #[pymodule]

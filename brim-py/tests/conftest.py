@@ -69,26 +69,14 @@ def example_leads():
 
 
 def as_csv(leads):
-    """The leads as CSV, the way `brim score` reads it (lists joined by "; ", the contact as
-    contact.name/contact.email/contact.title)."""
-    columns = ["company_name", "employee_count", "industry", "funding_stage", "tech_stack",
-               "recent_job_posts", "news_mentions", "contact.name", "contact.email",
-               "contact.title", "timezone", "country", "domain"]
+    """The leads as CSV, the way `brim score` reads it: make_leads.py's own CSV writing (lists
+    joined by "; ", the contact as contact.name/contact.email/contact.title)."""
+    module = _make_leads_module()
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(columns)
+    writer = csv.DictWriter(buf, module.CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
     for lead in leads:
-        contact = lead.get("contact") or {}
-        row = []
-        for c in columns:
-            if c.startswith("contact."):
-                v = contact.get(c.split(".", 1)[1])
-            else:
-                v = lead.get(c)
-            if isinstance(v, list):
-                v = "; ".join(v)
-            row.append("" if v is None else v)
-        w.writerow(row)
+        writer.writerow(module.csv_row(lead))
     return buf.getvalue()
 
 

@@ -77,37 +77,18 @@ def score_frame(kind: str, data: Any, model: Any, detail: str, errors: str) -> T
     return _score_table(pa, data, model, detail, errors)
 
 
-def _drop_scores(names: List[str], detail: str) -> List[str]:
+def _drop_scores(names: List[str]) -> List[str]:
     """The score columns already in a frame (scoring again replaces them)."""
     ours = set(_brim.score_columns("full"))
     return [n for n in names if n in ours]
 
 
-def _lead_columns(names: List[str]) -> List[str]:
-    """The columns read as lead fields; an InputError when there is no company_name."""
-    lead_cols: List[str] = _brim.lead_columns(names)
-    if "company_name" not in lead_cols:
-        raise _brim.InputError(
-            f"the data has no company_name column (found: {', '.join(names) if names else 'no columns'})"
-        )
-    _check_unique(lead_cols)
-    return lead_cols
-
-
-def _check_unique(names: List[str]) -> None:
-    seen = set()
-    for n in names:
-        if n in seen:
-            raise _brim.InputError(f"the column {n!r} appears twice: give each column a distinct name")
-        seen.add(n)
-
-
 def _score_table(pa: Any, table: Any, model: Any, detail: str, errors: str, offset: int = 0) -> Tuple[Any, List[Any]]:
     names = list(table.column_names)
-    lead_cols = _lead_columns(names)
+    lead_cols = _brim.lead_columns(names)
     scores, kept, bad = _brim.score_arrow(table.select(lead_cols), model, detail, errors, offset)
     out = table if kept is None else table.take(kept.column(0))
-    for name in _drop_scores(names, detail):
+    for name in _drop_scores(names):
         out = out.drop_columns([name])
     for name in scores.column_names:
         out = out.append_column(scores.schema.field(name), scores.column(name))
@@ -163,13 +144,14 @@ def _score_pandas(pa: Any, df: Any, model: Any, detail: str, errors: str) -> Tup
     import pandas as pd
 
     names = [str(c) for c in df.columns]
-    lead_cols = _lead_columns(names)
+    lead_cols = _brim.lead_columns(names)
     positions = [names.index(c) for c in lead_cols]
     sub = df.iloc[:, positions]
     sub.columns = lead_cols
     scores, kept, bad = _brim.score_arrow(_pandas_to_arrow(pa, sub), model, detail, errors)
     out = df if kept is None else df.iloc[kept.column(0).to_numpy()]
-    existing = [c for c in df.columns if str(c) in set(_drop_scores(names, detail))]
+    replaced = set(_drop_scores(names))
+    existing = [c for c in df.columns if str(c) in replaced]
     out = out.drop(columns=existing) if existing else out.copy(deep=False)
     for name in scores.column_names:
         column = scores.column(name)
@@ -196,10 +178,10 @@ def _score_polars(pa: Any, df: Any, model: Any, detail: str, errors: str) -> Tup
     import polars as pl
 
     names = list(df.columns)
-    lead_cols = _lead_columns(names)
+    lead_cols = _brim.lead_columns(names)
     scores, kept, bad = _brim.score_arrow(df.select(lead_cols).to_arrow(), model, detail, errors)
     out = df if kept is None else df[kept.column(0).to_numpy()]
-    existing = _drop_scores(names, detail)
+    existing = _drop_scores(names)
     if existing:
         out = out.drop(existing)
     added = pl.from_arrow(scores)
