@@ -43,7 +43,8 @@ pub struct WorkerConfig {
     pub worker_id: String,
     /// Rows claimed per cycle.
     pub batch_size: u32,
-    /// How long a claim holds a row; a worker that dies releases its rows after this.
+    /// How long a claim holds a row; the worker renews it every third of it while it works,
+    /// and a worker that dies releases its rows after this.
     pub lease: Duration,
     /// Sends in flight at once.
     pub concurrency: usize,
@@ -66,7 +67,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             worker_id: format!("worker-{}", std::process::id()),
             batch_size: 100,
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(30),
             concurrency: 16,
             interval: Duration::from_secs(5),
             window: SendWindow::default(),
@@ -256,29 +257,88 @@ where
             }
         }
 
-        let outcomes: Vec<Outcome> = futures_util::stream::iter(ready)
-            .map(|row| async move {
-                if *stop.borrow() {
-                    return Outcome::Released(row);
+        // Each send takes one of `concurrency` slots and keeps it until its outcome is
+        // committed: the recorder below marks whatever outcomes are waiting in one transaction
+        // (group commit) while the other slots go on sending. So at most `concurrency` e-mails
+        // have left without being marked sent: a crash re-sends at most those.
+        let (outcomes, mut waiting) =
+            tokio::sync::mpsc::unbounded_channel::<(Outcome, tokio::sync::oneshot::Sender<()>)>();
+        let sending = async move {
+            futures_util::stream::iter(ready)
+                .for_each_concurrent(c.concurrency.max(1), |row| {
+                    let outcomes = outcomes.clone();
+                    async move {
+                        let outcome = self.send(row, stop).await;
+                        let (recorded, wait) = tokio::sync::oneshot::channel();
+                        if outcomes.send((outcome, recorded)).is_ok() {
+                            let _ = wait.await;
+                        }
+                    }
+                })
+                .await;
+        };
+        let recording = async {
+            let mut first_error = None;
+            let mut batch = Vec::new();
+            while waiting.recv_many(&mut batch, 256).await > 0 {
+                let (done, answers): (Vec<Outcome>, Vec<_>) = batch.drain(..).unzip();
+                if let Err(e) = self.record(done, &mut report).await {
+                    tracing::error!(error = %e, "the outcomes of sent e-mails could not be stored");
+                    first_error.get_or_insert(e);
                 }
-                match self.composer.compose(&row) {
-                    Ok(message) => match self.mailer.send(&message, &row.message_id).await {
-                        Ok(()) => Outcome::Sent(row),
-                        Err(e) => Outcome::Failed(row, e),
-                    },
-                    Err(e) => Outcome::Failed(
-                        row,
-                        SendError {
-                            kind: FailureKind::Permanent,
-                            message: e.0,
-                        },
-                    ),
+                for answer in answers {
+                    let _ = answer.send(());
                 }
-            })
-            .buffer_unordered(c.concurrency.max(1))
-            .collect()
-            .await;
+            }
+            first_error
+        };
+        // The leases are renewed while the cycle runs, so a short lease never runs out under
+        // a live worker.
+        let renewing = async {
+            let every = (c.lease / 3).max(Duration::from_millis(100));
+            loop {
+                tokio::time::sleep(every).await;
+                let now = self.clock.now_ms();
+                if let Err(e) = self.store.renew_lease(&c.worker_id, now, lease_ms).await {
+                    tracing::warn!(error = %e, "could not renew the worker's leases");
+                }
+            }
+        };
+        let ((), failed) = tokio::select! {
+            done = async { tokio::join!(sending, recording) } => done,
+            () = renewing => unreachable!("renewing never ends"),
+        };
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        tracing::debug!(?report, "worker cycle");
+        Ok(report)
+    }
 
+    /// Sends one claimed row (or gives it back unsent when the worker is stopping).
+    async fn send(&self, row: QueuedEmail, stop: &watch::Receiver<bool>) -> Outcome {
+        if *stop.borrow() {
+            return Outcome::Released(row);
+        }
+        match self.composer.compose(&row) {
+            Ok(message) => match self.mailer.send(&message, &row.message_id).await {
+                Ok(()) => Outcome::Sent(row),
+                Err(e) => Outcome::Failed(row, e),
+            },
+            Err(e) => Outcome::Failed(
+                row,
+                SendError {
+                    kind: FailureKind::Permanent,
+                    message: e.0,
+                },
+            ),
+        }
+    }
+
+    /// Stores what happened to some sent rows, in as few transactions as the store allows: the
+    /// sent ones marked in one, then the failures and releases, then their events in one.
+    async fn record(&self, outcomes: Vec<Outcome>, report: &mut CycleReport) -> Result<()> {
+        let c = &self.config;
         let now = self.clock.now_ms();
         let mut sent = Vec::new();
         let mut events = Vec::new();
@@ -387,8 +447,7 @@ where
         if !events.is_empty() {
             self.store.append_events(&events).await?;
         }
-        tracing::debug!(?report, "worker cycle");
-        Ok(report)
+        Ok(())
     }
 
     /// Runs cycles until `stop` turns true: straight on while full batches come back, otherwise

@@ -7,7 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use brim_core::{Lead, ScoreReport, Scorer};
 use brim_email::{Clock, Composer, Generator};
-use brim_store::{Analytics, EmailQueue, EventStore, LeadStore, OutcomeStore, ScoreStore};
+use brim_store::{
+    Analytics, Backlog, EmailQueue, EventStore, LeadStore, OutcomeStore, Recorder, ScoreStore,
+};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -43,9 +45,9 @@ pub struct App<S> {
     /// Batch scoring jobs.
     pub jobs: Arc<crate::jobs::Jobs>,
     /// Request counts and latencies for `/metrics`.
-    pub metrics: Arc<crate::http::Metrics>,
+    pub metrics: Arc<crate::telemetry::Metrics>,
     /// Requests per client IP and minute on the public endpoints.
-    pub public_limit: Arc<crate::http::PublicLimit>,
+    pub public_limit: Arc<crate::telemetry::PublicLimit>,
     /// Origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
     /// Group commit for scored requests; `None`: each request writes on its own.
@@ -149,7 +151,7 @@ impl<S: Store> App<S> {
             recorder: None,
             jobs: Arc::default(),
             metrics: Arc::default(),
-            public_limit: Arc::new(crate::http::PublicLimit::new(600)),
+            public_limit: Arc::new(crate::telemetry::PublicLimit::new(600)),
             cors_origins: Vec::new(),
             generation,
             models_dir: None,
@@ -333,7 +335,7 @@ impl<S: Store> App<S> {
 
     /// At most `per_minute` requests per client IP on the public endpoints (0: no limit).
     pub fn with_public_limit(mut self, per_minute: u32) -> App<S> {
-        self.public_limit = Arc::new(crate::http::PublicLimit::new(per_minute));
+        self.public_limit = Arc::new(crate::telemetry::PublicLimit::new(per_minute));
         self
     }
 
@@ -494,329 +496,3 @@ async fn sweep_until<S: Store>(
 /// its turn as the writer (see [`spawn_generation`]). Measured under the load benchmark
 /// (docs/PERFORMANCE.md): 0 → 2.4 k requests/s, 50 ms → 3.4 k, 200 ms → 3.8 k.
 pub const GIVE_WAY_AT_MOST: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Scored requests given to the [`Recorder`] and not yet answered: what e-mail generation
-/// gives way to.
-#[derive(Debug, Default)]
-pub struct Backlog {
-    pending: std::sync::atomic::AtomicUsize,
-    /// Requests ever added: a quiet spell is one in which this does not move.
-    arrived: std::sync::atomic::AtomicU64,
-    idle: tokio::sync::Notify,
-}
-
-impl Backlog {
-    /// Requests waiting now.
-    pub fn pending(&self) -> usize {
-        self.pending.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// One more request waits.
-    pub fn add(&self) {
-        self.pending
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        self.arrived
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-    }
-
-    /// `n` requests were answered; wakes those waiting for the backlog once it is empty.
-    /// (Never below zero: more `done` than `add` leaves it empty.)
-    pub fn done(&self, n: usize) {
-        let before = self
-            .pending
-            .fetch_update(
-                std::sync::atomic::Ordering::AcqRel,
-                std::sync::atomic::Ordering::Acquire,
-                |p| Some(p.saturating_sub(n)),
-            )
-            .unwrap_or(0);
-        if before <= n {
-            self.idle.notify_waiters();
-        }
-    }
-
-    /// Returns once no request has waited for [`QUIET`], or after `at_most`. (Under a steady
-    /// load the backlog is empty for a moment between two commits now and then; giving the
-    /// writer away in such a moment stalled the next commit: measured, p99 +5-10 ms.)
-    pub async fn wait_idle(&self, at_most: std::time::Duration) {
-        let _ = tokio::time::timeout(at_most, async {
-            loop {
-                // Registered before the check, so a `done` in between is not missed.
-                let idle = self.idle.notified();
-                tokio::pin!(idle);
-                idle.as_mut().enable();
-                if self.pending() == 0 {
-                    let seen = self.arrived.load(std::sync::atomic::Ordering::Acquire);
-                    tokio::time::sleep(QUIET).await;
-                    if self.pending() == 0
-                        && self.arrived.load(std::sync::atomic::Ordering::Acquire) == seen
-                    {
-                        return;
-                    }
-                    continue;
-                }
-                idle.await;
-            }
-        })
-        .await;
-    }
-}
-
-/// How long no scored request must have come for e-mail generation to take the writer before
-/// [`GIVE_WAY_AT_MOST`] (see [`Backlog::wait_idle`]).
-pub const QUIET: std::time::Duration = std::time::Duration::from_millis(5);
-
-/// One request counted in a [`Backlog`] until it reaches the recorder, which then counts it
-/// down itself; dropped before that, it counts itself down.
-struct Pending<'a> {
-    backlog: &'a Backlog,
-    handed_over: bool,
-}
-
-impl<'a> Pending<'a> {
-    fn new(backlog: &'a Backlog) -> Pending<'a> {
-        backlog.add();
-        Pending {
-            backlog,
-            handed_over: false,
-        }
-    }
-
-    fn handed_over(mut self) {
-        self.handed_over = true;
-    }
-}
-
-impl Drop for Pending<'_> {
-    fn drop(&mut self) {
-        if !self.handed_over {
-            self.backlog.done(1);
-        }
-    }
-}
-
-/// One scored request waiting to be stored.
-struct Record {
-    lead: Lead,
-    report: ScoreReport,
-    now: i64,
-    /// Given the lead and report back once they are stored (they are moved through the batch,
-    /// not copied).
-    done: tokio::sync::oneshot::Sender<Result<(Lead, ScoreReport), crate::http::ApiError>>,
-}
-
-/// Group commit for scored requests: one task stores the leads, scores and `score_calculated`
-/// events of every request waiting (up to 1,024) in one batch per table, then answers each
-/// request — so a request is answered only once its event is durably stored, and concurrent
-/// requests share transactions instead of queueing for the database one by one.
-#[derive(Debug, Clone)]
-pub struct Recorder {
-    tx: mpsc::Sender<Record>,
-    backlog: Arc<Backlog>,
-}
-
-impl Recorder {
-    /// Starts the recorder; it ends when every `Recorder` clone is dropped and the queue is
-    /// empty (the returned task then completes).
-    ///
-    /// The recorder runs on a thread of its own (`brim-recorder`), on the current runtime's
-    /// I/O and timers: it is the server's one serial step, and among the runtime's tasks it
-    /// waited behind the requests' at every wake-up. With the SQLite adapter it also runs each
-    /// batch's transaction on that thread, blocking it. Measured under the load benchmark
-    /// (docs/PERFORMANCE.md): on a Tokio worker (`block_in_place`) 10.8 k requests/s, on its own
-    /// thread 14.2-15.4 k.
-    pub fn spawn<S: Store>(store: Arc<S>) -> std::io::Result<(Recorder, JoinHandle<()>)> {
-        let (tx, mut rx) = mpsc::channel::<Record>(4096);
-        let backlog = Arc::new(Backlog::default());
-        let waiting = backlog.clone();
-        let run = async move {
-            let mut batch: Vec<Record> = Vec::with_capacity(1024);
-            while let Some(first) = rx.recv().await {
-                batch.push(first);
-                while batch.len() < 1024 {
-                    match rx.try_recv() {
-                        Ok(r) => batch.push(r),
-                        Err(_) => break,
-                    }
-                }
-                let n = batch.len();
-                store_batch(store.as_ref(), &mut batch).await;
-                waiting.done(n);
-            }
-        };
-        let (ended, end) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Handle::current();
-        std::thread::Builder::new()
-            .name("brim-recorder".into())
-            .spawn(move || {
-                runtime.block_on(run);
-                let _ = ended.send(());
-            })?;
-        // Completes when the thread's loop ends (or the thread died: its sender is dropped).
-        let task = tokio::spawn(async move {
-            let _ = end.await;
-        });
-        Ok((Recorder { tx, backlog }, task))
-    }
-
-    /// The requests waiting for their commit (give it to [`spawn_generation`]).
-    pub fn backlog(&self) -> Arc<Backlog> {
-        self.backlog.clone()
-    }
-
-    /// Stores `lead`, its `report` and the `score_calculated` event; returns them once
-    /// committed.
-    pub async fn record(
-        &self,
-        lead: Lead,
-        report: ScoreReport,
-        now: i64,
-    ) -> Result<(Lead, ScoreReport), crate::http::ApiError> {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        let gone = || crate::http::ApiError {
-            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            error: "unavailable",
-            detail: "the server is shutting down".into(),
-            field: None,
-        };
-        // Counted from here until the recorder answers; if the record never reaches the
-        // recorder (the server is stopping, or the caller gave up while the queue was full)
-        // the guard takes it back off, so generation never waits for a request that is gone.
-        let pending = Pending::new(&self.backlog);
-        self.tx
-            .send(Record {
-                lead,
-                report,
-                now,
-                done,
-            })
-            .await
-            .map_err(|_| gone())?;
-        pending.handed_over();
-        wait.await.map_err(|_| gone())?
-    }
-}
-
-/// Stores the waiting requests' records in one transaction (see [`record_scored`]) and
-/// answers each, giving its lead and report back; empties `batch`.
-async fn store_batch<S: Store>(store: &S, batch: &mut Vec<Record>) {
-    let mut leads = Vec::with_capacity(batch.len());
-    let mut scores = Vec::with_capacity(batch.len());
-    let mut answers = Vec::with_capacity(batch.len());
-    for record in batch.drain(..) {
-        leads.push(record.lead);
-        scores.push(brim_store::NewScore {
-            report: record.report,
-            scored_at: record.now,
-        });
-        answers.push(record.done);
-    }
-    let result = record_scored(store, &leads, &scores).await;
-    for ((lead, score), done) in leads.into_iter().zip(scores).zip(answers) {
-        let _ = done.send(result.clone().map(|()| (lead, score.report)));
-    }
-}
-
-/// Stores scored leads (`reports[i]` scored at `times[i]`) in one transaction; see
-/// [`record_scored`].
-pub(crate) async fn store_scored<S: Store>(
-    store: &S,
-    leads: &[Lead],
-    reports: &[ScoreReport],
-    times: &[i64],
-) -> Result<(), crate::http::ApiError> {
-    let scores: Vec<brim_store::NewScore> = reports
-        .iter()
-        .zip(times)
-        .map(|(report, &at)| brim_store::NewScore {
-            report: report.clone(),
-            scored_at: at,
-        })
-        .collect();
-    record_scored(store, leads, &scores).await
-}
-
-/// Stores scored leads in one transaction: the leads (stamped with the latest time: they share
-/// one upsert), each score, and each one's `score_calculated` event at its time.
-async fn record_scored<S: Store>(
-    store: &S,
-    leads: &[Lead],
-    scores: &[brim_store::NewScore],
-) -> Result<(), crate::http::ApiError> {
-    let now = scores.iter().map(|s| s.scored_at).max().unwrap_or(0);
-    let events: Vec<brim_store::NewEvent> = scores
-        .iter()
-        .map(|s| crate::http::score_event(&s.report, s.scored_at))
-        .collect();
-    store.record_scored(leads, now, scores, &events).await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod backlog_tests {
-    use super::{Backlog, Pending};
-
-    /// Generation takes the writer after a quiet spell, not in the gaps between the commits of
-    /// a steady load (there the backlog is empty for a moment, again and again).
-    #[tokio::test]
-    async fn generation_waits_for_a_quiet_spell_not_a_gap() {
-        let backlog = std::sync::Arc::new(Backlog::default());
-        let started = std::time::Instant::now();
-        backlog.wait_idle(std::time::Duration::from_secs(5)).await;
-        let idle = started.elapsed();
-        assert!(idle >= super::QUIET, "{idle:?}");
-        assert!(idle < std::time::Duration::from_secs(2), "{idle:?}");
-
-        let load = backlog.clone();
-        let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let seen = arrivals.clone();
-        let steady = tokio::spawn(async move {
-            // A request every millisecond, each answered at once: empty most of the time.
-            for _ in 0..400 {
-                Pending::new(&load).handed_over();
-                load.done(1);
-                seen.lock().unwrap().push(std::time::Instant::now());
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-            }
-        });
-        let started = std::time::Instant::now();
-        backlog
-            .wait_idle(std::time::Duration::from_millis(150))
-            .await;
-        let waited = started.elapsed();
-        if waited < std::time::Duration::from_millis(150) {
-            // Only a real quiet spell may end the wait early: this machine stalled the load.
-            let arrivals = arrivals.lock().unwrap();
-            let longest = arrivals
-                .windows(2)
-                .map(|w| w[1] - w[0])
-                .max()
-                .unwrap_or_default();
-            assert!(
-                longest >= super::QUIET,
-                "gave way after {waited:?} in a steady load"
-            );
-        }
-        steady.abort();
-    }
-
-    #[test]
-    fn a_request_that_never_reaches_the_recorder_leaves_the_backlog() {
-        let backlog = Backlog::default();
-        {
-            let _given_up = Pending::new(&backlog);
-            assert_eq!(backlog.pending(), 1);
-        }
-        assert_eq!(backlog.pending(), 0);
-        Pending::new(&backlog).handed_over();
-        assert_eq!(
-            backlog.pending(),
-            1,
-            "the recorder counts it down after the commit"
-        );
-        backlog.done(1);
-        assert_eq!(backlog.pending(), 0);
-        backlog.done(2);
-        assert_eq!(backlog.pending(), 0, "never below zero");
-    }
-}

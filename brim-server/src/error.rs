@@ -38,6 +38,12 @@ pub enum CliError {
     Serve(String),
 }
 
+impl From<brim_server::input::InputError> for CliError {
+    fn from(e: brim_server::input::InputError) -> CliError {
+        CliError::Input(e.0)
+    }
+}
+
 impl CliError {
     /// Classifies a write error: a closed pipe is not a failure.
     pub fn write(e: std::io::Error) -> CliError {

@@ -12,7 +12,10 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use brim_core::{Lead, LeadError, LeadStream};
 use serde::de::{Deserializer as _, SeqAccess, Visitor};
 
-use crate::error::CliError;
+/// Input that cannot be read as the format it claims (says where and why).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
 
 /// Records per batch: large enough to amortise the hand-off between threads, small enough to
 /// keep memory flat.
@@ -148,7 +151,7 @@ enum SourceKind {
         line: u64,
         done: bool,
     },
-    Channel(Receiver<Result<Batch, CliError>>),
+    Channel(Receiver<Result<Batch, InputError>>),
 }
 
 /// Counts bytes as they are read.
@@ -171,7 +174,7 @@ pub fn detect(
     flag: Option<InputFormat>,
     path: Option<&Path>,
     reader: &mut BufReader<Box<dyn Read + Send>>,
-) -> Result<InputFormat, CliError> {
+) -> Result<InputFormat, InputError> {
     if let Some(f) = flag {
         return Ok(f);
     }
@@ -186,7 +189,7 @@ pub fn detect(
     }
     let head = reader
         .fill_buf()
-        .map_err(|e| CliError::Input(format!("cannot read input: {e}")))?;
+        .map_err(|e| InputError(format!("cannot read input: {e}")))?;
     let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
     let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
     Ok(match first {
@@ -239,7 +242,7 @@ impl Source {
     }
 
     /// The next batch, `None` at the end of the input.
-    pub fn next_batch(&mut self) -> Result<Option<Batch>, CliError> {
+    pub fn next_batch(&mut self) -> Result<Option<Batch>, InputError> {
         match &mut self.inner {
             SourceKind::Channel(rx) => rx.recv().ok().transpose(),
             SourceKind::Lines {
@@ -263,7 +266,7 @@ impl Source {
                 while filled < buf.len() {
                     let n = reader
                         .read(&mut buf[filled..])
-                        .map_err(|e| CliError::Input(format!("cannot read input: {e}")))?;
+                        .map_err(|e| InputError(format!("cannot read input: {e}")))?;
                     if n == 0 {
                         *done = true;
                         break;
@@ -316,7 +319,7 @@ impl Source {
 
 /// Streams the elements of a top-level JSON array (or a sequence of top-level objects) on a
 /// thread, as raw JSON text, so that one bad element is one error, not the end of the input.
-fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> {
+fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, InputError>> {
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
         let mut reader = BufReader::with_capacity(1 << 20, reader);
@@ -336,7 +339,7 @@ fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>>
                 first == Some(b'[')
             }
             Err(e) => {
-                let _ = tx.send(Err(CliError::Input(format!("cannot read input: {e}"))));
+                let _ = tx.send(Err(InputError(format!("cannot read input: {e}"))));
                 return;
             }
         };
@@ -372,7 +375,7 @@ fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>>
         };
         emitter.flush();
         if let Err(e) = result {
-            let _ = tx.send(Err(CliError::Input(format!(
+            let _ = tx.send(Err(InputError(format!(
                 "the JSON input is malformed after item {}: {e}",
                 emitter.item
             ))));
@@ -382,7 +385,7 @@ fn spawn_json(reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>>
 }
 
 struct Emitter {
-    tx: std::sync::mpsc::SyncSender<Result<Batch, CliError>>,
+    tx: std::sync::mpsc::SyncSender<Result<Batch, InputError>>,
     text: String,
     records: Vec<Record>,
     item: u64,
@@ -440,7 +443,7 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_> {
 /// Reads CSV on a thread with the core's [`LeadStream`] (the same reader as the npm package
 /// brim-wasm, so both read a file alike): the header names the fields (`company_name`,
 /// `tech_stack`, `contact.email`, `attributes.NAME`, ...), lists are separated by `;`.
-fn spawn_csv(mut reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliError>> {
+fn spawn_csv(mut reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, InputError>> {
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
         let mut stream = LeadStream::csv();
@@ -452,7 +455,7 @@ fn spawn_csv(mut reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliErro
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let _ = tx.send(Err(CliError::Input(format!("cannot read input: {e}"))));
+                    let _ = tx.send(Err(InputError(format!("cannot read input: {e}"))));
                     return;
                 }
             };
@@ -484,7 +487,7 @@ fn spawn_csv(mut reader: Box<dyn Read + Send>) -> Receiver<Result<Batch, CliErro
                 }
             }
             if let Err(e) = result {
-                let _ = tx.send(Err(CliError::Input(e.to_string())));
+                let _ = tx.send(Err(InputError(e.to_string())));
                 return;
             }
             if n == 0 {

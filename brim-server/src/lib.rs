@@ -4,14 +4,12 @@
 #![warn(missing_docs)]
 
 pub mod app;
-#[allow(missing_docs)]
-pub mod error;
 pub mod http;
 #[allow(missing_docs)]
 pub mod input;
+pub mod job_runner;
 pub mod jobs;
+pub mod telemetry;
 
-pub use app::{
-    App, Backlog, GIVE_WAY_AT_MOST, Recorder, Store, spawn_generation, sweep_missing_emails,
-};
+pub use app::{App, GIVE_WAY_AT_MOST, Store, spawn_generation, sweep_missing_emails};
 pub use http::{ApiError, router};

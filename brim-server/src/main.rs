@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use brim_server::{error, input};
+use brim_server::input;
+mod error;
 mod models;
 mod output;
 mod score;
@@ -53,13 +54,6 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    // Before anything opens a database (see the module's docs: a scan of SQLite's whole page
-    // cache after each b-tree balance taken out).
-    let layered = brim_store::sqlite_page_cache::install();
-    tracing::debug!(layered, "SQLite page cache layer");
-    // After the layer (this initializes SQLite): a commit's WAL frames in one write.
-    let gathering = brim_store::sqlite_wal_writes::install();
-    tracing::debug!(gathering, "SQLite WAL writes gathered");
     let result = match cli.command {
         Command::Score(args) => score::run(args),
         Command::Models { command } => models::run(command),

@@ -82,6 +82,21 @@ pub struct PipelineArgs {
     /// can share one).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://brim.db")]
     database_url: String,
+    /// What an answered request survives on a SQLite file: `normal` (the default) survives the
+    /// process crashing; `full` syncs every commit to the disk, so it also survives a power cut
+    /// (slower: numbers in docs/PERFORMANCE.md). PostgreSQL keeps its own settings.
+    #[arg(
+        long,
+        env = "BRIM_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "normal"
+    )]
+    synchronous: Synchronous,
+    /// How long a worker holds the e-mails it claimed (`30s`, `5m`). A live worker renews its
+    /// lease while it sends; a worker that dies lets go of its e-mails when the lease runs out,
+    /// and another worker takes them then.
+    #[arg(long, env = "BRIM_LEASE", default_value = "30s", value_parser = parse_duration)]
+    lease: Duration,
     /// Folder for sent messages (`.eml` files) when no SMTP server is configured.
     #[arg(long, env = "BRIM_OUTBOX", default_value = "./outbox")]
     outbox: PathBuf,
@@ -143,6 +158,42 @@ pub struct PipelineArgs {
     templates: Option<PathBuf>,
 }
 
+/// `--synchronous`: SQLite's `synchronous` setting for a file database.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Synchronous {
+    /// Survives a process crash (WAL with `synchronous = NORMAL`).
+    Normal,
+    /// Also survives a power cut (`synchronous = FULL`).
+    Full,
+}
+
+/// A duration such as `30s`, `5m`, `1h` or `1500ms` (plain seconds without a unit).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 30s or 5m, got {text:?}"))?;
+    let d = match unit.trim() {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    if d < Duration::from_secs(1) {
+        return Err(format!("{text:?} is shorter than a second"));
+    }
+    Ok(d)
+}
+
 fn fail(e: impl std::fmt::Display) -> CliError {
     CliError::Serve(e.to_string())
 }
@@ -155,12 +206,20 @@ pub fn run(args: ServeArgs) -> Result<std::process::ExitCode, CliError> {
             args.bind
         )));
     }
-    with_store(&args.pipeline.database_url.clone(), Mode::Serve(args))
+    with_store(
+        &args.pipeline.database_url.clone(),
+        args.pipeline.synchronous,
+        Mode::Serve(args),
+    )
 }
 
 /// Runs only the send worker until SIGTERM or Ctrl-C.
 pub fn run_worker(args: WorkerArgs) -> Result<std::process::ExitCode, CliError> {
-    with_store(&args.pipeline.database_url.clone(), Mode::Worker(args))
+    with_store(
+        &args.pipeline.database_url.clone(),
+        args.pipeline.synchronous,
+        Mode::Worker(args),
+    )
 }
 
 /// The API key from `--api-key-file` or `BRIM_API_KEY` (at least 16 characters).
@@ -192,11 +251,19 @@ enum Mode {
     Worker(WorkerArgs),
 }
 
-fn with_store(url: &str, mode: Mode) -> Result<std::process::ExitCode, CliError> {
+fn with_store(
+    url: &str,
+    synchronous: Synchronous,
+    mode: Mode,
+) -> Result<std::process::ExitCode, CliError> {
     let runtime = tokio::runtime::Runtime::new().map_err(fail)?;
     runtime.block_on(async move {
         if url.starts_with("sqlite:") {
-            let store = SqliteStore::connect(url)
+            let durability = match synchronous {
+                Synchronous::Normal => brim_store::Durability::Process,
+                Synchronous::Full => brim_store::Durability::PowerLoss,
+            };
+            let store = SqliteStore::connect_with(url, durability)
                 .await
                 .map_err(|e| fail(format!("--database-url {url}: {e}")))?;
             start(Arc::new(store), mode).await
@@ -248,6 +315,7 @@ fn start_worker<S: Store>(
         interval: Duration::from_secs(p.worker_interval.max(1)),
         window: p.send_window.clone(),
         default_zone: parts.default_zone.clone(),
+        lease: p.lease,
         ..WorkerConfig::default()
     };
     let composer = parts.composer.clone();
@@ -353,7 +421,7 @@ async fn import<S: Store>(app: &Arc<App<S>>, file: &Path, model: &str) -> Result
     // The copy keeps the file's name, so its extension counts as in `brim score`.
     let format = brim_server::jobs::detect_format(&copy, None)
         .map_err(|e| fail(format!("--import {}: {e}", file.display())))?;
-    let id = brim_server::jobs::spawn(app, model, scorer, copy, format, bytes);
+    let id = brim_server::job_runner::spawn(app, model, scorer, copy, format, bytes);
     tracing::info!(file = %file.display(), job = %id, "importing leads");
     eprintln!(
         "brim: importing {} as job {id} (GET /api/jobs/{id})",
@@ -396,7 +464,7 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     // Turned on when the server stops: batch jobs stop between batches, sweeps between pages.
     let (stopping_tx, stopping) = watch::channel(false);
     // Scored requests are committed first; e-mail generation gives way to them.
-    let (recorder, recorder_task) = brim_server::Recorder::spawn(store.clone())
+    let (recorder, recorder_task) = brim_store::Recorder::spawn(store.clone())
         .map_err(|e| fail(format!("cannot start the request recorder: {e}")))?;
     let (generation, generation_task) = spawn_generation(
         generator,

@@ -922,7 +922,7 @@ async fn concurrent_scores_are_group_committed_and_each_event_is_stored_before_t
     );
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
     let composer = composer(false);
-    let (recorder, task) = brim_server::Recorder::spawn(store.clone()).unwrap();
+    let (recorder, task) = brim_store::Recorder::spawn(store.clone()).unwrap();
     let router = router(Arc::new(
         App::new(store.clone(), clock, composer, None).with_recorder(recorder),
     ));
@@ -1711,7 +1711,7 @@ async fn generation_gives_way_to_requests_waiting_for_their_commit_but_is_not_st
     let (store, clock) = memory_store().await;
     let author = template_author();
     let generator = Generator::new(store.clone(), author, GenerateConfig::default());
-    let backlog = Arc::new(brim_server::Backlog::default());
+    let backlog = Arc::new(brim_store::Backlog::default());
     let (tx, _task) = spawn_generation(
         generator,
         clock,

@@ -5,8 +5,17 @@
 /// Rows per multi-row INSERT: 6 parameters a row stays far below both databases' limits.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
 
-/// The INSERTs of scoring, for the ports below (SQLite's `record_scored` and `save_scores` write
-/// their own: `sqlite_record.rs`).
+/// A company's scores, newest first, through the index on `(company_id, scored_at)`.
+pub(crate) const SCORE_HISTORY: &str = "SELECT id, report, scored_at FROM scores \
+     WHERE company_id = $1 ORDER BY scored_at DESC, id DESC";
+/// A company's latest score.
+pub(crate) const LATEST_SCORE: &str = "SELECT id, report, scored_at FROM scores \
+     WHERE company_id = $1 ORDER BY scored_at DESC, id DESC LIMIT 1";
+/// A company's events, oldest first, through the index on `(company_id, id)`.
+pub(crate) const COMPANY_EVENTS: &str = "SELECT id, event_type, occurred_at, user_id, \
+     company_id, payload FROM events WHERE company_id = $1 ORDER BY id";
+
+/// The INSERTs of scoring, for the ports below.
 pub(crate) const LEADS_INSERT: &str =
     "INSERT INTO leads (company_id, company_name, lead, created_at, updated_at) ";
 /// The leads are merged with what is stored before the upsert, so the new row wins. A company
@@ -42,8 +51,7 @@ macro_rules! newer {
 }
 
 /// The SET list that keeps a company's latest score on its `leads` row: a newer score already
-/// there wins; the first qualifying time is the earliest either knows. (Also SQLite's own
-/// upsert in `sqlite_record.rs`.)
+/// there wins; the first qualifying time is the earliest either knows.
 macro_rules! latest_score_set {
     () => {
         concat!(
@@ -461,7 +469,6 @@ macro_rules! impl_ports {
 }
 
 pub(crate) use {
-    append_events_in, batch_insert, event_row, impl_ports, insert_rows, latest_row,
-    latest_score_set, lead_row, merged_with_stored, newer, save_scores_in, score_row,
-    upsert_leads_in,
+    append_events_in, batch_insert, event_row, impl_ports, insert_rows, latest_row, lead_row,
+    merged_with_stored, newer, save_scores_in, score_row, upsert_leads_in,
 };

@@ -392,9 +392,9 @@ macro_rules! impl_analytics {
                 let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
                     "SELECT q.variant, COUNT(*), \
                      SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.company_id = q.company_id \
-                       AND e.event_type = 'email_opened' AND e.linked IS NULL) THEN 1 ELSE 0 END), \
+                       AND e.event_type = 'email_opened') THEN 1 ELSE 0 END), \
                      SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.company_id = q.company_id \
-                       AND e.event_type = 'email_clicked' AND e.linked IS NULL) THEN 1 ELSE 0 END) \
+                       AND e.event_type = 'email_clicked') THEN 1 ELSE 0 END) \
                      FROM email_queue q \
                      WHERE q.status = 'sent' AND q.sent_at >= $1 AND q.sent_at < $2 \
                      GROUP BY q.variant ORDER BY q.variant",

@@ -38,6 +38,13 @@ pub enum Error {
         /// What was asked.
         action: &'static str,
     },
+    /// The batch this write was committed with failed (see [`crate::Recorder`]): nothing of
+    /// it was stored.
+    #[error("{0}")]
+    Batch(std::sync::Arc<Error>),
+    /// The store's writer has stopped (the process is shutting down).
+    #[error("the store's writer has stopped")]
+    Closed,
     /// An argument is out of range; names it and what was expected.
     #[error("{field}: {expected}")]
     Invalid {

@@ -41,6 +41,24 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
+impl NewEvent {
+    /// The `score_calculated` event of `report`, scored at `at`: the model, the score and the
+    /// company's name in its payload.
+    pub fn score_calculated(report: &brim_core::ScoreReport, at: i64) -> NewEvent {
+        NewEvent {
+            event_type: EventType::ScoreCalculated,
+            occurred_at: at,
+            user_id: None,
+            company_id: Some(report.company_id.clone()),
+            payload: serde_json::json!({
+                "model_used": report.model,
+                "score": report.total_score,
+                "company_name": report.company_name,
+            }),
+        }
+    }
+}
+
 /// A stored event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {

@@ -11,21 +11,23 @@
 //! [`Analytics`] (KPIs, funnel, the scored-leads table — all computed in SQL).
 //!
 //! Times are Unix milliseconds (UTC) passed in by the caller: the store has no clock.
+//!
+//! The crate has no `unsafe` code and no process-wide side effects: it installs no SQLite VFS,
+//! page cache, logger or allocator, so the rest of an embedding process (its own SQLite
+//! databases, Python's `sqlite3` module) behaves as if it were not there.
+#![forbid(unsafe_code)]
 
 mod adapter;
 mod analytics;
 mod analytics_sql;
 mod error;
 mod events;
+mod group;
 mod names;
 mod postgres;
 mod queue;
 mod queue_sql;
 mod sqlite;
-pub mod sqlite_page_cache;
-mod sqlite_raw;
-mod sqlite_record;
-pub mod sqlite_wal_writes;
 
 pub use analytics::{
     ACTIVATION_STEP, ACTIVATION_STEPS, DAY_MS, FunnelDay, Kpi, Kpis, LeadSort, LeadsQuery, Page,
@@ -34,12 +36,13 @@ pub use analytics::{
 pub use brim_core::Backoff;
 pub use error::{Error, Result};
 pub use events::{Event, EventType, NewEvent, Outcome, OutcomeKind};
+pub use group::{Backlog, QUIET, Recorder};
 pub use postgres::PgStore;
 pub use queue::{
     EmailStatus, Enqueued, FailMark, Failure, NewEmail, QueueCounts, QueuedEmail, ScoredKey,
     SendMark, Suppression, SuppressionReason, WaitReason, Writer,
 };
-pub use sqlite::SqliteStore;
+pub use sqlite::{Durability, SqliteStore};
 
 use brim_core::Lead;
 
@@ -68,9 +71,8 @@ pub trait LeadStore {
 /// - `append_events` is **atomic** and cheap in bulk (one transaction, multi-row inserts):
 ///   either every event of the call is stored or none is.
 /// - Events are never changed or deleted; ids increase in append order.
-/// - `events_for_company` lists every event with that company id, oldest first. (SQLite finds
-///   the `score_calculated` events that `record_scored` stored through a chain kept from the
-///   company's `leads` row, and the rest through a per-company index.)
+/// - `events_for_company` lists every event with that company id, oldest first (through a
+///   per-company index).
 pub trait EventStore {
     /// Appends `events`, returning how many were stored.
     fn append_events(&self, events: &[NewEvent]) -> impl Future<Output = Result<u64>> + Send;
@@ -92,9 +94,8 @@ pub trait EventStore {
 /// - `save_scores` is **atomic** and cheap in bulk; scores are never overwritten: re-scoring
 ///   adds a row, so a company's history is complete.
 /// - `latest_score` is the score with the greatest `scored_at` (ties: the one saved last).
-///   `latest_score` and `score_history` read only the company's own scores: PostgreSQL through
-///   an index on `(company_id, scored_at)`; SQLite through the chain its triggers keep from the
-///   company's `leads` row (no per-company index to write on every score).
+///   `latest_score` and `score_history` read only the company's own scores, through an index
+///   on `(company_id, scored_at)`.
 pub trait ScoreStore {
     /// Saves `scores`, returning how many were stored.
     fn save_scores(&self, scores: &[NewScore]) -> impl Future<Output = Result<u64>> + Send;
@@ -147,7 +148,9 @@ pub trait OutcomeStore {
 /// - Rows whose recipient address or domain is on the suppression list are never claimed;
 ///   rows waiting for a contact (`waiting`) or deferred to a send window are not claimed
 ///   before they are due, and say why (`wait_reason`).
-/// - A worker that dies loses its lease when it expires; the row is claimable again.
+/// - A worker that dies loses its lease when it expires; the row is claimable again. A live
+///   worker keeps its rows with `renew_lease` (every third of the lease, say), so a lease can be
+///   short: a crashed worker's rows return within one lease.
 /// - `mark_sent` is idempotent: marking a sent row again answers [`SendMark::AlreadySent`] and
 ///   changes nothing. It accepts a leased row whoever holds the lease (the mail has left).
 /// - `mark_failed` counts the attempt; a transient failure is retried after the [`Backoff`]
@@ -204,6 +207,14 @@ pub trait EmailQueue {
         failure: &Failure<'_>,
         backoff: &Backoff,
     ) -> impl Future<Output = Result<FailMark>> + Send;
+    /// Extends every lease `worker` holds to `now + lease_ms` (never shortens one); returns how
+    /// many leases it extended.
+    fn renew_lease(
+        &self,
+        worker: &str,
+        now: i64,
+        lease_ms: u64,
+    ) -> impl Future<Output = Result<u64>> + Send;
     /// Gives a held row back without counting an attempt, not to be claimed before `until`
     /// (e.g. the start of the lead's send window). `false` if `worker` does not hold it.
     fn defer(

@@ -412,6 +412,27 @@ macro_rules! impl_queue {
                 Ok(done == 1)
             }
 
+            async fn renew_lease(
+                &self,
+                worker: &str,
+                now: i64,
+                lease_ms: u64,
+            ) -> $crate::Result<u64> {
+                let lease_until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+                // This process's turn as the writer, for this statement only.
+                let mut turn = self.write_turn().await?;
+                Ok(sqlx::query(
+                    "UPDATE email_queue SET due_at = $2, updated_at = $3 \
+                     WHERE status = 'leased' AND leased_by = $1 AND due_at < $2",
+                )
+                .bind(worker)
+                .bind(lease_until)
+                .bind(now)
+                .execute(turn.conn())
+                .await?
+                .rows_affected())
+            }
+
             async fn set_recipient(
                 &self,
                 company_id: &str,

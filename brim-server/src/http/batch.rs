@@ -172,7 +172,7 @@ pub(super) async fn batch_score<S: Store>(
             .map_err(|_| unavailable())?
             .map_err(|e| ApiError::invalid("format", e))?
     };
-    let id = jobs::spawn(&app, &model, scorer, path, detected, bytes);
+    let id = crate::job_runner::spawn(&app, &model, scorer, path, detected, bytes);
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({

@@ -29,8 +29,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+pub use crate::telemetry::{Metrics, PublicLimit};
 pub use error::ApiError;
-pub use guard::{LocalOnly, Metrics, PublicLimit, is_public};
+pub use guard::{LocalOnly, is_public};
 
 use crate::app::{App, Store};
 
@@ -313,8 +314,16 @@ async fn score_company<S: Store>(
     let lead = Lead::from_json_slice(&bytes).map_err(|e| ApiError::invalid(e.field, e.message))?;
     let report = scorer.report(&lead);
     let now = app.clock.now_ms();
+    let event = NewEvent::score_calculated(&report, now);
     let (lead, report) = match &app.recorder {
-        Some(recorder) => recorder.record(lead, report, now).await?,
+        Some(recorder) => {
+            let score = NewScore {
+                report,
+                scored_at: now,
+            };
+            let (lead, score) = recorder.record(lead, score, event).await?;
+            (lead, score.report)
+        }
         None => {
             app.store
                 .upsert_leads(std::slice::from_ref(&lead), now)
@@ -325,9 +334,7 @@ async fn score_company<S: Store>(
                     scored_at: now,
                 }])
                 .await?;
-            app.store
-                .append_events(&[score_event(&report, now)])
-                .await?;
+            app.store.append_events(&[event]).await?;
             (lead, report)
         }
     };
@@ -349,21 +356,6 @@ async fn score_company<S: Store>(
         }
     }
     Ok(Json(report))
-}
-
-/// The `score_calculated` event of a report, in the original's payload shape.
-pub fn score_event(report: &brim_core::ScoreReport, now: i64) -> NewEvent {
-    NewEvent {
-        event_type: EventType::ScoreCalculated,
-        occurred_at: now,
-        user_id: None,
-        company_id: Some(report.company_id.clone()),
-        payload: json!({
-            "model_used": report.model,
-            "score": report.total_score,
-            "company_name": report.company_name,
-        }),
-    }
 }
 
 #[derive(Deserialize)]
