@@ -171,3 +171,124 @@ async fn postgres_data_written_before_0006_reads_the_same_after() {
     drop(store);
     schema.drop().await;
 }
+
+/// A database written by release 0.1.0 of `brim serve` (the SQL dump of
+/// `tests/fixtures/sqlite-0.1.0.sql`: ten leads imported and their e-mails written, five sent,
+/// a company scored twice with an outcome, an activation event; its scores and events chained
+/// by id, migration 0006) opens with the current release, which drops the chains for
+/// per-company indexes (0008), and reads exactly what the old schema held.
+#[tokio::test]
+async fn a_database_written_by_release_0_1_0_reads_the_same_after_the_upgrade() {
+    let dir = crate::tempfile_dir();
+    let url = format!("sqlite://{}", dir.join("old.db").display());
+    let dump = include_str!("../fixtures/sqlite-0.1.0.sql");
+
+    // What the old schema holds, read with plain SQL before the store opens it.
+    let mut expected_scores = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    let mut expected_events = std::collections::BTreeMap::<String, Vec<i64>>::new();
+    {
+        let old = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(dump))
+            .execute(&old)
+            .await
+            .unwrap();
+        let chained: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM scores WHERE prev_id IS NOT NULL")
+                .fetch_one(&old)
+                .await
+                .unwrap();
+        assert!(chained >= 1, "the fixture holds a chained score history");
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT company_id, id FROM scores ORDER BY company_id, scored_at DESC, id DESC",
+        )
+        .fetch_all(&old)
+        .await
+        .unwrap();
+        for (company, id) in rows {
+            expected_scores.entry(company).or_default().push(id);
+        }
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT company_id, id FROM events WHERE company_id IS NOT NULL ORDER BY company_id, id",
+        )
+        .fetch_all(&old)
+        .await
+        .unwrap();
+        for (company, id) in rows {
+            expected_events.entry(company).or_default().push(id);
+        }
+        old.close().await;
+    }
+    assert_eq!(expected_scores.len(), 11);
+
+    let store = SqliteStore::connect(&url).await.unwrap();
+    for (company, ids) in &expected_scores {
+        let history: Vec<i64> = store
+            .score_history(company)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(&history, ids, "{company}'s scores");
+        assert_eq!(
+            store.latest_score(company).await.unwrap().map(|s| s.id),
+            ids.first().copied()
+        );
+        assert!(
+            store.get_lead(company).await.unwrap().is_some(),
+            "{company}"
+        );
+    }
+    for (company, ids) in &expected_events {
+        let events: Vec<i64> = store
+            .events_for_company(company)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(&events, ids, "{company}'s events");
+    }
+    let rescored = "e8cefa9d84625ac";
+    let lead = store.get_lead(rescored).await.unwrap().unwrap();
+    assert_eq!(lead.lead.employee_count, Some(400), "the merged lead");
+    let table = store.scored_leads(&LeadsQuery::default()).await.unwrap();
+    assert_eq!(table.total, 11);
+    let counts = brim_store::EmailQueue::queue_counts(&store).await.unwrap();
+    assert_eq!((counts.sent, counts.waiting), (5, 6));
+    let ok: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(ok, "ok");
+
+    // New writes join the old histories.
+    let report = Scorer::preset("balanced").unwrap().report(&lead.lead);
+    let event = NewEvent::score_calculated(&report, 1_900_000_000_000);
+    store
+        .record_scored(
+            &[lead.lead.clone()],
+            1_900_000_000_000,
+            &[NewScore {
+                report,
+                scored_at: 1_900_000_000_000,
+            }],
+            &[event],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.score_history(rescored).await.unwrap().len(),
+        expected_scores[rescored].len() + 1
+    );
+    let events = store.events_for_company(rescored).await.unwrap();
+    assert_eq!(events.len(), expected_events[rescored].len() + 1);
+    assert_eq!(
+        events.last().unwrap().event_type,
+        EventType::ScoreCalculated
+    );
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}
