@@ -269,7 +269,7 @@ async fn a_database_written_by_release_0_1_0_reads_the_same_after_the_upgrade() 
     let event = NewEvent::score_calculated(&report, 1_900_000_000_000);
     store
         .record_scored(
-            &[lead.lead.clone()],
+            std::slice::from_ref(&lead.lead),
             1_900_000_000_000,
             &[NewScore {
                 report,
