@@ -49,8 +49,9 @@ fn strip_fence(text: &str) -> &str {
 
 /// Parses a model's reply strictly: one JSON object (a surrounding code fence is tolerated) with
 /// string fields `variant_name`, `subject` and `body`; the variant must be `expected_variant`;
-/// the subject one non-empty line of at most 150 characters; the body non-empty and at most
-/// 20,000 characters. Extra fields are ignored.
+/// the subject one non-empty line of at most 150 characters, without line breaks,
+/// bidirectional controls, zero-width or other control characters (refused, not cleaned); the
+/// body non-empty and at most 20,000 characters. Extra fields are ignored.
 ///
 /// ```
 /// let draft = brim_email::parse_reply(
@@ -86,12 +87,39 @@ pub fn parse_reply(reply: &str, expected_variant: &str) -> Result<Draft, Invalid
     validated(variant, subject, body).map_err(|(f, m)| invalid(f, m))
 }
 
-/// Checks and normalises a subject and body into a [`Draft`].
+/// What makes a subject unsafe to send, if anything: a line break (a header could follow it),
+/// a bidirectional control (U+202A-U+202E, U+2066-U+2069: the text would display in another
+/// order than it reads), a zero-width or other invisible format character, or any other
+/// control character. Such a subject is refused, not cleaned: whoever wrote it writes another.
+fn unsafe_in_subject(subject: &str) -> Option<String> {
+    let found = |what: &str, c: char| Some(format!("contains {what} (U+{:04X})", c as u32));
+    for c in subject.chars() {
+        match c {
+            '\r' | '\n' | '\u{2028}' | '\u{2029}' | '\u{85}' => return found("a line break", c),
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => {
+                return found("a bidirectional control character", c);
+            }
+            '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}' => {
+                return found("a zero-width character", c);
+            }
+            '\t' => {}
+            c if c.is_control() => return found("a control character", c),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Checks a subject (refusing what [`unsafe_in_subject`] names) and a body, and normalises
+/// them into a [`Draft`] (spaces collapsed in the subject, line ends in the body).
 pub(crate) fn validated(
     variant: &str,
     subject: &str,
     body: &str,
 ) -> Result<Draft, (&'static str, String)> {
+    if let Some(problem) = unsafe_in_subject(subject) {
+        return Err(("subject", problem));
+    }
     let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
     if subject.is_empty() {
         return Err(("subject", "empty".into()));
@@ -235,6 +263,43 @@ mod tests {
         assert_eq!(
             parse_reply(&long, "v").unwrap_err().to_string(),
             "subject: 151 characters, at most 150 allowed"
+        );
+    }
+
+    /// A subject that could inject a header, display in another order than it reads, or hide
+    /// characters is refused (so it is written again), never quietly cleaned.
+    #[test]
+    fn subjects_with_line_breaks_bidi_controls_or_invisible_characters_are_refused() {
+        for (subject, problem) in [
+            ("Hi\r\nBcc: all@example.com", "a line break (U+000D)"),
+            ("Hi\nthere", "a line break (U+000A)"),
+            ("Hi\u{2028}there", "a line break (U+2028)"),
+            (
+                "Invoice \u{202E}fdp.exe",
+                "a bidirectional control character (U+202E)",
+            ),
+            (
+                "\u{2066}Acme\u{2069}",
+                "a bidirectional control character (U+2066)",
+            ),
+            ("Ac\u{200B}me", "a zero-width character (U+200B)"),
+            ("\u{FEFF}Acme", "a zero-width character (U+FEFF)"),
+            ("Acme\u{0007}", "a control character (U+0007)"),
+        ] {
+            let reply = serde_json::json!({"variant_name": "v", "subject": subject, "body": "b"});
+            assert_eq!(
+                parse_reply(&reply.to_string(), "v")
+                    .unwrap_err()
+                    .to_string(),
+                format!("subject: contains {problem}"),
+                "{subject:?}"
+            );
+        }
+        // Plain spaces and tabs are only collapsed; other scripts are untouched.
+        let reply = serde_json::json!({"variant_name": "v", "subject": "\tNúmeros  para Ñandú 株式会社", "body": "b"});
+        assert_eq!(
+            parse_reply(&reply.to_string(), "v").unwrap().subject,
+            "Números para Ñandú 株式会社"
         );
     }
 

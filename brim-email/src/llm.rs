@@ -416,32 +416,52 @@ impl LlmClient {
         }
     }
 
-    fn extract_text(&self, body: &str) -> std::result::Result<String, LlmError> {
+    /// The model's text from a 200 answer. An answer that cannot be used is an error, and
+    /// `true` with it when asking again may help: a body that is not JSON or lacks the text (a
+    /// reply cut off on its way), a reply the model stopped for its length, an empty text. A
+    /// prompt the provider blocked is not asked again.
+    fn extract_text(&self, body: &str) -> std::result::Result<String, (bool, LlmError)> {
+        let unusable = |what: String| (true, LlmError::Response(what));
         let value: Value =
-            serde_json::from_str(body).map_err(|e| LlmError::Response(format!("not JSON: {e}")))?;
-        let text = match self.config.provider {
+            serde_json::from_str(body).map_err(|e| unusable(format!("not JSON: {e}")))?;
+        let (text, stop) = match self.config.provider {
             LlmProvider::Gemini => {
                 if let Some(reason) = value["promptFeedback"]["blockReason"].as_str() {
-                    return Err(LlmError::Response(format!("prompt blocked: {reason}")));
+                    return Err((
+                        false,
+                        LlmError::Response(format!("prompt blocked: {reason}")),
+                    ));
                 }
-                let parts = value["candidates"][0]["content"]["parts"]
+                let candidate = &value["candidates"][0];
+                let parts = candidate["content"]["parts"]
                     .as_array()
-                    .ok_or_else(|| LlmError::Response("no candidates[0].content.parts".into()))?;
-                parts
+                    .ok_or_else(|| unusable("no candidates[0].content.parts".into()))?;
+                let text = parts
                     .iter()
                     .filter_map(|p| p["text"].as_str())
-                    .collect::<String>()
+                    .collect::<String>();
+                (text, candidate["finishReason"].as_str())
             }
-            LlmProvider::OpenAi => value["choices"][0]["message"]["content"]
-                .as_str()
-                .ok_or_else(|| LlmError::Response("no choices[0].message.content".into()))?
-                .to_string(),
+            LlmProvider::OpenAi => {
+                let choice = &value["choices"][0];
+                let text = choice["message"]["content"]
+                    .as_str()
+                    .ok_or_else(|| unusable("no choices[0].message.content".into()))?
+                    .to_string();
+                (text, choice["finish_reason"].as_str())
+            }
         };
+        if let Some(stop @ ("MAX_TOKENS" | "length")) = stop {
+            return Err(unusable(format!("reply cut off ({stop})")));
+        }
+        if text.trim().is_empty() {
+            return Err(unusable("empty reply".into()));
+        }
         Ok(text)
     }
 
-    /// Sends `prompt` and returns the model's text, retrying 429, 5xx, timeouts and connection
-    /// errors with exponential backoff and full jitter (or the server's `Retry-After` /
+    /// Sends `prompt` and returns the model's text, retrying 429, 5xx, timeouts, connection
+    /// errors and 200 answers that cannot be used (cut off, not JSON) with exponential backoff and full jitter (or the server's `Retry-After` /
     /// `RetryInfo.retryDelay`), holding one of `max_in_flight` permits per attempt.
     pub async fn complete(
         &self,
@@ -472,7 +492,11 @@ impl LlmClient {
                 }
             };
             let (retryable, wait, error) = match outcome {
-                Ok((status, _, body)) if status.is_success() => return self.extract_text(&body),
+                // A 200 whose reply cannot be used (cut off, not JSON) is retried like a 5xx.
+                Ok((status, _, body)) if status.is_success() => match self.extract_text(&body) {
+                    Ok(text) => return Ok(text),
+                    Err((retryable, error)) => (retryable, None, error),
+                },
                 Ok((status, headers, body)) => {
                     let retryable = status.as_u16() == 429 || status.is_server_error();
                     let error = LlmError::Status {

@@ -468,3 +468,80 @@ proptest::proptest! {
         }
     }
 }
+
+/// A 200 whose reply is cut off (not JSON, or stopped for its length) is asked again like a
+/// 5xx, within the client's attempts, not handed to the template at once.
+#[tokio::test]
+async fn a_cut_off_200_reply_is_retried_like_a_5xx() {
+    let good = r#"{"variant_name": "roi_focused", "subject": "After a retry", "body": "Hi"}"#;
+    for first in [
+        ResponseTemplate::new(200)
+            .set_body_string(r#"{"choices": [{"index": 0, "message": {"role": "assist"#),
+        ResponseTemplate::new(200).set_body_json(json!({
+            "choices": [{"index": 0, "finish_reason": "length",
+                         "message": {"role": "assistant", "content": "{\"variant_name\": \"roi_"}}]
+        })),
+        openai_reply(""),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(sequence(vec![first, openai_reply(good)]))
+            .mount(&server)
+            .await;
+        let a = author(fast(LlmConfig::openai(None), &server));
+        let w = write_one(&a, LEAD, "roi_focused").await;
+        assert_eq!(w.writer, Writer::Llm, "{:?}", w.fallback_reason);
+        assert_eq!(
+            (w.draft.subject.as_str(), w.llm_replies),
+            ("After a retry", 1)
+        );
+        assert_eq!(a.llm().unwrap().requests_made(), 2);
+    }
+    // Cut off at every attempt: the template writes it, and says why.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"candidates\": [{"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let a = author(fast(LlmConfig::gemini(ApiKey::new("k")), &server));
+    let w = write_one(&a, LEAD, "roi_focused").await;
+    assert_eq!(w.writer, Writer::Template);
+    assert!(w.fallback_reason.unwrap().contains("not JSON"));
+    server.verify().await;
+}
+
+/// A subject with a line break or a bidirectional override is refused and written again: the
+/// second reply's subject is sent, never a cleaned-up first one.
+#[tokio::test]
+async fn an_unsafe_subject_is_refused_and_written_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(sequence(vec![
+            gemini_reply("roi_focused", "Numbers\r\nBcc: everyone@example.com"),
+            gemini_reply("roi_focused", "Numbers for Acme"),
+        ]))
+        .mount(&server)
+        .await;
+    let a = author(fast(LlmConfig::gemini(ApiKey::new("k")), &server));
+    let w = write_one(&a, LEAD, "roi_focused").await;
+    assert_eq!((w.writer, w.llm_replies), (Writer::Llm, 2));
+    assert_eq!(w.draft.subject, "Numbers for Acme");
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(gemini_reply("roi_focused", "Invoice \u{202E}fdp.exe"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let a = author(fast(LlmConfig::gemini(ApiKey::new("k")), &server));
+    let w = write_one(&a, LEAD, "roi_focused").await;
+    assert_eq!(w.writer, Writer::Template);
+    let reason = w.fallback_reason.unwrap();
+    assert!(
+        reason.contains("subject: contains a bidirectional control character (U+202E)"),
+        "{reason}"
+    );
+    assert!(!w.draft.subject.contains('\u{202E}'));
+    server.verify().await;
+}
