@@ -10,12 +10,21 @@
 //! durable, prioritised outbound queue with leases, backoff and a suppression list) and
 //! [`Analytics`] (KPIs, funnel, the scored-leads table — all computed in SQL).
 //!
+//! Each adapter is behind a feature: `sqlite` (default) and `postgres`; an embedder of one
+//! does not compile the other. With neither, the crate is the ports alone (for code that is
+//! generic over them, as `brim-email` is).
+//!
 //! Times are Unix milliseconds (UTC) passed in by the caller: the store has no clock.
 //!
 //! The crate has no `unsafe` code and no process-wide side effects: it installs no SQLite VFS,
 //! page cache, logger or allocator, so the rest of an embedding process (its own SQLite
 //! databases, Python's `sqlite3` module) behaves as if it were not there.
 #![forbid(unsafe_code)]
+// The SQL both adapters share is unused when neither is compiled (the ports alone).
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(unused_macros, unused_imports, dead_code)
+)]
 
 mod adapter;
 mod analytics;
@@ -24,9 +33,11 @@ mod error;
 mod events;
 mod group;
 mod names;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod queue;
 mod queue_sql;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use analytics::{
@@ -37,11 +48,13 @@ pub use brim_core::Backoff;
 pub use error::{Error, Result};
 pub use events::{Event, EventType, NewEvent, Outcome, OutcomeKind};
 pub use group::{Backlog, QUIET, Recorder};
+#[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 pub use queue::{
     EmailStatus, Enqueued, FailMark, Failure, NewEmail, QueueCounts, QueuedEmail, ScoredKey,
     SendMark, Suppression, SuppressionReason, WaitReason, Writer,
 };
+#[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteStore};
 
 use brim_core::Lead;
