@@ -9,6 +9,10 @@ pub enum Error {
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite answered the scoring writer (see `SqliteStore`) with an error.
+    #[cfg(feature = "sqlite")]
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Applying the embedded schema migrations failed.
     #[error("schema migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -39,6 +39,8 @@ mod queue;
 mod queue_sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_direct;
 
 pub use analytics::{
     ACTIVATION_STEP, ACTIVATION_STEPS, DAY_MS, FunnelDay, Kpi, Kpis, LeadSort, LeadsQuery, Page,
