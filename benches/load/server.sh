@@ -2,7 +2,8 @@
 # in a temporary folder) or PostgreSQL (a schema of its own) with the worker and generation on,
 # waits for it, and stops it (SIGTERM) when the script exits.
 # Sets: work (the folder), port, server (its pid), db_url; `rss` prints its RSS in KiB.
-# Usage: start_server sqlite|postgres SCHEMA   (BRIM_BIN=path/to/brim: run that build instead)
+# Usage: start_server sqlite|postgres SCHEMA   (BRIM_BIN=path/to/brim: run that build instead;
+# BRIM_SERVE_ARGS: more flags for `brim serve`, e.g. `--synchronous full`)
 start_server() {
   local db=$1 schema=$2
   command -v wrk >/dev/null || apt-get install -y wrk
@@ -19,7 +20,7 @@ start_server() {
     db_url="sqlite://$work/brim.db"
   fi
   (cd "$work" && exec "$bin" serve --bind "127.0.0.1:$port" --database-url "$db_url" \
-    --send-window always --public-rate-limit 0 2>"$work/serve.log") &
+    --send-window always --public-rate-limit 0 ${BRIM_SERVE_ARGS:-} 2>"$work/serve.log") &
   server=$!
   trap 'kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done

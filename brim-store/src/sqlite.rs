@@ -708,6 +708,39 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// `Durability` sets `synchronous` on every connection of a file store, the scoring
+    /// writer's included (NORMAL = 1, FULL = 2), and both keep the WAL's checkpoints to the
+    /// store's checkpointer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn durability_sets_synchronous_on_every_connection() {
+        let (dir, url) = fresh_file("durability");
+        for (durability, level) in [
+            (super::Durability::Process, 1),
+            (super::Durability::PowerLoss, 2),
+        ] {
+            let store = SqliteStore::connect_with(&url, durability).await.unwrap();
+            let read: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            let mut turn = store.write_turn().await.unwrap();
+            let written: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(turn.conn())
+                .await
+                .unwrap();
+            let direct = turn.writer.direct.as_ref().unwrap();
+            assert_eq!(
+                (read, written, direct.pragma("synchronous")),
+                (level, level, level),
+                "{durability:?}"
+            );
+            assert_eq!(direct.pragma("wal_autocheckpoint"), 0);
+            assert_eq!(direct.pragma("busy_timeout"), 10_000);
+            drop(turn);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// The e-mail sweep's pages (`unqueued_leads`) walk the date index: neither sorts, and a
     /// page past a key seeks to it instead of scanning from the start (the sweep used to count
     /// and sort every company without an e-mail for each page: ~1 s a page at a few million).

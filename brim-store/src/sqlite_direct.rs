@@ -71,6 +71,14 @@ impl Direct {
         })
     }
 
+    /// A pragma's value on this connection (for tests).
+    #[cfg(test)]
+    pub(crate) fn pragma(&self, name: &str) -> i64 {
+        self.conn
+            .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+            .unwrap()
+    }
+
     /// [`crate::ScoreStore::record_scored`]: one `BEGIN IMMEDIATE` transaction, committed or
     /// (on any error, when the transaction is dropped) rolled back whole.
     pub(crate) fn record(
