@@ -319,7 +319,13 @@ macro_rules! impl_ports {
 
         impl $crate::ScoreStore for $store {
             async fn save_scores(&self, scores: &[$crate::NewScore]) -> $crate::Result<u64> {
-                self.save_scores_tx(scores).await
+                if let Some(done) = self.record_directly(&[], 0, scores, &[]).await {
+                    return done;
+                }
+                let mut tx = self.write_tx().await?;
+                let stored = $crate::adapter::save_scores_in!(tx, $db, scores);
+                tx.commit().await?;
+                Ok(stored)
             }
 
             async fn record_scored(
@@ -329,7 +335,17 @@ macro_rules! impl_ports {
                 scores: &[$crate::NewScore],
                 events: &[$crate::NewEvent],
             ) -> $crate::Result<u64> {
-                self.record_scored_tx(leads, now, scores, events).await
+                // SQLite on a file writes these its own way (`sqlite_direct.rs`); otherwise a
+                // statement per table, multi-row, in one transaction.
+                if let Some(done) = self.record_directly(leads, now, scores, events).await {
+                    return done;
+                }
+                let mut tx = self.write_tx().await?;
+                $crate::adapter::upsert_leads_in!(tx, $db, leads, now);
+                let stored = $crate::adapter::save_scores_in!(tx, $db, scores);
+                $crate::adapter::append_events_in!(tx, $db, events)?;
+                tx.commit().await?;
+                Ok(stored)
             }
 
             async fn latest_score(

@@ -80,7 +80,7 @@ impl Backlog {
 }
 
 /// How long no scored request must have come for e-mail generation to take the writer before
-/// [`GIVE_WAY_AT_MOST`] (see [`Backlog::wait_idle`]).
+/// its `at_most` (see [`Backlog::wait_idle`]).
 pub const QUIET: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// One request counted in a [`Backlog`] until it reaches the recorder, which then counts it

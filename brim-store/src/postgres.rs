@@ -57,28 +57,15 @@ impl PgStore {
         Ok(PgTurn(&self.pool))
     }
 
-    /// [`crate::ScoreStore::save_scores`]: one transaction.
-    pub(crate) async fn save_scores_tx(&self, scores: &[crate::NewScore]) -> crate::Result<u64> {
-        let mut tx = self.write_tx().await?;
-        let stored = crate::adapter::save_scores_in!(tx, sqlx::Postgres, scores);
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    /// [`crate::ScoreStore::record_scored`]: one transaction, a statement per step.
-    pub(crate) async fn record_scored_tx(
+    /// PostgreSQL writes scores through the shared SQL (`adapter.rs`): nothing of its own.
+    pub(crate) async fn record_directly(
         &self,
-        leads: &[brim_core::Lead],
-        now: i64,
-        scores: &[crate::NewScore],
-        events: &[crate::NewEvent],
-    ) -> crate::Result<u64> {
-        let mut tx = self.write_tx().await?;
-        crate::adapter::upsert_leads_in!(tx, sqlx::Postgres, leads, now);
-        let stored = crate::adapter::save_scores_in!(tx, sqlx::Postgres, scores);
-        crate::adapter::append_events_in!(tx, sqlx::Postgres, events)?;
-        tx.commit().await?;
-        Ok(stored)
+        _leads: &[brim_core::Lead],
+        _now: i64,
+        _scores: &[crate::NewScore],
+        _events: &[crate::NewEvent],
+    ) -> Option<crate::Result<u64>> {
+        None
     }
 
     /// A write transaction (PostgreSQL's row locks and MVCC need nothing special).

@@ -37,6 +37,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// This process's writing side: writers take turns on it (see `write_tx`).
     writer: Arc<tokio::sync::Mutex<Writer>>,
+    /// A file database: scores are written through `Writer::direct`.
+    file: bool,
 }
 
 /// How long a writer waits for its turn: in this process, then for SQLite's lock.
@@ -231,7 +233,11 @@ impl SqliteStore {
         if !memory {
             Checkpointer::spawn(pool.clone(), Arc::downgrade(&writer));
         }
-        Ok(SqliteStore { pool, writer })
+        Ok(SqliteStore {
+            pool,
+            writer,
+            file: !memory,
+        })
     }
 }
 
@@ -285,48 +291,20 @@ impl SqliteStore {
     /// A company's events, oldest first (the per-company index on events).
     pub(crate) const COMPANY_EVENTS: &str = crate::adapter::COMPANY_EVENTS;
 
-    /// [`crate::ScoreStore::save_scores`]: one transaction.
-    pub(crate) async fn save_scores_tx(&self, scores: &[crate::NewScore]) -> crate::Result<u64> {
-        if let Some(done) = self.record_directly(&[], 0, scores, &[]).await {
-            return done;
-        }
-        let mut tx = self.write_tx().await?;
-        let stored = crate::adapter::save_scores_in!(tx, sqlx::Sqlite, scores);
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    /// [`crate::ScoreStore::record_scored`]: one transaction, a statement per step (a
-    /// multi-row statement per table).
-    pub(crate) async fn record_scored_tx(
-        &self,
-        leads: &[brim_core::Lead],
-        now: i64,
-        scores: &[crate::NewScore],
-        events: &[crate::NewEvent],
-    ) -> crate::Result<u64> {
-        if let Some(done) = self.record_directly(leads, now, scores, events).await {
-            return done;
-        }
-        let mut tx = self.write_tx().await?;
-        crate::adapter::upsert_leads_in!(tx, sqlx::Sqlite, leads, now);
-        let stored = crate::adapter::save_scores_in!(tx, sqlx::Sqlite, scores);
-        crate::adapter::append_events_in!(tx, sqlx::Sqlite, events)?;
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    /// On a file database, what `record_scored` writes, through the scoring writer
+    /// On a file database, what `record_scored` (and `save_scores`) writes, through the scoring writer
     /// (`sqlite_direct`) in this process's writer turn, the transaction run synchronously on
     /// this thread (nothing awaits between its `BEGIN` and its `COMMIT`, so no cancelled caller
     /// can leave it open). `None` for an in-memory database.
-    async fn record_directly(
+    pub(crate) async fn record_directly(
         &self,
         leads: &[brim_core::Lead],
         now: i64,
         scores: &[crate::NewScore],
         events: &[crate::NewEvent],
     ) -> Option<crate::Result<u64>> {
+        if !self.file {
+            return None;
+        }
         let mut turn = match self.write_turn().await {
             Ok(turn) => turn,
             Err(e) => return Some(Err(e.into())),

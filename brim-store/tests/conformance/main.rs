@@ -34,9 +34,13 @@ impl Schema {
     }
 
     pub async fn drop(self) {
-        // The name is built from numbers only.
-        let sql = format!("DROP SCHEMA {} CASCADE", self.name);
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        // The name is built from numbers only. A lock held by a connection still open fails
+        // the test after a while instead of hanging it.
+        let sql = format!(
+            "SET lock_timeout = '20s'; DROP SCHEMA {} CASCADE",
+            self.name
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&self.admin)
             .await
             .unwrap();
@@ -106,6 +110,9 @@ macro_rules! for_each_store {
         }
         if let Some(($store, schema)) = $crate::pg_store().await {
             $body
+            // Closed first: a transaction the body gave up midway ends with its connection,
+            // instead of holding locks the schema's DROP would wait for.
+            $store.pool().close().await;
             schema.drop().await;
         }
     }};

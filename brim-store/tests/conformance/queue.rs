@@ -712,3 +712,55 @@ async fn unqueued_leads_pages_through_scored_leads_without_an_email() {
         assert_eq!(store.unqueued_leads(None, 100).await.unwrap(), all);
     });
 }
+
+/// A live worker keeps its rows by renewing its leases; another worker's renewal touches none
+/// of them; a renewal never shortens a lease; once renewals stop, the rows come back when the
+/// last renewed lease runs out.
+#[tokio::test]
+async fn renewed_leases_keep_rows_and_lapse_when_renewals_stop() {
+    for_each_store!(|store| {
+        store
+            .enqueue(
+                &[
+                    email("kept-a", 80, Some("a@kept.io")),
+                    email("kept-b", 70, Some("b@kept.io")),
+                    email("free", 60, Some("c@free.io")),
+                ],
+                0,
+            )
+            .await
+            .unwrap();
+        let held = store.claim("w1", 2, 1_000, 10_000).await.unwrap();
+        assert_eq!(held.len(), 2);
+        // Renewed at 8 s for another 10 s: held until 18 s, not 11 s.
+        assert_eq!(store.renew_lease("w1", 8_000, 10_000).await.unwrap(), 2);
+        assert_eq!(store.renew_lease("w2", 8_000, 60_000).await.unwrap(), 0);
+        // Never shortened.
+        assert_eq!(store.renew_lease("w1", 8_000, 1).await.unwrap(), 0);
+        let other = store.claim("w2", 10, 12_000, 10_000).await.unwrap();
+        let names: Vec<_> = other.iter().map(|e| e.company_id.as_str()).collect();
+        assert_eq!(names, ["free"], "w1's rows are still held at 12 s");
+        let back = store.claim("w3", 10, 18_000, 10_000).await.unwrap();
+        let mut names: Vec<_> = back.iter().map(|e| e.company_id.clone()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["kept-a", "kept-b"],
+            "claimable once the renewed lease ran out"
+        );
+        // w1 no longer holds them: its renewal changes nothing, and w3 keeps them.
+        assert_eq!(store.renew_lease("w1", 19_000, 60_000).await.unwrap(), 0);
+        for row in &back {
+            assert_eq!(
+                store
+                    .get_email(row.id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .leased_by
+                    .as_deref(),
+                Some("w3")
+            );
+        }
+    });
+}
