@@ -145,7 +145,10 @@ async function openLead(companyId) {
     const latest = lead.scores[lead.scores.length - 1];
     const report = latest ? latest.report : null;
     const list = (items) => items.length ? el("ul", {}, items.map((t) => el("li", {}, t))) : el("p", { class: "muted" }, "none");
-    panel.replaceChildren(
+    // Sections are arrays or null when they do not apply: flattened and dropped here, since
+    // replaceChildren would show an array as "[object HTMLElement],..." and null as "null".
+    const shown = (...parts) => parts.flat().filter((part) => part !== null && part !== undefined && part !== false);
+    panel.replaceChildren(...shown(
       el("button", { class: "secondary", type: "button", onclick: () => panel.classList.add("hidden") }, "Close"),
       el("h2", {}, lead.lead.company_name),
       report ? el("p", {}, `Score ${report.total_score} (fit ${report.fit_score}, intent ${report.intent_score}) · ${report.action.replaceAll("_", " ")} · model ${report.model}`) : null,
@@ -162,7 +165,7 @@ async function openLead(companyId) {
         : el("p", { class: "muted" }, "No e-mail yet."),
       el("h3", {}, `Events (${lead.events.length})`),
       list(lead.events.map((e) => `${when(e.occurred_at)} ${e.event_type}`)),
-      lead.outcomes.length ? [el("h3", {}, "Outcomes"), list(lead.outcomes.map((o) => `${when(o.at)} ${o.outcome}`))] : null);
+      lead.outcomes.length ? [el("h3", {}, "Outcomes"), list(lead.outcomes.map((o) => `${when(o.at)} ${o.outcome}`))] : null));
   } catch (error) {
     panel.replaceChildren(el("button", { class: "secondary", type: "button", onclick: () => panel.classList.add("hidden") }, "Close"),
       el("p", { class: "error" }, `Could not load this lead: ${error.message}`));

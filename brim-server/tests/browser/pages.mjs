@@ -69,6 +69,15 @@ await page("the table sorts, searches, pages, and opens a lead's story", async (
   assert.match(detail, /Score \d+ \(fit \d+, intent \d+\)/);
   assert.match(detail, /Events \(\d+\)/);
   assert.match(detail, /score_calculated/);
+  // Every section reads as text: the explanation's lists and the e-mail's preview, and nothing
+  // shows a JavaScript value ("[object HTMLElement]", "null", "undefined").
+  assert.match(detail, /WhyFor/);
+  assert.match(detail, /Against/);
+  assert.match(detail, /Missing/);
+  assert.ok(await p.locator("#detail ul li").count() > 0, "the reasons are list items");
+  for (const bad of ["[object ", "undefined", "null"]) {
+    assert.ok(!detail.includes(bad), `the lead panel shows ${JSON.stringify(bad)}: ${detail}`);
+  }
   await p.keyboard.press("Escape");
   assert.equal(await p.locator("#detail").isHidden(), true);
   // A company named like an attack is text in the table and in its story, never markup.
