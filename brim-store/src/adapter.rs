@@ -214,14 +214,10 @@ macro_rules! merged_with_stored {
         merged
             .iter()
             .map(|(company_id, lead)| {
-                let lead = match stored.remove(company_id) {
-                    Some(mut old) => {
-                        old.merge(lead.clone());
-                        old
-                    }
-                    None => lead.clone(),
-                };
-                (company_id.as_str(), lead)
+                (
+                    company_id.as_str(),
+                    $crate::merged_onto(stored.remove(company_id), lead.clone()),
+                )
             })
             .collect::<Vec<(&str, brim_core::Lead)>>()
     }};
@@ -353,7 +349,7 @@ macro_rules! impl_ports {
                 company_id: &str,
             ) -> $crate::Result<Option<$crate::StoredScore>> {
                 let row: Option<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> =
-                    sqlx::query_as(Self::LATEST_SCORE)
+                    sqlx::query_as($crate::adapter::LATEST_SCORE)
                         .bind(company_id)
                         .fetch_optional(&self.pool)
                         .await?;
@@ -369,7 +365,7 @@ macro_rules! impl_ports {
                 company_id: &str,
             ) -> $crate::Result<Vec<$crate::StoredScore>> {
                 let rows: Vec<(i64, sqlx::types::Json<brim_core::ScoreReport>, i64)> =
-                    sqlx::query_as(Self::SCORE_HISTORY)
+                    sqlx::query_as($crate::adapter::SCORE_HISTORY)
                         .bind(company_id)
                         .fetch_all(&self.pool)
                         .await?;
@@ -460,7 +456,7 @@ macro_rules! impl_ports {
                     Option<String>,
                     Option<String>,
                     sqlx::types::Json<serde_json::Value>,
-                )> = sqlx::query_as(Self::COMPANY_EVENTS)
+                )> = sqlx::query_as($crate::adapter::COMPANY_EVENTS)
                     .bind(company_id)
                     .fetch_all(&self.pool)
                     .await?;

@@ -382,6 +382,18 @@ fn merge_by_company(leads: &[Lead]) -> Vec<(String, Lead)> {
     out
 }
 
+/// A company's lead after an upsert: `new` merged onto what was `stored` (see
+/// [`LeadStore`]'s merge rule), or `new` itself for a company not stored yet.
+fn merged_onto(stored: Option<Lead>, new: Lead) -> Lead {
+    match stored {
+        Some(mut old) => {
+            old.merge(new);
+            old
+        }
+        None => new,
+    }
+}
+
 /// Each company's latest score of a batch (greatest `scored_at`; ties: the later in the batch),
 /// with the time of its first score of the batch above [`QUALIFIED_SCORE`], if any.
 fn latest_by_company(scores: &[NewScore]) -> Vec<(&NewScore, Option<i64>)> {

@@ -40,16 +40,10 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// A company's scores, newest first, through the index on `(company_id, scored_at)`.
-    pub(crate) const SCORE_HISTORY: &str = crate::adapter::SCORE_HISTORY;
-    /// A company's latest score.
-    pub(crate) const LATEST_SCORE: &str = crate::adapter::LATEST_SCORE;
     /// Scored companies without an e-mail, from the start (see `queue_sql::unqueued!`).
     pub(crate) const UNQUEUED_FIRST: &str = crate::queue_sql::unqueued!("leads l");
     /// The same, past a key.
     pub(crate) const UNQUEUED_AFTER: &str = crate::queue_sql::unqueued!("leads l", after);
-    /// A company's events, oldest first (the per-company index on events).
-    pub(crate) const COMPANY_EVENTS: &str = crate::adapter::COMPANY_EVENTS;
 
     /// PostgreSQL has row locks and many writers: no turn to take (see the SQLite store's);
     /// a single-statement write runs on any connection of the pool.

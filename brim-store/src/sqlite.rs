@@ -276,10 +276,6 @@ impl SqliteStore {
         Ok(turn)
     }
 
-    /// A company's scores, newest first (the per-company index on scores).
-    pub(crate) const SCORE_HISTORY: &str = crate::adapter::SCORE_HISTORY;
-    /// A company's latest score.
-    pub(crate) const LATEST_SCORE: &str = crate::adapter::LATEST_SCORE;
     /// Scored companies without an e-mail, from the start (see `queue_sql::unqueued!`).
     /// `INDEXED BY`: without statistics SQLite's planner takes the e-mail status index for
     /// `email_status IS NULL` and sorts every company without an e-mail for each page.
@@ -288,8 +284,6 @@ impl SqliteStore {
     /// The same, past a key.
     pub(crate) const UNQUEUED_AFTER: &str =
         crate::queue_sql::unqueued!("leads l INDEXED BY leads_date", after);
-    /// A company's events, oldest first (the per-company index on events).
-    pub(crate) const COMPANY_EVENTS: &str = crate::adapter::COMPANY_EVENTS;
 
     /// On a file database, what `record_scored` (and `save_scores`) writes, through the scoring writer
     /// (`sqlite_direct`) in this process's writer turn, the transaction run synchronously on

@@ -9,10 +9,8 @@
 //! same `libsqlite3-sys` as sqlx, and the connection is an ordinary one, opened with the
 //! store's settings. Same SQL, same rows as the shared path (`adapter.rs`), one row a step.
 
-use std::collections::HashMap;
-
 use brim_core::Lead;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::adapter::{EVENTS_INSERT, LATEST_INSERT, LATEST_UPSERT, LEADS_INSERT, LEADS_UPSERT};
 use crate::{Durability, NewEvent, NewScore};
@@ -96,37 +94,22 @@ impl Direct {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !leads.is_empty() {
-            let merged = crate::merge_by_company(leads);
-            let mut stored: HashMap<&str, Lead> = HashMap::with_capacity(merged.len());
-            {
-                let mut read = tx.prepare_cached(READ_LEAD)?;
-                for (company_id, _) in &merged {
-                    let text: Option<String> = read
-                        .query_row([company_id], |row| row.get(0))
-                        .map(Some)
-                        .or_else(|e| match e {
-                            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                            e => Err(e),
-                        })?;
-                    if let Some(text) = text {
-                        let old: Lead =
-                            serde_json::from_str(&text).map_err(|e| crate::Error::Corrupt {
-                                what: "lead",
-                                detail: format!("{company_id}: {e}"),
-                            })?;
-                        stored.insert(company_id, old);
-                    }
-                }
-            }
+            // Each company's stored lead is read and the merged one written in one pass.
+            let mut read = tx.prepare_cached(READ_LEAD)?;
             let mut upsert = tx.prepare_cached(&self.lead_upsert)?;
-            for (company_id, lead) in &merged {
-                let lead = match stored.remove(company_id.as_str()) {
-                    Some(mut old) => {
-                        old.merge(lead.clone());
-                        old
-                    }
-                    None => lead.clone(),
+            for (company_id, lead) in crate::merge_by_company(leads) {
+                let text: Option<String> =
+                    read.query_row([&company_id], |row| row.get(0)).optional()?;
+                let stored = match text {
+                    Some(text) => Some(serde_json::from_str::<Lead>(&text).map_err(|e| {
+                        crate::Error::Corrupt {
+                            what: "lead",
+                            detail: format!("{company_id}: {e}"),
+                        }
+                    })?),
+                    None => None,
                 };
+                let lead = crate::merged_onto(stored, lead);
                 let json = serde_json::to_string(&lead).map_err(|e| corrupt("lead", e))?;
                 upsert.execute(params![company_id, lead.company_name, json, now, now])?;
             }
