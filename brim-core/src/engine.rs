@@ -34,6 +34,27 @@ impl Action {
             Action::LowPriorityMonitoring => "low_priority_monitoring",
         }
     }
+
+    /// Every action, best first.
+    pub const ALL: [Action; 3] = [
+        Action::HighPriorityOutreach,
+        Action::MediumPriorityOutreach,
+        Action::LowPriorityMonitoring,
+    ];
+
+    /// Whether the action is to reach out (`*_outreach`), not to watch (`*_monitoring`): by
+    /// default only these leads get an e-mail.
+    pub fn is_outreach(self) -> bool {
+        matches!(
+            self,
+            Action::HighPriorityOutreach | Action::MediumPriorityOutreach
+        )
+    }
+
+    /// The action named `name` (its snake_case name, as in JSON).
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
+    }
 }
 
 /// The two categories of a model.

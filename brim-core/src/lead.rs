@@ -179,20 +179,85 @@ impl Lead {
         }
     }
 
-    /// Checks what the type system cannot: a non-empty name, a plausible e-mail address.
+    /// Checks what the type system cannot: a non-empty name, a plausible e-mail address, a known
+    /// time zone, and the [limits](crate::limits) on every field's length and every list's size.
+    /// Every way a lead enters Brim ends here, so the limits are the same everywhere.
     pub fn validate(&self) -> Result<(), LeadError> {
+        use crate::limits::{self, check_count, check_len};
         if self.company_name.trim().is_empty() {
             return Err(LeadError::new(
                 "company_name",
-                format!("expected a non-empty string, got {:?}", self.company_name),
+                format!(
+                    "expected a non-empty string, got {}",
+                    limits::quote(&self.company_name)
+                ),
             ));
+        }
+        check_len("company_name", &self.company_name, limits::COMPANY_NAME)?;
+        let texts = [
+            ("id", &self.id, limits::ID),
+            ("industry", &self.industry, limits::SHORT_TEXT),
+            ("funding_stage", &self.funding_stage, limits::SHORT_TEXT),
+            ("country", &self.country, limits::SHORT_TEXT),
+            ("timezone", &self.timezone, limits::TIMEZONE),
+            ("domain", &self.domain, limits::DOMAIN),
+        ];
+        for (field, text, max) in texts {
+            if let Some(text) = text {
+                check_len(field, text, max)?;
+            }
+        }
+        for (field, list) in [
+            ("tech_stack", &self.tech_stack),
+            ("recent_job_posts", &self.recent_job_posts),
+            ("news_mentions", &self.news_mentions),
+        ] {
+            check_count(field, list.len(), limits::LIST_ITEMS, "items")?;
+            for (i, item) in list.iter().enumerate() {
+                if item.len() > limits::LIST_ITEM {
+                    check_len(&format!("{field}[{i}]"), item, limits::LIST_ITEM)?;
+                }
+            }
+        }
+        if let Some(contact) = &self.contact {
+            let texts = [
+                ("contact.name", &contact.name, limits::CONTACT_TEXT),
+                ("contact.title", &contact.title, limits::CONTACT_TEXT),
+                ("contact.email", &contact.email, limits::EMAIL),
+            ];
+            for (field, text, max) in texts {
+                if let Some(text) = text {
+                    check_len(field, text, max)?;
+                }
+            }
+        }
+        check_count(
+            "attributes",
+            self.attributes.len(),
+            limits::ATTRIBUTES,
+            "entries",
+        )?;
+        for (name, value) in &self.attributes {
+            if name.len() > limits::ATTRIBUTE_NAME {
+                check_len("attributes", name, limits::ATTRIBUTE_NAME).map_err(|e| {
+                    LeadError::new(e.field, format!("a name {}", e.message))
+                })?;
+            }
+            if let AttrValue::Text(text) = value
+                && text.len() > limits::ATTRIBUTE_TEXT
+            {
+                check_len(&format!("attributes.{name}"), text, limits::ATTRIBUTE_TEXT)?;
+            }
         }
         if let Some(email) = self.contact.as_ref().and_then(|c| c.email.as_deref())
             && !looks_like_email(email)
         {
             return Err(LeadError::new(
                 "contact.email",
-                format!("expected an e-mail address like name@example.com, got {email:?}"),
+                format!(
+                    "expected an e-mail address like name@example.com, got {}",
+                    limits::quote(email)
+                ),
             ));
         }
         if let Some(tz) = &self.timezone
@@ -200,7 +265,10 @@ impl Lead {
         {
             return Err(LeadError::new(
                 "timezone",
-                format!("expected an IANA time zone like \"Europe/Berlin\", got {tz:?}"),
+                format!(
+                    "expected an IANA time zone like \"Europe/Berlin\", got {}",
+                    limits::quote(tz)
+                ),
             ));
         }
         Ok(())
@@ -228,7 +296,7 @@ impl Lead {
                     None
                 } else {
                     Some(parse_count_text(value).ok_or_else(|| {
-                        LeadError::new("employee_count", expected_count(&format!("{value:?}")))
+                        LeadError::new("employee_count", expected_count(&crate::limits::quote(value)))
                     })?)
                 }
             }
@@ -450,15 +518,17 @@ fn is_field_path(s: &str) -> bool {
 /// What a JSON value looked like, for "got ..." in messages.
 fn describe_unexpected(u: de::Unexpected<'_>) -> String {
     match u {
-        de::Unexpected::Str(s) => format!("{s:?}"),
+        de::Unexpected::Str(s) => crate::limits::quote(s),
         de::Unexpected::Bool(b) => b.to_string(),
         de::Unexpected::Unsigned(n) => n.to_string(),
         de::Unexpected::Signed(n) => n.to_string(),
+        // 1e308 prints as 309 digits: long numbers are written in scientific notation.
+        de::Unexpected::Float(n) if n.to_string().len() > crate::limits::QUOTED => format!("{n:e}"),
         de::Unexpected::Float(n) => n.to_string(),
         de::Unexpected::Seq => "a list".to_string(),
         de::Unexpected::Map => "an object".to_string(),
         de::Unexpected::Unit | de::Unexpected::Option => "null".to_string(),
-        other => other.to_string(),
+        other => crate::limits::clip(&other.to_string()),
     }
 }
 
@@ -549,8 +619,9 @@ impl<'de> Visitor<'de> for OptText<'_> {
     reject_with_fail!(bool, i64, u64, f64, seq, map);
 }
 
-/// Reads a list of strings (`null` → empty).
-struct TextList<'a>(&'a str);
+/// Reads a list of strings (`null` → empty); with `.1`, stops at the first item past
+/// [`limits::LIST_ITEMS`](crate::limits::LIST_ITEMS) (a million-item list is refused, not built).
+struct TextList<'a>(&'a str, bool);
 
 impl TextList<'_> {
     fn fail<E: de::Error>(&self, u: de::Unexpected<'_>) -> E {
@@ -589,6 +660,13 @@ impl<'de> Visitor<'de> for TextList<'_> {
         loop {
             let path = ItemPath(self.0, index);
             match seq.next_element_seed(ListItem(&path))? {
+                Some(Some(_)) if self.1 && out.len() == crate::limits::LIST_ITEMS => {
+                    return Err(de::Error::custom(format!(
+                        "{}: expected at most {} items, got more",
+                        self.0,
+                        crate::limits::LIST_ITEMS
+                    )));
+                }
                 Some(Some(s)) => out.push(s),
                 Some(None) => {}
                 None => break,
@@ -726,7 +804,9 @@ impl<'de> Visitor<'de> for ContactVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut c = Contact::default();
+        let mut seen = Seen::default();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            seen.check("contact.", &key)?;
             match key.as_ref() {
                 "name" => c.name = map.next_value_seed(OptText("contact.name"))?,
                 "email" => c.email = map.next_value_seed(OptText("contact.email"))?,
@@ -742,7 +822,9 @@ impl<'de> Visitor<'de> for ContactVisitor {
 }
 
 /// Reads `attributes`: an object of string, number or bool values (`null` values are dropped).
-struct AttributesVisitor;
+/// A name given twice is refused; with `.0`, so is an entry past
+/// [`limits::ATTRIBUTES`](crate::limits::ATTRIBUTES).
+struct AttributesVisitor(bool);
 
 impl<'de> Visitor<'de> for AttributesVisitor {
     type Value = BTreeMap<String, AttrValue>;
@@ -769,7 +851,8 @@ impl<'de> Visitor<'de> for AttributesVisitor {
                 serde_json::Value::String(s) => AttrValue::Text(s),
                 other => {
                     return Err(de::Error::custom(format!(
-                        "attributes.{key}: expected a string, number or bool, got {}",
+                        "attributes.{}: expected a string, number or bool, got {}",
+                        crate::limits::clip(&key),
                         if other.is_array() {
                             "a list"
                         } else {
@@ -778,13 +861,26 @@ impl<'de> Visitor<'de> for AttributesVisitor {
                     )));
                 }
             };
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!(
+                    "attributes.{}: {TWICE}",
+                    crate::limits::clip(&key)
+                )));
+            }
+            if self.0 && out.len() == crate::limits::ATTRIBUTES {
+                return Err(de::Error::custom(format!(
+                    "attributes: expected at most {} entries, got more",
+                    crate::limits::ATTRIBUTES
+                )));
+            }
             out.insert(key, v);
         }
         Ok(out)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Err(E::custom(format!(
-            "attributes: expected an object of string, number or bool values, got {v:?}"
+            "attributes: expected an object of string, number or bool values, got {}",
+            crate::limits::quote(v)
         )))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
@@ -807,9 +903,44 @@ macro_rules! seed_from_visitor {
 }
 seed_from_visitor!(CountSeed, OptCount, Option<u64>);
 seed_from_visitor!(ContactSeed, ContactVisitor, Option<Contact>);
-seed_from_visitor!(AttributesSeed, AttributesVisitor, BTreeMap<String, AttrValue>);
 
-struct LeadVisitor;
+/// `attributes`, read with or without the limit on its entries.
+struct AttributesSeed(bool);
+
+impl<'de> DeserializeSeed<'de> for AttributesSeed {
+    type Value = BTreeMap<String, AttrValue>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(AttributesVisitor(self.0))
+    }
+}
+
+/// What an error says of a field given twice in one object.
+const TWICE: &str = "given twice in one lead (JSON parsers disagree on which one counts, so \
+                     Brim takes neither); give each field once";
+
+/// The keys of one JSON object seen so far: a key given twice is an error, never "the last
+/// one wins". Keys are few; a list is faster than a set.
+#[derive(Default)]
+struct Seen<'de>(Vec<Cow<'de, str>>);
+
+impl<'de> Seen<'de> {
+    fn check<E: de::Error>(&mut self, prefix: &str, key: &Cow<'de, str>) -> Result<(), E> {
+        if self.0.iter().any(|k| k == key) {
+            return Err(E::custom(format!(
+                "{prefix}{}: {TWICE}",
+                crate::limits::clip(key)
+            )));
+        }
+        self.0.push(key.clone());
+        Ok(())
+    }
+}
+
+/// Reads a lead object; `check`: validated (limits included), as every lead that enters
+/// Brim is; without: as stored, trusted.
+struct LeadVisitor {
+    check: bool,
+}
 
 impl<'de> Visitor<'de> for LeadVisitor {
     type Value = Lead;
@@ -819,7 +950,10 @@ impl<'de> Visitor<'de> for LeadVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lead, A::Error> {
         let mut lead = Lead::default();
         let mut name: Option<String> = None;
+        let mut seen = Seen::default();
+        let check = self.check;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            seen.check("", &key)?;
             match key.as_ref() {
                 "company_name" => name = map.next_value_seed(OptText("company_name"))?,
                 "id" => lead.id = map.next_value_seed(IdSeed)?,
@@ -828,18 +962,21 @@ impl<'de> Visitor<'de> for LeadVisitor {
                 "funding_stage" => {
                     lead.funding_stage = map.next_value_seed(OptText("funding_stage"))?
                 }
-                "tech_stack" => lead.tech_stack = map.next_value_seed(TextList("tech_stack"))?,
+                "tech_stack" => {
+                    lead.tech_stack = map.next_value_seed(TextList("tech_stack", check))?
+                }
                 "recent_job_posts" => {
-                    lead.recent_job_posts = map.next_value_seed(TextList("recent_job_posts"))?
+                    lead.recent_job_posts =
+                        map.next_value_seed(TextList("recent_job_posts", check))?
                 }
                 "news_mentions" => {
-                    lead.news_mentions = map.next_value_seed(TextList("news_mentions"))?
+                    lead.news_mentions = map.next_value_seed(TextList("news_mentions", check))?
                 }
                 "contact" => lead.contact = map.next_value_seed(ContactSeed)?,
                 "timezone" => lead.timezone = map.next_value_seed(OptText("timezone"))?,
                 "country" => lead.country = map.next_value_seed(OptText("country"))?,
                 "domain" => lead.domain = map.next_value_seed(OptText("domain"))?,
-                "attributes" => lead.attributes = map.next_value_seed(AttributesSeed)?,
+                "attributes" => lead.attributes = map.next_value_seed(AttributesSeed(check))?,
                 _ => {
                     map.next_value::<de::IgnoredAny>()?;
                 }
@@ -849,7 +986,9 @@ impl<'de> Visitor<'de> for LeadVisitor {
             Some(n) => lead.company_name = n,
             None => return Err(de::Error::custom("company_name: required field is missing")),
         }
-        lead.validate().map_err(de::Error::custom)?;
+        if check {
+            lead.validate().map_err(de::Error::custom)?;
+        }
         Ok(lead)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Lead, A::Error> {
@@ -859,7 +998,8 @@ impl<'de> Visitor<'de> for LeadVisitor {
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Lead, E> {
         Err(E::custom(format!(
-            "(lead): expected an object with company_name, got {v:?}"
+            "(lead): expected an object with company_name, got {}",
+            crate::limits::quote(v)
         )))
     }
 }
@@ -876,7 +1016,8 @@ impl<'de> DeserializeSeed<'de> for IdSeed {
             serde_json::Value::String(s) => Ok(Some(s)),
             serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
             other => Err(de::Error::custom(format!(
-                "id: expected a string or a whole number, got {other}"
+                "id: expected a string or a whole number, got {}",
+                crate::limits::clip(&other.to_string())
             ))),
         }
     }
@@ -884,7 +1025,27 @@ impl<'de> DeserializeSeed<'de> for IdSeed {
 
 impl<'de> Deserialize<'de> for Lead {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(LeadVisitor)
+        d.deserialize_map(LeadVisitor { check: true })
+    }
+}
+
+/// A lead read back from storage: the same parser as [`Lead`]'s, without
+/// [`Lead::validate`]. What was stored was validated when it entered, under the limits of its
+/// day; a lead stored before a limit was lowered still reads (and can still be deleted).
+///
+/// ```
+/// use brim_core::{Lead, UncheckedLead};
+/// let long = format!(r#"{{"company_name": "{}"}}"#, "A".repeat(500));
+/// assert!(Lead::from_json(&long).is_err());
+/// let UncheckedLead(lead) = serde_json::from_str(&long).unwrap();
+/// assert_eq!(lead.company_name.len(), 500);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct UncheckedLead(pub Lead);
+
+impl<'de> Deserialize<'de> for UncheckedLead {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(LeadVisitor { check: false }).map(UncheckedLead)
     }
 }
 
@@ -996,6 +1157,94 @@ mod tests {
             let err = Lead::from_json(json).unwrap_err();
             assert_eq!(err.to_string(), expected, "for {json}");
         }
+    }
+
+    #[test]
+    fn limits_name_the_field_and_the_limit_and_quote_a_short_prefix() {
+        let long = "A".repeat(100_000);
+        let cases = [
+            (
+                serde_json::json!({"company_name": long}),
+                "company_name",
+                "expected at most 200 characters, got 100000",
+            ),
+            (
+                serde_json::json!({"company_name": "A", "industry": "x".repeat(101)}),
+                "industry",
+                "expected at most 100 characters, got 101",
+            ),
+            (
+                serde_json::json!({"company_name": "A", "tech_stack": vec!["Zapier"; 1_000_000]}),
+                "tech_stack",
+                "expected at most 100 items, got more",
+            ),
+            (
+                serde_json::json!({"company_name": "A", "news_mentions": ["n".repeat(301)]}),
+                "news_mentions[0]",
+                "expected at most 300 characters, got 301",
+            ),
+            (
+                serde_json::json!({"company_name": "A", "contact": {"email": format!("{}@x.io", "a".repeat(300))}}),
+                "contact.email",
+                "expected at most 254 characters, got 305",
+            ),
+            (
+                serde_json::json!({"company_name": "A", "attributes": (0..101).map(|i| (format!("k{i}"), serde_json::json!(i))).collect::<serde_json::Map<_, _>>()}),
+                "attributes",
+                "expected at most 100 entries, got more",
+            ),
+            (
+                serde_json::json!({"company_name": "A", "attributes": {"note": "n".repeat(1001)}}),
+                "attributes.note",
+                "expected at most 1000 characters, got 1001",
+            ),
+        ];
+        for (json, field, message) in cases {
+            let err = Lead::from_json(&json.to_string()).unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+            assert!(err.message.starts_with(message), "{err}");
+            assert!(err.to_string().len() < 200, "the error quotes a short prefix: {err}");
+        }
+        // The same limits on a lead built from text (a CSV row, a data frame).
+        let mut lead = Lead::new("A".repeat(201));
+        assert_eq!(lead.validate().unwrap_err().field, "company_name");
+        lead.company_name = "é".repeat(200); // characters, not bytes
+        assert!(lead.validate().is_ok());
+        lead.set_text_field("tech_stack", &vec!["x"; 101].join(";")).unwrap();
+        assert_eq!(
+            lead.validate().unwrap_err().to_string(),
+            "tech_stack: expected at most 100 items, got 101"
+        );
+        // A number too long to print is shown short, in scientific notation.
+        let err = Lead::from_json(r#"{"company_name": "A", "employee_count": 1e308}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "employee_count: expected a whole number >= 0, got 1e308"
+        );
+        let err = Lead::from_json(&format!(r#"{{"company_name": "A", "industry": {}}}"#, "9".repeat(309))).unwrap_err();
+        assert!(err.to_string().len() < 80, "{err}");
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused() {
+        for (json, field) in [
+            (r#"{"company_name": "A", "company_name": "B"}"#, "company_name"),
+            (r#"{"company_name": "A", "industry": "x", "industry": null}"#, "industry"),
+            (r#"{"company_name": "A", "extra": 1, "extra": 2}"#, "extra"),
+            (r#"{"company_name": "A", "contact": {"email": "a@b.io", "email": "c@d.io"}}"#, "contact.email"),
+            (r#"{"company_name": "A", "attributes": {"k": 1, "k": 2}}"#, "attributes.k"),
+        ] {
+            let err = Lead::from_json(json).unwrap_err();
+            assert_eq!(err.field, field, "{json}: {err}");
+            assert!(err.message.starts_with("given twice in one lead"), "{err}");
+        }
+    }
+
+    #[test]
+    fn stored_leads_read_without_the_limits() {
+        let json = serde_json::json!({"company_name": "A".repeat(300), "tech_stack": vec!["x"; 200]});
+        let UncheckedLead(lead) = serde_json::from_value(json).unwrap();
+        assert_eq!(lead.tech_stack.len(), 200);
     }
 
     #[test]

@@ -25,8 +25,10 @@ mod delivery;
 mod engine;
 mod error;
 mod lead;
+pub mod limits;
 mod model;
 pub mod signals;
+pub mod stats;
 mod stream;
 mod text;
 mod variant;
@@ -40,7 +42,8 @@ pub use engine::{
 };
 pub use error::{Error, LeadError, ModelError, ModelProblem, Result};
 pub use jiff::tz::TimeZone;
-pub use lead::{AttrValue, Contact, Lead, ORIGINAL_FIELDS, company_id_for_name};
+pub use lead::{AttrValue, Contact, Lead, ORIGINAL_FIELDS, UncheckedLead, company_id_for_name};
+pub use limits::quote;
 pub use model::{
     Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, PRESETS, Polarity,
     Rule, ScoringModel, Thresholds,

@@ -26,9 +26,10 @@ pub struct GenerateConfig {
     pub window: SendWindow,
     /// The zone of leads without one.
     pub default_zone: TimeZone,
-    /// Only leads scoring at least this get an e-mail (`None`: every lead, as the original).
+    /// Only leads scoring at least this get an e-mail (`None`: any score).
     pub min_score: Option<u8>,
-    /// Only leads with one of these actions get an e-mail (`None`: any).
+    /// Only leads with one of these actions get an e-mail (`None`: any). By default the
+    /// outreach actions ([`Action::is_outreach`]): a lead to monitor is not written to.
     pub actions: Option<Vec<Action>>,
     /// Replace a company's e-mail that is not sent yet (waiting or queued) with a new one.
     /// Otherwise a company that has an e-mail is skipped (re-scoring never queues a second).
@@ -48,7 +49,12 @@ impl Default for GenerateConfig {
             window: SendWindow::default(),
             default_zone: TimeZone::UTC,
             min_score: None,
-            actions: None,
+            actions: Some(
+                Action::ALL
+                    .into_iter()
+                    .filter(|a| a.is_outreach())
+                    .collect(),
+            ),
             regenerate: false,
             message_domain: "brim.localhost".into(),
             concurrency: 64,

@@ -61,6 +61,58 @@ pub struct App<S> {
     model_uploads: tokio::sync::Mutex<()>,
     /// Becomes `true` when the server shuts down: batch jobs stop between batches.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// The activation flow and the e-mail policy, as configured.
+    pub settings: Settings,
+}
+
+/// What a deployment configures about its funnel and its outreach (`brim serve --help`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The activation flow's steps, in order: the only steps `POST /api/activation/log-event`
+    /// accepts and the activation funnel counts.
+    pub activation_steps: Vec<String>,
+    /// Only leads with one of these actions get an e-mail; `None`: every action.
+    pub email_actions: Option<Vec<brim_core::Action>>,
+    /// Only leads scoring at least this get an e-mail; `None`: any score.
+    pub email_min_score: Option<u8>,
+}
+
+impl Default for Settings {
+    /// The activation page's flow (`file_upload → result_viewed → share_step_reached`), and
+    /// e-mails for the outreach actions only (a lead to monitor gets none).
+    fn default() -> Self {
+        Settings {
+            activation_steps: brim_store::ACTIVATION_STEPS.map(String::from).to_vec(),
+            email_actions: Some(
+                brim_core::Action::ALL
+                    .into_iter()
+                    .filter(|a| a.is_outreach())
+                    .collect(),
+            ),
+            email_min_score: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The e-mail policy in a sentence, as the dashboard and `--help` say it.
+    pub fn email_policy(&self) -> String {
+        let who = match &self.email_actions {
+            None => "Every scored lead".to_string(),
+            Some(actions) if actions.is_empty() => return "No lead gets an e-mail.".into(),
+            Some(actions) => {
+                let names: Vec<String> = actions
+                    .iter()
+                    .map(|a| a.as_str().replace('_', " "))
+                    .collect();
+                format!("Only leads whose action is {}", names.join(" or "))
+            }
+        };
+        match self.email_min_score {
+            Some(min) => format!("{who} and whose score is at least {min} get an e-mail."),
+            None => format!("{who} get an e-mail."),
+        }
+    }
 }
 
 /// A model the server scores with.
@@ -158,7 +210,14 @@ impl<S: Store> App<S> {
             scorers: RwLock::new(scorers),
             model_uploads: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::channel(false).1,
+            settings: Settings::default(),
         }
+    }
+
+    /// Uses `settings` (the activation flow, the e-mail policy) instead of the defaults.
+    pub fn with_settings(mut self, settings: Settings) -> App<S> {
+        self.settings = settings;
+        self
     }
 
     /// Keeps uploaded models in `dir` (created), and loads the ones already there (`*.toml`,

@@ -10,6 +10,7 @@ use brim_email::{
     Author, Composer, GenerateConfig, Generator, LlmClient, LlmConfig, Mailer, MessageConfig,
     OutboxMailer, Sender, Signer, SmtpMailer, SystemClock, TemplateWriter, Worker, WorkerConfig,
 };
+use brim_server::app::Settings;
 use brim_server::{App, Store, router, spawn_generation};
 use brim_store::{PgStore, SqliteStore};
 use tokio::sync::watch;
@@ -64,8 +65,85 @@ pub struct ServeArgs {
     /// Do not run the send worker in this process (run `brim worker` processes instead).
     #[arg(long)]
     no_worker: bool,
+    /// Which leads get an outreach e-mail, by their action (comma-separated), or `all`. By
+    /// default only the outreach actions: a lead whose action is low_priority_monitoring is
+    /// watched, not written to. The dashboard says which policy is in force.
+    #[arg(
+        long,
+        env = "BRIM_EMAIL_ACTIONS",
+        value_delimiter = ',',
+        default_value = "high_priority_outreach,medium_priority_outreach"
+    )]
+    email_actions: Vec<String>,
+    /// Only leads scoring at least this (0-100) get an e-mail, on top of --email-actions.
+    #[arg(long, env = "BRIM_EMAIL_MIN_SCORE", value_parser = clap::value_parser!(u8).range(0..=100))]
+    email_min_score: Option<u8>,
+    /// The activation flow's steps, in order (comma-separated): the only steps
+    /// POST /api/activation/log-event accepts (any other: 422) and the activation funnel
+    /// counts. `result_viewed` is the step that counts as an activation in the KPIs and must be
+    /// one of them.
+    #[arg(
+        long,
+        env = "BRIM_ACTIVATION_STEPS",
+        value_delimiter = ',',
+        default_value = "file_upload,result_viewed,share_step_reached"
+    )]
+    activation_steps: Vec<String>,
     #[command(flatten)]
     pipeline: PipelineArgs,
+}
+
+/// The activation flow and the e-mail policy from `--activation-steps`, `--email-actions` and
+/// `--email-min-score`.
+fn settings(args: &ServeArgs) -> Result<Settings, CliError> {
+    let mut steps: Vec<String> = Vec::new();
+    for step in args.activation_steps.iter().map(|s| s.trim()) {
+        let ok = !step.is_empty()
+            && step.len() <= 64
+            && step
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            return Err(fail(format!(
+                "--activation-steps: expected names of 1-64 letters, digits, _ or -, got {}",
+                brim_core::quote(step)
+            )));
+        }
+        if steps.iter().any(|s| s == step) {
+            return Err(fail(format!("--activation-steps: {step} is listed twice")));
+        }
+        steps.push(step.to_string());
+    }
+    if !steps.iter().any(|s| s == brim_store::ACTIVATION_STEP) {
+        return Err(fail(format!(
+            "--activation-steps: must include {} (the step that counts as an activation)",
+            brim_store::ACTIVATION_STEP
+        )));
+    }
+    let names: Vec<&str> = args.email_actions.iter().map(|s| s.trim()).collect();
+    let email_actions = if names == ["all"] {
+        None
+    } else {
+        let mut actions = Vec::new();
+        for name in names {
+            let action = brim_core::Action::from_name(name).ok_or_else(|| {
+                fail(format!(
+                    "--email-actions: expected all or a list of {}, got {}",
+                    brim_core::Action::ALL.map(|a| a.as_str()).join(", "),
+                    brim_core::quote(name)
+                ))
+            })?;
+            if !actions.contains(&action) {
+                actions.push(action);
+            }
+        }
+        Some(actions)
+    };
+    Ok(Settings {
+        activation_steps: steps,
+        email_actions,
+        email_min_score: args.email_min_score,
+    })
 }
 
 /// `brim worker` settings.
@@ -450,6 +528,8 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
     let writer = llm
         .as_ref()
         .map_or("templates".to_string(), LlmClient::label);
+    let settings = settings(&args)?;
+    tracing::info!(policy = %settings.email_policy(), steps = ?settings.activation_steps, "outreach and activation settings");
     let author = Arc::new(Author::new(llm, templates, sender));
     let generator = Generator::new(
         store.clone(),
@@ -458,6 +538,8 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
             window: p.send_window.clone(),
             default_zone: parts.default_zone.clone(),
             message_domain: parts.composer.config().domain(),
+            actions: settings.email_actions.clone(),
+            min_score: settings.email_min_score,
             ..GenerateConfig::default()
         },
     );
@@ -490,6 +572,7 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         app = app.with_api_key(key);
     }
     app = app
+        .with_settings(settings)
         .with_recorder(recorder)
         .with_public_limit(args.public_rate_limit)
         .with_cors_origins(args.cors_origin.clone())

@@ -207,9 +207,9 @@ macro_rules! merged_with_stored {
                 ids.push_bind(company_id.as_str());
             }
             select.push(")");
-            let rows: Vec<(String, sqlx::types::Json<brim_core::Lead>)> =
+            let rows: Vec<(String, sqlx::types::Json<brim_core::UncheckedLead>)> =
                 select.build_query_as().fetch_all(&mut **$tx).await?;
-            stored.extend(rows.into_iter().map(|(id, lead)| (id, lead.0)));
+            stored.extend(rows.into_iter().map(|(id, lead)| (id, lead.0.0)));
         }
         merged
             .iter()
@@ -294,15 +294,16 @@ macro_rules! impl_ports {
                 &self,
                 company_id: &str,
             ) -> $crate::Result<Option<$crate::StoredLead>> {
-                let row: Option<(sqlx::types::Json<brim_core::Lead>, i64, i64)> = sqlx::query_as(
-                    "SELECT lead, created_at, updated_at FROM leads \
-                     WHERE company_id = $1 AND lead IS NOT NULL",
-                )
-                .bind(company_id)
-                .fetch_optional(&self.pool)
-                .await?;
+                let row: Option<(sqlx::types::Json<brim_core::UncheckedLead>, i64, i64)> =
+                    sqlx::query_as(
+                        "SELECT lead, created_at, updated_at FROM leads \
+                         WHERE company_id = $1 AND lead IS NOT NULL",
+                    )
+                    .bind(company_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
                 Ok(
-                    row.map(|(sqlx::types::Json(lead), created_at, updated_at)| {
+                    row.map(|(sqlx::types::Json(brim_core::UncheckedLead(lead)), created_at, updated_at)| {
                         $crate::StoredLead {
                             lead,
                             created_at,
@@ -310,6 +311,26 @@ macro_rules! impl_ports {
                         }
                     }),
                 )
+            }
+
+            async fn delete_lead(&self, company_id: &str) -> $crate::Result<bool> {
+                let mut tx = self.write_tx().await?;
+                // The e-mail first: its triggers update the company's row, which goes next.
+                for table in ["email_queue", "scores", "outcomes", "events"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE company_id = $1"
+                    )))
+                    .bind(company_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let deleted = sqlx::query("DELETE FROM leads WHERE company_id = $1")
+                    .bind(company_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(deleted > 0)
             }
         }
 

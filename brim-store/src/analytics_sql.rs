@@ -302,12 +302,18 @@ macro_rules! impl_analytics {
                 })
             }
 
-            async fn score_distribution(&self) -> $crate::Result<Vec<$crate::ScoreBin>> {
+            async fn score_distribution(
+                &self,
+                start: i64,
+                end: i64,
+            ) -> $crate::Result<Vec<$crate::ScoreBin>> {
                 let rows: Vec<(i64, i64)> = sqlx::query_as(
                     "SELECT CAST(CASE WHEN total_score >= 90 THEN 9 ELSE total_score / 10 END \
                      AS BIGINT) AS bin, COUNT(*) FROM leads \
-                     WHERE scored_at IS NOT NULL GROUP BY 1",
+                     WHERE scored_at >= $1 AND scored_at < $2 GROUP BY 1",
                 )
+                .bind(start)
+                .bind(end)
                 .fetch_all(&self.pool)
                 .await?;
                 let mut bins: Vec<$crate::ScoreBin> = (0..10u8)
@@ -351,6 +357,7 @@ macro_rules! impl_analytics {
                 &self,
                 start: i64,
                 end: i64,
+                steps: &[String],
             ) -> $crate::Result<Vec<$crate::StepCount>> {
                 let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
                     "SELECT payload->>'step' AS step, COUNT(DISTINCT user_id) FROM events \
@@ -361,27 +368,20 @@ macro_rules! impl_analytics {
                 .bind(end)
                 .fetch_all(&self.pool)
                 .await?;
-                let mut steps: Vec<$crate::StepCount> = $crate::ACTIVATION_STEPS
+                let mut counts: Vec<$crate::StepCount> = steps
                     .iter()
                     .map(|s| $crate::StepCount {
-                        step: s.to_string(),
+                        step: s.clone(),
                         users: 0,
                     })
                     .collect();
-                let mut others = Vec::new();
                 for (step, users) in rows {
                     let step = step.unwrap_or_default();
-                    match steps.iter_mut().find(|s| s.step == step) {
-                        Some(s) => s.users = users as u64,
-                        None => others.push($crate::StepCount {
-                            step,
-                            users: users as u64,
-                        }),
+                    if let Some(s) = counts.iter_mut().find(|s| s.step == step) {
+                        s.users = users as u64;
                     }
                 }
-                others.sort_by(|a, b| a.step.cmp(&b.step));
-                steps.extend(others);
-                Ok(steps)
+                Ok(counts)
             }
 
             async fn variant_stats(

@@ -72,12 +72,19 @@ use brim_core::Lead;
 ///   wins, what it leaves out is kept (a re-import without `contact` keeps the contact).
 ///   Several records of one company in the same call merge in order.
 /// - `created_at` is set once; `updated_at` is the `now` of the last upsert.
+/// - `delete_lead` removes the company **everywhere**, atomically: the lead, its scores, its
+///   e-mail (whatever its status: a worker holding it finds its lease gone and sends nothing
+///   more), its events and outcomes, so it leaves the table, the charts and the KPIs. Its
+///   suppressions stay: an address that unsubscribed stays unsubscribed.
 pub trait LeadStore {
     /// Inserts or merges `leads` at time `now` (Unix ms), atomically.
     fn upsert_leads(&self, leads: &[Lead], now: i64) -> impl Future<Output = Result<()>> + Send;
     /// The stored (merged) lead, if any.
     fn get_lead(&self, company_id: &str)
     -> impl Future<Output = Result<Option<StoredLead>>> + Send;
+    /// Deletes the company and everything recorded about it but its suppressions; `false`
+    /// when there was no such company.
+    fn delete_lead(&self, company_id: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// Append-only, typed events.
@@ -85,7 +92,8 @@ pub trait LeadStore {
 /// Contract every adapter keeps:
 /// - `append_events` is **atomic** and cheap in bulk (one transaction, multi-row inserts):
 ///   either every event of the call is stored or none is.
-/// - Events are never changed or deleted; ids increase in append order.
+/// - Events are never changed, and deleted only with their company
+///   ([`LeadStore::delete_lead`]); ids increase in append order.
 /// - `events_for_company` lists every event with that company id, oldest first (through a
 ///   per-company index).
 pub trait EventStore {
@@ -311,16 +319,22 @@ pub trait Analytics {
         &self,
         query: &LeadsQuery,
     ) -> impl Future<Output = Result<Page<ScoredLead>>> + Send;
-    /// Latest scores in ten bins: 0–9, 10–19, ..., 90–100 (all ten, empty ones too).
-    fn score_distribution(&self) -> impl Future<Output = Result<Vec<ScoreBin>>> + Send;
+    /// Latest scores in ten bins: 0–9, 10–19, ..., 90–100 (all ten, empty ones too), of the
+    /// companies whose latest score was made in `[start, end)`.
+    fn score_distribution(
+        &self,
+        start: i64,
+        end: i64,
+    ) -> impl Future<Output = Result<Vec<ScoreBin>>> + Send;
     /// The `n` best companies by latest score.
     fn top_leads(&self, n: u32) -> impl Future<Output = Result<Vec<ScoredLead>>> + Send;
-    /// Distinct users per activation step in `[start, end)`: the three known steps first, in
-    /// flow order (zero when nobody reached them), then any other step by name.
+    /// Distinct users per step of `steps` (the configured flow, in its order; zero when nobody
+    /// reached one) in `[start, end)`. Steps outside `steps` are not counted.
     fn activation_funnel(
         &self,
         start: i64,
         end: i64,
+        steps: &[String],
     ) -> impl Future<Output = Result<Vec<StepCount>>> + Send;
     /// Per variant, over the e-mails sent in `[start, end)`: how many, and how many of those
     /// companies opened and clicked (at any time).

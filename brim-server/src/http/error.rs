@@ -98,12 +98,50 @@ impl ApiError {
     }
 }
 
+/// Longest word of a detail shown whole; a longer one is cut (a value quoted by a library's
+/// message, e.g. serde's `invalid type: floating point `1e308``, printed in full digits).
+const LONGEST_WORD: usize = 64;
+/// Longest detail shown whole.
+const LONGEST_DETAIL: usize = 600;
+
+/// `text` with every word longer than [`LONGEST_WORD`] characters cut short, and the whole cut
+/// at [`LONGEST_DETAIL`]: an error never echoes a long value back. Messages Brim writes
+/// quote short prefixes already ([`brim_core::quote`]); this also holds for the libraries'.
+pub(super) fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    let long_word = text
+        .split(char::is_whitespace)
+        .any(|w| w.len() > LONGEST_WORD && w.chars().count() > LONGEST_WORD);
+    if !long_word && text.len() <= LONGEST_DETAIL {
+        return text.into();
+    }
+    let mut out = String::new();
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match word.char_indices().nth(LONGEST_WORD) {
+            Some((cut, _)) => {
+                out.push_str(&word[..cut]);
+                out.push('…');
+            }
+            None => out.push_str(word),
+        }
+    }
+    if let Some((cut, _)) = out.char_indices().nth(LONGEST_DETAIL) {
+        out.truncate(cut);
+        out.push('…');
+    }
+    out.into()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let detail = bounded(&self.detail);
+        let field = self.field.as_deref().map(bounded);
         let body = Body {
             error: self.error,
-            detail: &self.detail,
-            field: self.field.as_deref(),
+            detail: &detail,
+            field: field.as_deref(),
         };
         (self.status, Json(body)).into_response()
     }
@@ -112,5 +150,23 @@ impl IntoResponse for ApiError {
 impl From<brim_store::Error> for ApiError {
     fn from(e: brim_store::Error) -> ApiError {
         ApiError::store(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded;
+
+    #[test]
+    fn long_values_are_never_echoed_whole() {
+        assert_eq!(bounded("expected a string, got 42"), "expected a string, got 42");
+        let digits = "9".repeat(309);
+        let text = format!("invalid type: floating point `{digits}`, expected a string");
+        let shown = bounded(&text);
+        assert!(shown.len() < 140, "{shown}");
+        assert!(shown.starts_with("invalid type: floating point `999"));
+        assert!(shown.ends_with("…, expected a string") || shown.contains("… "), "{shown}");
+        let many = "word ".repeat(1000);
+        assert!(bounded(&many).chars().count() <= 601);
     }
 }

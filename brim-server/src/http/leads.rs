@@ -60,6 +60,49 @@ pub(super) async fn lead<S: Store>(
     })))
 }
 
+/// Delete a lead.
+///
+/// `DELETE /api/leads/{company_id}`: removes the company everywhere — the lead, its scores,
+/// its e-mail (not sent yet: withdrawn; a worker holding it sends nothing), its events and
+/// outcomes — so it leaves the table, the charts and the KPIs. Its suppressions stay (an
+/// address that unsubscribed stays unsubscribed). Scoring the company again starts it afresh.
+#[utoipa::path(delete, path = "/api/leads/{company_id}", tag = "leads",
+    params(("company_id" = String, Path)),
+    responses((status = 200, body = super::openapi::LeadDeleted), super::openapi::Errors))]
+pub(super) async fn delete_lead<S: Store>(
+    State(app): AppState<S>,
+    Path(company_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !app.store.delete_lead(&company_id).await? {
+        return Err(ApiError::not_found(format!(
+            "no lead with company_id {}",
+            brim_core::quote(&company_id)
+        )));
+    }
+    tracing::info!(company = %company_id, "lead deleted");
+    Ok(Json(json!({"company_id": company_id, "deleted": true})))
+}
+
+/// The server's settings a client needs.
+///
+/// `GET /api/settings`: the activation flow's steps (the only ones
+/// `POST /api/activation/log-event` accepts) and the e-mail policy (which leads get an
+/// outreach e-mail), as `brim serve` was started with.
+#[utoipa::path(get, path = "/api/settings", tag = "analytics",
+    responses((status = 200, body = super::openapi::SettingsOut), super::openapi::Errors))]
+pub(super) async fn settings<S: Store>(State(app): AppState<S>) -> Json<Value> {
+    let s = &app.settings;
+    Json(json!({
+        "activation_steps": s.activation_steps,
+        "activation_step": brim_store::ACTIVATION_STEP,
+        "email_policy": {
+            "actions": s.email_actions.as_ref().map(|a| a.iter().map(|a| a.as_str()).collect::<Vec<_>>()),
+            "min_score": s.email_min_score,
+            "summary": s.email_policy(),
+        },
+    }))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OutcomeReport {
@@ -260,11 +303,19 @@ pub(super) async fn put_model<S: Store>(
 ///
 /// `GET /api/analytics/score-distribution`: latest scores in ten bins.
 #[utoipa::path(get, path = "/api/analytics/score-distribution", tag = "analytics",
+    params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); with days, only companies last scored in the period"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; neither given: every company")),
     responses((status = 200, body = Vec<super::openapi::ScoreBin>), super::openapi::Errors))]
 pub(super) async fn score_distribution<S: Store>(
     State(app): AppState<S>,
+    Query(q): Query<PeriodQuery>,
 ) -> Result<Json<Vec<brim_store::ScoreBin>>, ApiError> {
-    Ok(Json(app.store.score_distribution().await?))
+    // Without a period: every company, as the original.
+    let (start, end) = if q.days.is_none() && q.end_date.is_none() {
+        (i64::MIN, i64::MAX)
+    } else {
+        period(&app, &q)?.current()
+    };
+    Ok(Json(app.store.score_distribution(start, end).await?))
 }
 
 #[derive(Deserialize)]
@@ -297,12 +348,20 @@ pub(super) async fn activation_funnel<S: Store>(
     Query(q): Query<PeriodQuery>,
 ) -> Result<Json<Vec<brim_store::StepCount>>, ApiError> {
     let (start, end) = period(&app, &q)?.current();
-    Ok(Json(app.store.activation_funnel(start, end).await?))
+    Ok(Json(
+        app.store
+            .activation_funnel(start, end, &app.settings.activation_steps)
+            .await?,
+    ))
 }
 
-/// E-mails sent, opened and clicked per variant.
+/// E-mails sent, opened and clicked per variant, with confidence intervals and a significance test.
 ///
-/// `GET /api/analytics/email-performance?end_date=&days=`: per variant, sent, opened, clicked.
+/// `GET /api/analytics/email-performance?end_date=&days=`: per variant, sent, opened, clicked,
+/// their rates (percent) with 95 % Wilson intervals, and — for every variant but the leader —
+/// the two-sided two-proportion z-test against the variant with the best rate (α = 0.05, no
+/// correction for multiple comparisons), with the sends each variant needs to detect the
+/// difference seen so far at 80 % power and how many more that is.
 #[utoipa::path(get, path = "/api/analytics/email-performance", tag = "analytics",
     params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); default today"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; default 30")),
     responses((status = 200, body = Vec<super::openapi::VariantPerformance>), super::openapi::Errors))]
@@ -312,23 +371,45 @@ pub(super) async fn email_performance<S: Store>(
 ) -> Result<Json<Value>, ApiError> {
     let (start, end) = period(&app, &q)?.current();
     let stats = app.store.variant_stats(start, end).await?;
+    let counts: Vec<brim_core::stats::VariantCounts> = stats
+        .iter()
+        .map(|s| brim_core::stats::VariantCounts {
+            variant: s.variant.clone(),
+            sent: s.sent,
+            opened: s.opened,
+            clicked: s.clicked,
+        })
+        .collect();
+    let results = brim_core::stats::compare(&counts);
+    // Rates as percentages with two decimals, as the original's; p-values with four.
+    let pct = |f: f64| (f * 10_000.0).round() / 100.0;
+    let interval = |r: &brim_core::stats::Rate| json!([pct(r.low), pct(r.high)]);
+    let versus = |c: &Option<brim_core::stats::Comparison>| {
+        c.as_ref().map(|c| {
+            json!({
+                "against": c.against,
+                "p_value": (c.p_value * 10_000.0).round() / 10_000.0,
+                "significant": c.significant,
+                "needed_per_variant": c.needed_per_variant,
+                "more_needed": c.more_needed,
+            })
+        })
+    };
     let rows: Vec<Value> = stats
         .iter()
-        .map(|s| {
-            let rate = |n: u64| {
-                if s.sent == 0 {
-                    0.0
-                } else {
-                    (n as f64 / s.sent as f64 * 10_000.0).round() / 100.0
-                }
-            };
+        .zip(&results)
+        .map(|(s, r)| {
             json!({
                 "variant": s.variant,
                 "sent": s.sent,
                 "opened": s.opened,
                 "clicked": s.clicked,
-                "open_rate": rate(s.opened),
-                "click_rate": rate(s.clicked),
+                "open_rate": pct(r.open.rate),
+                "click_rate": pct(r.click.rate),
+                "open_rate_ci": interval(&r.open),
+                "click_rate_ci": interval(&r.click),
+                "open_vs_best": versus(&r.open_vs_best),
+                "click_vs_best": versus(&r.click_vs_best),
             })
         })
         .collect();

@@ -97,7 +97,11 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
             "/api/analytics/email-performance",
             get(leads::email_performance::<S>),
         )
-        .route("/api/leads/{company_id}", get(leads::lead::<S>))
+        .route(
+            "/api/leads/{company_id}",
+            get(leads::lead::<S>).delete(leads::delete_lead::<S>),
+        )
+        .route("/api/settings", get(leads::settings::<S>))
         .route("/api/report-outcome", post(leads::report_outcome::<S>))
         .route(
             "/api/leads/batch-score",
@@ -219,7 +223,7 @@ fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .expose_headers([header::HeaderName::from_static("x-total-count")]),
     )
@@ -382,11 +386,34 @@ async fn log_event<S: Store>(
         &["user_id", "step_name"],
         "expected {\"user_id\": string, \"step_name\": string, \"metadata\"?: object}: ",
     )?;
-    for (field, value) in [("user_id", &event.user_id), ("step_name", &event.step_name)] {
-        if value.trim().is_empty() || value.len() > 200 {
+    if event.user_id.trim().is_empty() || event.user_id.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "user_id",
+            "expected a non-empty string of at most 200 characters",
+        ));
+    }
+    // Only the configured flow's steps: an invented step would become a row of the funnel.
+    let steps = &app.settings.activation_steps;
+    if !steps.contains(&event.step_name) {
+        return Err(ApiError::invalid(
+            "step_name",
+            format!(
+                "expected one of {} (the server's activation steps), got {}",
+                steps.join(", "),
+                brim_core::quote(&event.step_name)
+            ),
+        ));
+    }
+    if let Some(metadata) = &event.metadata {
+        // Metadata is kept with the event: a few small values, not a payload store.
+        let size = serde_json::to_string(metadata).map_or(usize::MAX, |t| t.len());
+        if metadata.len() > 20 || size > 2_000 {
             return Err(ApiError::invalid(
-                field,
-                "expected a non-empty string of at most 200 bytes",
+                "metadata",
+                format!(
+                    "expected at most 20 entries and 2,000 bytes of JSON, got {} entries and {size} bytes",
+                    metadata.len()
+                ),
             ));
         }
     }

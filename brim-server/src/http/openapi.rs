@@ -30,13 +30,17 @@ pub struct ErrorBody {
 /// The person at a lead to write to.
 #[derive(ToSchema)]
 pub struct ContactInput {
+    #[schema(max_length = 200)]
     name: Option<String>,
+    #[schema(max_length = 254)]
     email: Option<String>,
+    #[schema(max_length = 200)]
     title: Option<String>,
 }
 
 /// A lead as the original accepted it, plus optional contact, zone, domain and attributes.
-/// Unknown fields are ignored.
+/// Unknown fields are ignored; a field given twice is refused. Lengths are in characters;
+/// a longer value, a longer list or more attributes is a 422 naming the field and the limit.
 #[derive(ToSchema)]
 #[schema(example = json!({"company_name": "Acme Logistics", "employee_count": 120, "industry": "Logistics",
     "funding_stage": "Series A", "tech_stack": ["Zapier", "AWS"], "recent_job_posts": ["Head of Operations"],
@@ -44,24 +48,43 @@ pub struct ContactInput {
     "contact": {"name": "Dana Li", "email": "dana@acme.example", "title": "COO"}, "timezone": "Europe/Berlin"}))]
 pub struct LeadInput {
     /// Required, non-empty.
+    #[schema(min_length = 1, max_length = 200)]
     company_name: String,
     /// Your id for the company; else the original's hash of the name.
+    #[schema(max_length = 200)]
     id: Option<String>,
     #[schema(minimum = 0)]
     employee_count: Option<u64>,
+    #[schema(max_length = 100)]
     industry: Option<String>,
+    #[schema(max_length = 100)]
     funding_stage: Option<String>,
-    tech_stack: Option<Vec<String>>,
-    recent_job_posts: Option<Vec<String>>,
-    news_mentions: Option<Vec<String>>,
+    /// At most 100 items of at most 300 characters.
+    #[schema(max_items = 100, inline)]
+    tech_stack: Option<Vec<ListItem>>,
+    /// At most 100 items of at most 300 characters.
+    #[schema(max_items = 100, inline)]
+    recent_job_posts: Option<Vec<ListItem>>,
+    /// At most 100 items of at most 300 characters.
+    #[schema(max_items = 100, inline)]
+    news_mentions: Option<Vec<ListItem>>,
     contact: Option<ContactInput>,
     /// IANA zone, e.g. `Europe/Berlin`.
+    #[schema(max_length = 64)]
     timezone: Option<String>,
+    #[schema(max_length = 100)]
     country: Option<String>,
+    #[schema(max_length = 253)]
     domain: Option<String>,
-    /// Your own signals: string, number or boolean values by name.
+    /// Your own signals: string, number or boolean values by name (at most 100; names of at
+    /// most 100 characters, text values of at most 1,000).
     attributes: Option<BTreeMap<String, AttributeValue>>,
 }
+
+/// One item of a lead's list: at most 300 characters.
+#[derive(ToSchema)]
+#[schema(value_type = String, max_length = 300)]
+pub struct ListItem(String);
 
 /// A custom attribute's value.
 #[derive(ToSchema)]
@@ -141,9 +164,11 @@ pub struct ActivationEventInput {
     /// An anonymous visitor id.
     #[schema(min_length = 1, max_length = 200)]
     user_id: String,
-    /// e.g. `file_upload`, `result_viewed`, `share_step_reached`.
+    /// One of the server's activation steps (`GET /api/settings`); by default `file_upload`,
+    /// `result_viewed` or `share_step_reached`. Any other is a 422.
     #[schema(min_length = 1, max_length = 200)]
     step_name: String,
+    /// At most 20 entries and 2,000 bytes of JSON.
     metadata: Option<BTreeMap<String, Value>>,
 }
 
@@ -238,7 +263,7 @@ pub struct StepCount {
     users: u64,
 }
 
-/// One variant's e-mails in the period; rates in percent.
+/// One variant's e-mails in the period; rates in percent, each with its 95 % Wilson interval.
 #[derive(ToSchema)]
 pub struct VariantPerformance {
     variant: String,
@@ -247,6 +272,57 @@ pub struct VariantPerformance {
     clicked: u64,
     open_rate: f64,
     click_rate: f64,
+    /// `[low, high]`, percent.
+    open_rate_ci: Vec<f64>,
+    /// `[low, high]`, percent.
+    click_rate_ci: Vec<f64>,
+    /// Against the variant with the best open rate; null for that variant.
+    open_vs_best: Option<VariantTest>,
+    /// Against the variant with the best click rate; null for that variant.
+    click_vs_best: Option<VariantTest>,
+}
+
+/// A two-sided two-proportion z-test of one variant against the leader (α = 0.05).
+#[derive(ToSchema)]
+pub struct VariantTest {
+    /// The leader's name.
+    against: String,
+    p_value: f64,
+    /// `p_value < 0.05`.
+    significant: bool,
+    /// Sends each variant needs to detect the difference seen so far (80 % power); null when
+    /// the rates are equal.
+    needed_per_variant: Option<u64>,
+    /// How many more sends that is for the smaller of the two (0 when significant).
+    more_needed: Option<u64>,
+}
+
+/// A deleted lead.
+#[derive(ToSchema)]
+pub struct LeadDeleted {
+    company_id: String,
+    deleted: bool,
+}
+
+/// The e-mail policy.
+#[derive(ToSchema)]
+pub struct EmailPolicyOut {
+    /// The actions whose leads get an e-mail; null: every action.
+    actions: Option<Vec<String>>,
+    /// The lowest score that gets an e-mail; null: any.
+    min_score: Option<u8>,
+    /// The policy in a sentence.
+    summary: String,
+}
+
+/// What `brim serve` was started with that a client needs.
+#[derive(ToSchema)]
+pub struct SettingsOut {
+    /// The activation flow's steps, in order.
+    activation_steps: Vec<String>,
+    /// The step that counts as an activation.
+    activation_step: String,
+    email_policy: EmailPolicyOut,
 }
 
 /// An e-mail as it will be sent, and where it is.
@@ -469,6 +545,8 @@ impl Modify for BearerAuth {
         super::leads::activation_funnel,
         super::leads::email_performance,
         super::leads::lead,
+        super::leads::delete_lead,
+        super::leads::settings,
         super::leads::report_outcome,
         super::leads::models,
         super::leads::model,
@@ -486,8 +564,8 @@ impl Modify for BearerAuth {
     ),
     tags(
         (name = "scoring", description = "Score leads, one or a batch"),
-        (name = "analytics", description = "KPIs, the funnel, the scored-leads table and the rest of spec §5"),
-        (name = "leads", description = "A lead's story and its outcomes"),
+        (name = "analytics", description = "KPIs, the funnel over time, the scored-leads table, the score distribution, the activation funnel, A/B results and the server's settings"),
+        (name = "leads", description = "A lead's story, its outcomes, and deleting it"),
         (name = "models", description = "Scoring models: presets and uploads"),
         (name = "emails", description = "The e-mail queue: previews, re-queue, cancel"),
         (name = "public", description = "No API key needed: activation, tracking, unsubscribe, health"),

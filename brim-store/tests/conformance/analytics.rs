@@ -385,12 +385,20 @@ async fn the_scored_leads_table_pages_sorts_filters_and_searches() {
 async fn distribution_top_activation_and_variants() {
     for_each_store!(|store| {
         fixture!(store);
-        let bins = store.score_distribution().await.unwrap();
+        let bins = store.score_distribution(i64::MIN, i64::MAX).await.unwrap();
         assert_eq!(bins.len(), 10);
         let counts: Vec<u64> = bins.iter().map(|b| b.companies).collect();
         // Fillers 0..59 fill bins 0-5 with ten each; c (75) and b (76) in 70-79; a, d in 90-100.
         assert_eq!(counts, [10, 10, 10, 10, 10, 10, 0, 2, 0, 2]);
         assert_eq!((bins[9].from, bins[9].to), (90, 100));
+        // A period counts the companies whose latest score was made in it: a, b and c this week
+        // (d and the fillers were last scored the week before).
+        let week = store
+            .score_distribution(END - 7 * DAY_MS, END)
+            .await
+            .unwrap();
+        let counts: Vec<u64> = week.iter().map(|b| b.companies).collect();
+        assert_eq!(counts, [0, 0, 0, 0, 0, 0, 0, 2, 0, 1]);
 
         let top = store.top_leads(2).await.unwrap();
         assert_eq!(
@@ -401,20 +409,28 @@ async fn distribution_top_activation_and_variants() {
         );
         assert!(store.top_leads(0).await.unwrap().is_empty());
 
+        let flow: Vec<String> = brim_store::ACTIVATION_STEPS.map(String::from).to_vec();
         let steps = store
-            .activation_funnel(END - 7 * DAY_MS, END)
+            .activation_funnel(END - 7 * DAY_MS, END, &flow)
             .await
             .unwrap();
         let got: Vec<(&str, u64)> = steps.iter().map(|s| (s.step.as_str(), s.users)).collect();
+        // Only the configured steps, in their order: custom_step is not one of them.
         assert_eq!(
             got,
             [
                 ("file_upload", 3),
                 ("result_viewed", 2),
                 ("share_step_reached", 1),
-                ("custom_step", 1)
             ]
         );
+        let flow = vec!["custom_step".to_string(), "never_reached".to_string()];
+        let steps = store
+            .activation_funnel(END - 7 * DAY_MS, END, &flow)
+            .await
+            .unwrap();
+        let got: Vec<(&str, u64)> = steps.iter().map(|s| (s.step.as_str(), s.users)).collect();
+        assert_eq!(got, [("custom_step", 1), ("never_reached", 0)]);
 
         let variants = store.variant_stats(i64::MIN, i64::MAX).await.unwrap();
         let got: Vec<(&str, u64, u64, u64)> = variants

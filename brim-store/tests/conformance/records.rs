@@ -36,6 +36,80 @@ async fn upsert_merges_and_keeps_what_a_new_record_leaves_out() {
 }
 
 #[tokio::test]
+async fn deleting_a_lead_removes_it_everywhere_but_its_suppressions() {
+    use brim_store::{Analytics, EmailQueue, LeadsQuery, Suppression, SuppressionReason};
+    for_each_store!(|store| {
+        let scorer = Scorer::preset("balanced").unwrap();
+        let (gone, kept) = (
+            lead(r#"{"company_name": "Gone", "contact": {"email": "ceo@gone.io"}}"#),
+            lead(r#"{"company_name": "Kept"}"#),
+        );
+        let scores: Vec<NewScore> = [&gone, &kept]
+            .iter()
+            .map(|l| NewScore {
+                report: scorer.report(l),
+                scored_at: 10,
+            })
+            .collect();
+        let events: Vec<NewEvent> = scores
+            .iter()
+            .map(|s| NewEvent::score_calculated(&s.report, 10))
+            .collect();
+        store
+            .record_scored(&[gone.clone(), kept.clone()], 10, &scores, &events)
+            .await
+            .unwrap();
+        let id = gone.company_id().into_owned();
+        store
+            .report_outcomes(&[Outcome {
+                company_id: id.clone(),
+                outcome: OutcomeKind::DemoBooked,
+                occurred_at: 11,
+            }])
+            .await
+            .unwrap();
+        store
+            .enqueue(
+                &[crate::queue::email(&id, 50, Some("boss@gone.io"))],
+                12,
+            )
+            .await
+            .unwrap();
+        store
+            .suppress(&[Suppression {
+                value: "ceo@gone.io".into(),
+                reason: SuppressionReason::Unsubscribed,
+                created_at: 13,
+            }])
+            .await
+            .unwrap();
+
+        assert!(store.delete_lead(&id).await.unwrap());
+        assert!(store.get_lead(&id).await.unwrap().is_none());
+        assert!(store.score_history(&id).await.unwrap().is_empty());
+        assert!(store.latest_score(&id).await.unwrap().is_none());
+        assert!(store.events_for_company(&id).await.unwrap().is_empty());
+        assert!(store.outcomes_for(&id).await.unwrap().is_empty());
+        assert!(store.email_for_company(&id).await.unwrap().is_none());
+        assert_eq!(store.queue_counts().await.unwrap().queued, 0);
+        let table = store.scored_leads(&LeadsQuery::default()).await.unwrap();
+        assert_eq!(table.total, 1);
+        assert_eq!(table.rows[0].company_name, "Kept");
+        assert!(
+            store.suppression_of("ceo@gone.io").await.unwrap().is_some(),
+            "an unsubscribed address stays unsubscribed"
+        );
+        // The other company is untouched; a second delete finds nothing.
+        assert!(store.get_lead(&kept.company_id()).await.unwrap().is_some());
+        assert_eq!(store.score_history(&kept.company_id()).await.unwrap().len(), 1);
+        assert!(!store.delete_lead(&id).await.unwrap());
+        // Scored again, it is a new company.
+        store.upsert_leads(&[gone.clone()], 20).await.unwrap();
+        assert_eq!(store.get_lead(&id).await.unwrap().unwrap().created_at, 20);
+    });
+}
+
+#[tokio::test]
 async fn company_ids_follow_the_name_exactly_or_the_given_id() {
     for_each_store!(|store| {
         let leads = [
