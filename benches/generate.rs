@@ -74,6 +74,7 @@ fn main() {
             GenerateConfig {
                 concurrency: in_flight,
                 chunk: 16 * in_flight,
+                actions: None,
                 ..GenerateConfig::default()
             },
         );

@@ -51,6 +51,7 @@ async fn four_workers_on_one_postgres_queue_send_each_email_once() {
         template_author(),
         GenerateConfig {
             window: SendWindow::Always,
+            actions: None,
             ..GenerateConfig::default()
         },
     )

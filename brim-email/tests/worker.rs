@@ -381,3 +381,40 @@ async fn dead_rows_can_be_requeued_and_queued_ones_cancelled() {
         EmailStatus::Cancelled
     );
 }
+
+/// By default only leads whose action is an outreach action get an e-mail: a lead to monitor
+/// is watched, not written to (issue 22: a low_priority_monitoring lead was e-mailed).
+#[tokio::test]
+async fn by_default_only_outreach_leads_get_an_email() {
+    let store = memory_store().await;
+    let generator = brim_email::Generator::new(
+        store.clone(),
+        template_author(),
+        brim_email::GenerateConfig::default(),
+    );
+    let scorer = Scorer::preset("balanced").unwrap();
+    let leads = leads(40);
+    let outreach = leads
+        .iter()
+        .filter(|l| scorer.report(l).action.is_outreach())
+        .count();
+    assert!(
+        outreach > 0 && outreach < leads.len(),
+        "the leads must mix outreach and monitoring for this test to mean anything"
+    );
+    let report = generator
+        .score_and_generate(leads.clone(), &scorer, TUESDAY_10_UTC)
+        .await
+        .unwrap();
+    assert_eq!(report.queued, outreach, "{report:?}");
+    assert_eq!(report.filtered, leads.len() - outreach, "{report:?}");
+    for lead in &leads {
+        let email = store.email_for_company(&lead.company_id()).await.unwrap();
+        assert_eq!(
+            email.is_some(),
+            scorer.report(lead).action.is_outreach(),
+            "{}",
+            lead.company_name
+        );
+    }
+}

@@ -37,6 +37,16 @@ async fn memory_store() -> (Arc<SqliteStore>, Arc<dyn Clock>) {
     (store, clock)
 }
 
+/// Generation for every scored lead, monitoring ones too: these tests are about how e-mails
+/// are generated and served, not the policy (the default policy, outreach only, is tested in
+/// brim-email's worker tests and by `brim serve` in serve.rs).
+fn every_lead() -> GenerateConfig {
+    GenerateConfig {
+        actions: None,
+        ..GenerateConfig::default()
+    }
+}
+
 /// The test composer: a fixed secret, tracking on or off.
 fn composer(tracking: bool) -> Arc<brim_email::Composer> {
     let mut config =
@@ -60,7 +70,7 @@ async fn app(
     let (store, clock) = memory_store().await;
     let (generation, task) = if with_generation {
         let author = template_author();
-        let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+        let generator = Generator::new(store.clone(), author, every_lead());
         let (tx, task) = spawn_generation(
             generator,
             clock.clone(),
@@ -988,7 +998,7 @@ async fn the_sweep_writes_emails_for_scored_leads_that_have_none() {
         author.clone(),
         GenerateConfig {
             min_score: Some(101),
-            ..GenerateConfig::default()
+            ..every_lead()
         },
     );
     assert_eq!(
@@ -997,7 +1007,7 @@ async fn the_sweep_writes_emails_for_scored_leads_that_have_none() {
             .unwrap(),
         0
     );
-    let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+    let generator = Generator::new(store.clone(), author, every_lead());
     assert_eq!(
         brim_server::sweep_missing_emails(&generator, NOW)
             .await
@@ -1028,7 +1038,7 @@ async fn a_shutdown_stops_a_long_sweep_between_pages() {
         );
     }
     let author = template_author();
-    let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+    let generator = Generator::new(store.clone(), author, every_lead());
     let clock: Arc<dyn Clock> = Arc::new(FixedClock(AtomicI64::new(NOW)));
     // The first tick sweeps at once; once its first e-mails are queued the sender is dropped
     // (a shutdown) while the sweep is still going.
@@ -1062,7 +1072,7 @@ async fn a_shutdown_stops_a_long_sweep_between_pages() {
     );
     // The next start's sweep goes on from there.
     let author = template_author();
-    let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+    let generator = Generator::new(store.clone(), author, every_lead());
     assert_eq!(
         brim_server::sweep_missing_emails(&generator, NOW)
             .await
@@ -1710,7 +1720,7 @@ async fn keyed_router() -> axum::Router {
 async fn generation_gives_way_to_requests_waiting_for_their_commit_but_is_not_starved() {
     let (store, clock) = memory_store().await;
     let author = template_author();
-    let generator = Generator::new(store.clone(), author, GenerateConfig::default());
+    let generator = Generator::new(store.clone(), author, every_lead());
     let backlog = Arc::new(brim_store::Backlog::default());
     let (tx, _task) = spawn_generation(
         generator,

@@ -38,7 +38,7 @@ fn serve_scores_writes_sends_to_the_outbox_and_stops_on_sigterm() {
         port,
         "POST",
         "/api/score-company",
-        r#"{"company_name": "Acme", "employee_count": 120, "industry": "SaaS", "contact": {"name": "Pat Doe", "email": "pat@acme.example"}}"#,
+        r#"{"company_name": "Acme", "funding_stage": "Series A", "tech_stack": ["Zapier", "Salesforce"], "recent_job_posts": ["Head of Operations"], "employee_count": 120, "industry": "SaaS", "contact": {"name": "Pat Doe", "email": "pat@acme.example"}}"#,
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
     let outbox = dir.path().join("outbox");
@@ -101,7 +101,7 @@ fn a_separate_worker_sends_what_a_server_without_one_queued() {
         port,
         "POST",
         "/api/score-company",
-        r#"{"company_name": "Acme", "contact": {"email": "pat@acme.example"}}"#,
+        r#"{"company_name": "Acme", "funding_stage": "Series A", "tech_stack": ["Zapier", "Salesforce"], "recent_job_posts": ["Head of Operations"], "employee_count": 120, "industry": "SaaS", "contact": {"email": "pat@acme.example"}}"#,
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
     wait_for("the e-mail to be queued", || {
@@ -150,15 +150,40 @@ fn the_quick_start_imports_the_sample_and_fills_the_dashboard() {
             "1",
         ],
     );
-    let with_contact = std::fs::read_to_string(sample)
+    // The default policy: an e-mail for each lead with a contact whose action is outreach;
+    // the sample has leads to monitor too, which get none.
+    let scorer = brim_core::Scorer::preset("balanced").unwrap();
+    let leads: Vec<brim_core::Lead> = std::fs::read_to_string(sample)
         .unwrap()
         .lines()
-        .filter(|l| l.contains("\"contact\""))
+        .map(|l| brim_core::Lead::from_json(l).unwrap())
+        .collect();
+    let written = leads
+        .iter()
+        .filter(|l| l.contact.is_some() && scorer.report(l).action.is_outreach())
         .count();
-    assert!(with_contact > 0);
+    let monitored = leads
+        .iter()
+        .filter(|l| !scorer.report(l).action.is_outreach())
+        .count();
+    assert!(written > 0 && monitored > 0, "{written} {monitored}");
     wait_for("the sample's e-mails in the outbox", || {
-        eml_count(&dir.path().join("outbox")) == with_contact
+        eml_count(&dir.path().join("outbox")) == written
     });
+    let unwritten = http(
+        port,
+        "GET",
+        "/api/analytics/scored-leads-table?action=low_priority_monitoring&status=none",
+        "",
+    );
+    assert!(
+        unwritten
+            .head
+            .to_lowercase()
+            .contains(&format!("x-total-count: {monitored}")),
+        "every lead to monitor is without an e-mail: {}",
+        unwritten.head
+    );
     let table = http(port, "GET", "/api/analytics/scored-leads-table", "");
     assert!(
         table.head.to_lowercase().contains("x-total-count: 10"),
@@ -255,7 +280,7 @@ fn llm_flags_choose_a_local_openai_compatible_server() {
         port,
         "POST",
         "/api/score-company",
-        r#"{"company_name": "Acme", "employee_count": 120, "contact": {"email": "pat@acme.example"}}"#,
+        r#"{"company_name": "Acme", "funding_stage": "Series A", "tech_stack": ["Zapier", "Salesforce"], "recent_job_posts": ["Head of Operations"], "employee_count": 120, "industry": "SaaS", "contact": {"email": "pat@acme.example"}}"#,
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
     wait_for("the e-mail written by the model", || {

@@ -77,6 +77,8 @@ pub fn generator(store: Arc<SqliteStore>, author: Arc<Author>) -> Generator<Sqli
         author,
         GenerateConfig {
             message_domain: "brim.example".into(),
+            // Every lead, monitoring ones too: these tests are about writing and sending.
+            actions: None,
             ..GenerateConfig::default()
         },
     )
