@@ -84,7 +84,8 @@ pub(crate) fn check_len(field: &str, text: &str, max: usize) -> Result<(), crate
     ))
 }
 
-/// `Err` naming `field` when a list or map has more than `max` entries.
+/// `Err` naming `field` when a list or map has more than `max` entries (a parser stops at the
+/// first entry too many, so the message does not say how many there were).
 pub(crate) fn check_count(
     field: &str,
     n: usize,
@@ -96,7 +97,7 @@ pub(crate) fn check_count(
     }
     Err(crate::LeadError::new(
         field,
-        format!("expected at most {max} {what}, got {n}"),
+        format!("expected at most {max} {what}"),
     ))
 }
 

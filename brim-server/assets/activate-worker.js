@@ -49,6 +49,17 @@ async function scoreFile(file, pageSize) {
   if (current?.scorer) current.scorer.free();
   current = null;
   const head = (await file.slice(0, 4096).text()).replace(/^\uFEFF/, "").trimStart();
+  const name = (file.name || "").toLowerCase();
+  // A .json file must hold JSON: one that does not start like it is reported as broken JSON,
+  // not read as a CSV (whose first complaint would be a missing company_name column).
+  if (/\.json$/.test(name) && !head.startsWith("[") && !head.startsWith("{")) {
+    throw new Error(head.length
+      ? "the file is not valid JSON: a .json file of leads starts with [ (an array of leads) or { (one lead per line)"
+      : "the file is empty");
+  }
+  if (/\.(csv|tsv)$/.test(name) && (head.startsWith("[") || head.startsWith("{"))) {
+    throw new Error("this .csv file holds JSON: save it as .json or .jsonl, or export it from your spreadsheet as CSV");
+  }
   if (head.startsWith("[")) {
     unit = "item";
     current = { file, format: "array" };

@@ -1,7 +1,12 @@
-// The dashboard: KPI cards, charts and tables drawn from the analytics API.
+// The dashboard: KPI cards, charts and tables drawn from the analytics API, and a lead's
+// story in a side panel (its explanation, e-mail, events; re-queue, cancel, delete).
 "use strict";
 
-const state = { page: 1, perPage: 25, sort: "score", order: "desc", search: "", status: "" };
+const DAY_MS = 86400000;
+// What a first click on a column sorts by: names A→Z, scores and dates best/newest first.
+const FIRST_ORDER = { name: "asc", score: "desc", date: "desc" };
+const state = { page: 1, perPage: 25, sort: "score", order: "desc", search: "", status: "", action: "",
+  period: { days: 30, endDate: null } };
 
 const KPIS = [
   ["qualified-leads", "Qualified leads", ""],
@@ -10,24 +15,96 @@ const KPIS = [
   ["funnel-conversion-rate", "Funnel conversion", " %"],
 ];
 
+// ---- errors and states -------------------------------------------------------------------
+
+function explain(error) {
+  if (error instanceof ApiError) {
+    if (error.status >= 500) {
+      return `The server could not answer (HTTP ${error.status}: ${error.message}). Press Refresh to try again; if it keeps failing, check the server's log.`;
+    }
+    return `The server refused the request (HTTP ${error.status}): ${error.message}`;
+  }
+  // fetch rejects with a TypeError when the server cannot be reached at all.
+  return "Could not reach the server. Is brim serve still running? Press Refresh to try again.";
+}
+
 function showError(error) {
   if (error instanceof ApiError && error.status === 401) {
+    const hadKey = Boolean(sessionStorage.getItem(KEY_STORE));
+    $("key-message").textContent = hadKey
+      ? "The API key was refused: it is wrong, or the server's key was changed (an expired key). Enter the current key."
+      : "This server needs its API key to show the dashboard.";
     $("key-form").classList.remove("hidden");
+    $("key").focus();
     return;
   }
-  $("error").textContent = `Could not load: ${error.message}`;
+  $("error").textContent = explain(error);
   $("error").classList.remove("hidden");
 }
 
-function days() { return $("days").value; }
+function notice(text) {
+  $("notice").textContent = text;
+  $("notice").classList.remove("hidden");
+}
+
+// ---- the period --------------------------------------------------------------------------
+
+function isoDay(ms) { return new Date(ms).toISOString().slice(0, 10); }
+
+/** The period's query string: `days=N` (ending today) or `days=N&end_date=YYYY-MM-DD`. */
+function periodQuery() {
+  const params = new URLSearchParams({ days: state.period.days });
+  if (state.period.endDate) params.set("end_date", state.period.endDate);
+  return params.toString();
+}
+
+function periodLabel() {
+  const end = state.period.endDate ? Date.parse(state.period.endDate) : Date.parse(isoDay(Date.now()));
+  const start = end - (state.period.days - 1) * DAY_MS;
+  return `${isoDay(start)} to ${isoDay(end)} (UTC, ${state.period.days} ${state.period.days === 1 ? "day" : "days"}), compared with the ${state.period.days} days before`;
+}
+
+function choosePeriod() {
+  const value = $("days").value;
+  $("range").classList.toggle("hidden", value !== "custom");
+  if (value === "custom") {
+    // Start from the period shown, so Apply alone changes nothing.
+    const end = state.period.endDate || isoDay(Date.now());
+    $("to").value = end;
+    $("from").value = isoDay(Date.parse(end) - (state.period.days - 1) * DAY_MS);
+    $("from").focus();
+    return;
+  }
+  state.period = { days: Number(value), endDate: null };
+  loadAll();
+}
+
+function applyRange(event) {
+  event.preventDefault();
+  const from = Date.parse($("from").value), to = Date.parse($("to").value);
+  $("error").classList.add("hidden");
+  if (Number.isNaN(from) || Number.isNaN(to)) return showRangeError("Choose both dates of the range.");
+  if (from > to) return showRangeError("The range starts after it ends: choose a start on or before the end.");
+  const days = Math.round((to - from) / DAY_MS) + 1;
+  if (days > 3660) return showRangeError("A range can be at most 3,660 days (about ten years).");
+  state.period = { days, endDate: $("to").value };
+  loadAll();
+}
+
+function showRangeError(text) {
+  $("error").textContent = text;
+  $("error").classList.remove("hidden");
+}
+
+// ---- KPIs and charts ---------------------------------------------------------------------
 
 async function loadKpis() {
-  const cards = await Promise.all(KPIS.map(([metric]) => api(`/api/analytics/kpi/${metric}?days=${days()}`)));
+  const cards = await Promise.all(KPIS.map(([metric]) => api(`/api/analytics/kpi/${metric}?${periodQuery()}`)));
   $("kpis").replaceChildren(...cards.map((card, i) => {
     const [metric, label, unit] = KPIS[i];
     const change = card.percentage_change;
     let changeNode;
-    if (change === null) changeNode = el("span", { class: "flat" }, "new this period");
+    if (change === null) changeNode = el("span", { class: "flat" }, card.current_value ? "new this period" : "none in either period");
     else if (change > 0) changeNode = el("span", { class: "up" }, `▲ ${fmt(change, 1)} %`);
     else if (change < 0) changeNode = el("span", { class: "down" }, `▼ ${fmt(-change, 1)} %`);
     else changeNode = el("span", { class: "flat" }, "no change");
@@ -43,7 +120,11 @@ function lineChart(points, series) {
   const max = Math.max(1, ...points.flatMap((p) => series.map((s) => p[s.key])));
   const x = (i) => left + (points.length <= 1 ? 0 : (i * (width - left - 8)) / (points.length - 1));
   const y = (v) => top + (height - top - bottom) * (1 - v / max);
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": "qualified leads and activations per day" });
+  const total = (key) => points.reduce((sum, p) => sum + p[key], 0);
+  const summary = series.map((s) => `${fmt(total(s.key))} ${s.label}`).join(" and ");
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img",
+    "aria-label": `Qualified leads and activations per day, ${points[0]?.date ?? ""} to ${points[points.length - 1]?.date ?? ""}: ${summary} in all` },
+  svg("title", {}, `Qualified leads and activations per day: ${summary}`));
   for (const frac of [0, 0.5, 1]) {
     const v = Math.round(max * frac);
     chart.append(svg("line", { x1: left, x2: width - 4, y1: y(v), y2: y(v), stroke: "#e3e6ec" }),
@@ -52,7 +133,7 @@ function lineChart(points, series) {
   const step = Math.max(1, Math.ceil(points.length / 6));
   points.forEach((p, i) => {
     const last = i === points.length - 1;
-    if (i % step === 0 || last) chart.append(svg("text", { x: x(i), y: height - 4, "text-anchor": last ? "end" : i === 0 ? "start" : "middle" }, p.date.slice(5)));
+    if (i % step === 0 || last) chart.append(svg("text", { x: x(i), y: height - 4, "text-anchor": last ? "end" : i === 0 ? "start" : "middle", "data-axis": "x" }, p.date.slice(5)));
   });
   for (const s of series) {
     chart.append(svg("polyline", { fill: "none", stroke: s.color, "stroke-width": 2, "data-series": s.key,
@@ -66,19 +147,30 @@ function lineChart(points, series) {
 }
 
 async function loadFunnel() {
-  const points = await api(`/api/analytics/funnel-over-time?days=${days()}`);
-  $("funnel-chart").replaceChildren(lineChart(points, [
+  const points = await api(`/api/analytics/funnel-over-time?${periodQuery()}`);
+  const series = [
     { key: "qualified_leads", color: "#2f6fed", label: "qualified leads" },
     { key: "activations", color: "#1f8a4c", label: "activations" },
-  ]));
+  ];
+  const quiet = points.every((p) => series.every((s) => p[s.key] === 0));
+  $("funnel-chart").replaceChildren(lineChart(points, series),
+    quiet ? el("p", { class: "muted empty" }, "No qualified leads and no activations in this period. Score leads, or choose a longer period.") : null);
 }
 
 async function loadDistribution() {
-  const bins = await api("/api/analytics/score-distribution");
+  const bins = await api(`/api/analytics/score-distribution?${periodQuery()}`);
+  const companies = bins.reduce((sum, b) => sum + b.companies, 0);
+  if (companies === 0) {
+    $("distribution-chart").replaceChildren(el("p", { class: "muted empty" },
+      "No companies were scored in this period. Score leads (POST /api/score-company or a batch upload), or choose a longer period."));
+    return;
+  }
   const width = 560, height = 220, bottom = 22, top = 14;
   const max = Math.max(1, ...bins.map((b) => b.companies));
   const bar = (width - 10) / Math.max(1, bins.length);
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": "score distribution" });
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img",
+    "aria-label": `Score distribution of ${fmt(companies)} companies: ${bins.map((b) => `${b.from}–${b.to}: ${b.companies}`).join(", ")}` },
+  svg("title", {}, `Score distribution of ${fmt(companies)} companies`));
   bins.forEach((b, i) => {
     const h = ((height - top - bottom) * b.companies) / max;
     const color = b.from > 75 ? "#1f8a4c" : b.from >= 50 ? "#2f6fed" : "#9aa3b5";
@@ -91,13 +183,35 @@ async function loadDistribution() {
   $("distribution-chart").replaceChildren(chart);
 }
 
-async function loadVariants() {
-  const rows = await api(`/api/analytics/email-performance?days=${days()}`);
-  $("variants").tBodies[0].replaceChildren(...(rows.length ? rows.map((r) => el("tr", {},
-    el("td", {}, r.variant), el("td", { class: "num" }, fmt(r.sent)),
-    el("td", { class: "num" }, `${fmt(r.opened)} (${fmt(r.open_rate, 1)} %)`),
-    el("td", { class: "num" }, `${fmt(r.clicked)} (${fmt(r.click_rate, 1)} %)`))) : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No e-mails sent in this period."))]));
+// ---- A/B results -------------------------------------------------------------------------
+
+function withInterval(rate, ci) {
+  return el("span", {}, `${fmt(rate, 1)} %`, el("span", { class: "muted" }, ` (${fmt(ci[0], 1)}–${fmt(ci[1], 1)} %)`));
 }
+
+function verdict(row) {
+  const vs = row.click_vs_best;
+  if (row.sent === 0) return el("span", { class: "muted" }, "nothing sent yet");
+  if (!vs) return el("span", { class: "up" }, "best click rate so far");
+  const p = vs.p_value < 0.001 ? "p < 0.001" : `p = ${fmt(vs.p_value, 3)}`;
+  if (vs.significant) return el("span", { class: "down" }, `clicks less than ${vs.against} (${p}): a real difference`);
+  if (vs.needed_per_variant === null) return el("span", { class: "muted" }, `same click rate as ${vs.against} so far`);
+  return el("span", { class: "muted" },
+    `no clear difference from ${vs.against} yet (${p}); about ${fmt(vs.more_needed)} more sends per variant needed (${fmt(vs.needed_per_variant)} each in all)`);
+}
+
+async function loadVariants() {
+  const rows = await api(`/api/analytics/email-performance?${periodQuery()}`);
+  $("variants").tBodies[0].replaceChildren(...(rows.length ? rows.map((r) => el("tr", { "data-variant": r.variant },
+    el("td", {}, r.variant), el("td", { class: "num" }, fmt(r.sent)),
+    el("td", {}, withInterval(r.open_rate, r.open_rate_ci)),
+    el("td", {}, withInterval(r.click_rate, r.click_rate_ci)),
+    el("td", { class: "verdict" }, verdict(r))))
+    : [el("tr", {}, el("td", { colspan: 5, class: "muted" },
+      "No e-mails sent in this period. E-mails go out within the send window (brim serve --send-window); the queue shows what is waiting."))]));
+}
+
+// ---- queue, policy, activation -----------------------------------------------------------
 
 async function loadQueue() {
   const text = await (await api("/metrics", {}, true)).text();
@@ -107,39 +221,125 @@ async function loadQueue() {
     el("td", {}, el("span", { class: `badge ${status}` }, status)), el("td", { class: "num", "data-status": status }, fmt(n)))));
 }
 
-async function loadActivation() {
-  const steps = await api(`/api/analytics/activation-funnel?days=${days()}`);
-  $("activation").tBodies[0].replaceChildren(...steps.map((s) => el("tr", {}, el("td", {}, s.step), el("td", { class: "num" }, fmt(s.users)))));
+let settings = null;
+
+async function loadSettings() {
+  if (!settings) settings = await api("/api/settings");
+  $("policy").textContent = `E-mail policy: ${settings.email_policy.summary} (brim serve --email-actions, --email-min-score)`;
 }
+
+async function loadActivation() {
+  const steps = await api(`/api/analytics/activation-funnel?${periodQuery()}`);
+  const first = steps.length ? steps[0].users : 0;
+  $("activation").tBodies[0].replaceChildren(...steps.map((s) => el("tr", {}, el("td", {}, s.step.replaceAll("_", " ")),
+    el("td", { class: "num" }, fmt(s.users)), el("td", { class: "num" }, first ? `${fmt((100 * s.users) / first, 1)} %` : "–"))),
+  ...(steps.every((s) => s.users === 0) ? [el("tr", {}, el("td", { colspan: 3, class: "muted" }, "Nobody went through the activation page in this period."))] : []));
+}
+
+// ---- the scored-leads table --------------------------------------------------------------
 
 async function loadLeads() {
   const params = new URLSearchParams({ page: state.page, per_page: state.perPage, sort: state.sort, order: state.order });
   if (state.search) params.set("search", state.search);
   if (state.status) params.set("status", state.status);
+  if (state.action) params.set("action", state.action);
+  $("total").replaceChildren(el("span", { class: "spinner" }), "Loading…");
   const response = await api(`/api/analytics/scored-leads-table?${params}`, {}, true);
   const rows = await response.json();
   const total = Number(response.headers.get("x-total-count") || rows.length);
   const pages = Math.max(1, Math.ceil(total / state.perPage));
-  $("total").textContent = `${fmt(total)} companies`;
+  $("total").textContent = `${fmt(total)} ${total === 1 ? "company" : "companies"}`;
   $("page").textContent = `page ${state.page} of ${pages}`;
   $("prev").disabled = state.page <= 1;
   $("next").disabled = state.page >= pages;
+  const filtered = state.search || state.status || state.action;
+  const empty = filtered
+    ? "No company matches these filters. Clear the search or choose another status or action."
+    : "No scored leads yet. Score some with POST /api/score-company, a batch upload (POST /api/leads/batch-score), or brim serve --import FILE.";
   $("leads").tBodies[0].replaceChildren(...(rows.length ? rows.map((r) => el("tr", { class: "clickable", tabindex: 0, "data-company": r.company_id,
     onclick: () => openLead(r.company_id), onkeydown: (e) => { if (e.key === "Enter") openLead(r.company_id); } },
-    el("td", {}, r.company_name), el("td", { class: "num" }, r.score), el("td", { class: "num" }, r.fit_score),
+    el("td", { class: "name", title: r.company_name }, r.company_name), el("td", { class: "num" }, r.score), el("td", { class: "num" }, r.fit_score),
     el("td", { class: "num" }, r.intent_score), el("td", {}, r.action.replaceAll("_", " ")),
     el("td", {}, el("span", { class: `badge ${r.email_status || ""}` }, r.email_status || "none")),
-    el("td", {}, r.email_variant_sent || "–"), el("td", {}, when(r.scored_at)))) : [el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No scored leads yet. Score some with POST /api/score-company or a batch upload."))]));
+    el("td", {}, r.email_variant_sent || "–"), el("td", {}, when(r.scored_at)))) : [el("tr", {}, el("td", { colspan: 8, class: "muted" }, empty))]));
   for (const button of document.querySelectorAll("#leads th button")) {
     const label = button.textContent.replace(/ [▲▼]$/, "");
-    button.textContent = button.dataset.sort === state.sort ? `${label} ${state.order === "desc" ? "▼" : "▲"}` : label;
+    const active = button.dataset.sort === state.sort;
+    button.textContent = active ? `${label} ${state.order === "desc" ? "▼" : "▲"}` : label;
+    button.parentElement.setAttribute("aria-sort", active ? (state.order === "desc" ? "descending" : "ascending") : "none");
   }
+}
+
+// ---- a lead's story ----------------------------------------------------------------------
+
+const closeButton = () => el("button", { class: "secondary", type: "button", onclick: closePanel }, "Close");
+
+function closePanel() { $("detail").classList.add("hidden"); }
+
+async function emailAction(lead, what) {
+  try {
+    await api(`/api/emails/${lead.email.id}/${what}`, { method: "POST" });
+    notice(what === "cancel" ? `The e-mail to ${lead.lead.company_name} was cancelled.` : `The e-mail to ${lead.lead.company_name} is back in the queue.`);
+    await openLead(lead.company_id);
+    await Promise.all([loadLeads(), loadQueue()]);
+  } catch (error) {
+    $("detail").append(el("p", { class: "error", role: "alert" }, `Could not ${what === "cancel" ? "cancel" : "re-queue"} the e-mail: ${error.message}`));
+  }
+}
+
+async function deleteLead(lead) {
+  const name = lead.lead.company_name;
+  if (!confirm(`Delete ${name} and everything recorded about it (scores, e-mail, events, outcomes)? This cannot be undone.`)) return;
+  try {
+    await api(`/api/leads/${encodeURIComponent(lead.company_id)}`, { method: "DELETE" });
+    closePanel();
+    notice(`${name} was deleted.`);
+    await loadAll();
+  } catch (error) {
+    $("detail").append(el("p", { class: "error", role: "alert" }, `Could not delete this lead: ${error.message}`));
+  }
+}
+
+function rulesTable(report) {
+  if (!report.contributions || !report.contributions.length) return null;
+  return el("table", { class: "rules" },
+    el("thead", {}, el("tr", {}, el("th", {}, "Rule"), el("th", {}, "Category"), el("th", {}, "Outcome"), el("th", { class: "num" }, "Points"))),
+    el("tbody", {}, report.contributions.map((c) => el("tr", {},
+      el("td", {}, c.rule), el("td", {}, c.category), el("td", {}, c.outcome), el("td", { class: "num" }, c.points)))));
+}
+
+function emailSection(lead) {
+  const email = lead.email;
+  if (!email) {
+    return el("p", { class: "muted" }, settings
+      ? `No e-mail. ${settings.email_policy.summary}`
+      : "No e-mail yet.");
+  }
+  const actions = [];
+  if (email.status === "waiting" || email.status === "queued") {
+    actions.push(el("button", { class: "secondary", type: "button", id: "cancel-email", onclick: () => emailAction(lead, "cancel") }, "Cancel e-mail"));
+  }
+  if (email.status === "dead") {
+    actions.push(el("button", { class: "secondary", type: "button", id: "requeue-email", onclick: () => emailAction(lead, "requeue") }, "Re-queue e-mail"));
+  }
+  return [
+    el("p", {}, el("span", { class: `badge ${email.status}`, id: "email-status" }, email.status),
+      ` · variant ${email.variant} · written by ${email.writer}`, email.attempts ? ` · ${email.attempts} ${email.attempts === 1 ? "attempt" : "attempts"}` : ""),
+    email.waits_because ? el("p", { class: "muted" }, `Waits because ${email.waits_because}; planned ${when(email.planned_send_at)}`) : null,
+    email.sent_at ? el("p", { class: "muted" }, `Sent ${when(email.sent_at)}`) : null,
+    email.last_error ? el("p", { class: "down" }, `Last error: ${email.last_error}`) : null,
+    actions.length ? el("p", { class: "actions" }, actions) : null,
+    el("div", { class: "mail" },
+      el("p", {}, el("span", { class: "muted" }, "To: "), email.recipient || "(no contact yet: the e-mail waits for one)"),
+      el("p", {}, el("span", { class: "muted" }, "Subject: "), el("strong", {}, email.subject)),
+      el("pre", {}, email.text)),
+  ];
 }
 
 async function openLead(companyId) {
   const panel = $("detail");
   panel.classList.remove("hidden");
-  panel.replaceChildren(el("p", {}, el("span", { class: "spinner" }), "Loading…"));
+  panel.replaceChildren(closeButton(), el("p", {}, el("span", { class: "spinner" }), "Loading…"));
   try {
     const lead = await api(`/api/leads/${encodeURIComponent(companyId)}`);
     const latest = lead.scores[lead.scores.length - 1];
@@ -147,44 +347,52 @@ async function openLead(companyId) {
     const list = (items) => items.length ? el("ul", {}, items.map((t) => el("li", {}, t))) : el("p", { class: "muted" }, "none");
     // Sections are arrays or null when they do not apply: flattened and dropped here, since
     // replaceChildren would show an array as "[object HTMLElement],..." and null as "null".
-    const shown = (...parts) => parts.flat().filter((part) => part !== null && part !== undefined && part !== false);
+    const shown = (...parts) => parts.flat(2).filter((part) => part !== null && part !== undefined && part !== false);
     panel.replaceChildren(...shown(
-      el("button", { class: "secondary", type: "button", onclick: () => panel.classList.add("hidden") }, "Close"),
+      el("div", { class: "panel-bar" }, closeButton(),
+        el("button", { class: "danger", type: "button", id: "delete-lead", onclick: () => deleteLead(lead) }, "Delete lead")),
       el("h2", {}, lead.lead.company_name),
       report ? el("p", {}, `Score ${report.total_score} (fit ${report.fit_score}, intent ${report.intent_score}) · ${report.action.replaceAll("_", " ")} · model ${report.model}`) : null,
       report ? [el("h3", {}, "Why"), el("strong", {}, "For"), list(report.reasoning.positive), el("strong", {}, "Against"), list(report.reasoning.negative),
-        el("strong", {}, "Missing"), list(report.reasoning.missing)] : null,
+        el("strong", {}, "Missing"), list(report.reasoning.missing), el("h4", {}, "Rules"), rulesTable(report),
+        report.signals && report.signals.length ? [el("h4", {}, "Signals"), list(report.signals.map((s) => `${s.kind.replaceAll("_", " ")}: “${s.text}”`))] : null] : null,
       el("h3", {}, `Score history (${lead.scores.length})`),
       list(lead.scores.map((s) => `${when(s.scored_at)}: ${s.report.total_score} with ${s.report.model}`)),
       el("h3", {}, "E-mail"),
-      lead.email ? [
-        el("p", {}, el("span", { class: `badge ${lead.email.status}` }, lead.email.status), ` to ${lead.email.recipient || "(no contact yet)"} · variant ${lead.email.variant} · written by ${lead.email.writer}`),
-        lead.email.waits_because ? el("p", { class: "muted" }, `Waits because ${lead.email.waits_because}; planned ${when(lead.email.planned_send_at)}`) : null,
-        lead.email.last_error ? el("p", { class: "down" }, `Last error: ${lead.email.last_error}`) : null,
-        el("p", {}, el("strong", {}, lead.email.subject)), el("pre", {}, lead.email.text)]
-        : el("p", { class: "muted" }, "No e-mail yet."),
+      emailSection(lead),
       el("h3", {}, `Events (${lead.events.length})`),
-      list(lead.events.map((e) => `${when(e.occurred_at)} ${e.event_type}`)),
-      lead.outcomes.length ? [el("h3", {}, "Outcomes"), list(lead.outcomes.map((o) => `${when(o.at)} ${o.outcome}`))] : null));
+      list(lead.events.map((e) => `${when(e.occurred_at)} ${e.event_type.replaceAll("_", " ")}`)),
+      lead.outcomes.length ? [el("h3", {}, "Outcomes"), list(lead.outcomes.map((o) => `${when(o.at)} ${o.outcome.replaceAll("_", " ")}`))] : null));
+    panel.dataset.company = companyId;
   } catch (error) {
-    panel.replaceChildren(el("button", { class: "secondary", type: "button", onclick: () => panel.classList.add("hidden") }, "Close"),
-      el("p", { class: "error" }, `Could not load this lead: ${error.message}`));
+    panel.replaceChildren(closeButton(),
+      el("p", { class: "error" }, error instanceof ApiError && error.status === 404
+        ? "This lead no longer exists (it was deleted). Refresh the table."
+        : `Could not load this lead: ${explain(error)}`));
   }
 }
 
+// ---- loading -----------------------------------------------------------------------------
+
 async function loadAll() {
   $("error").classList.add("hidden");
+  document.body.dataset.loaded = "false";
+  $("period-label").textContent = periodLabel();
   try {
-    await Promise.all([loadKpis(), loadFunnel(), loadDistribution(), loadVariants(), loadQueue(), loadActivation(), loadLeads()]);
+    await Promise.all([loadSettings(), loadKpis(), loadFunnel(), loadDistribution(), loadVariants(), loadQueue(), loadActivation(), loadLeads()]);
     $("key-form").classList.add("hidden");
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.loaded = "true";
   } catch (error) {
     showError(error);
+    document.body.dataset.loaded = "error";
   }
 }
 
-$("days").addEventListener("change", loadAll);
+function reloadLeads() { loadLeads().catch(showError); }
+
+$("days").addEventListener("change", choosePeriod);
+$("range").addEventListener("submit", applyRange);
 $("refresh").addEventListener("click", loadAll);
 $("key-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -194,20 +402,21 @@ $("key-form").addEventListener("submit", (event) => {
 let searchTimer;
 $("search").addEventListener("input", () => {
   clearTimeout(searchTimer);
-  searchTimer = setTimeout(() => { state.search = $("search").value.trim(); state.page = 1; loadLeads().catch(showError); }, 250);
+  searchTimer = setTimeout(() => { state.search = $("search").value.trim(); state.page = 1; reloadLeads(); }, 250);
 });
-$("status").addEventListener("change", () => { state.status = $("status").value; state.page = 1; loadLeads().catch(showError); });
-$("prev").addEventListener("click", () => { state.page -= 1; loadLeads().catch(showError); });
-$("next").addEventListener("click", () => { state.page += 1; loadLeads().catch(showError); });
+$("status").addEventListener("change", () => { state.status = $("status").value; state.page = 1; reloadLeads(); });
+$("action").addEventListener("change", () => { state.action = $("action").value; state.page = 1; reloadLeads(); });
+$("prev").addEventListener("click", () => { state.page -= 1; reloadLeads(); });
+$("next").addEventListener("click", () => { state.page += 1; reloadLeads(); });
 for (const button of document.querySelectorAll("#leads th button")) {
   button.addEventListener("click", () => {
     const sort = button.dataset.sort;
-    state.order = state.sort === sort && state.order === "desc" ? "asc" : "desc";
+    state.order = state.sort === sort ? (state.order === "desc" ? "asc" : "desc") : FIRST_ORDER[sort];
     state.sort = sort;
     state.page = 1;
-    loadLeads().catch(showError);
+    reloadLeads();
   });
 }
-document.addEventListener("keydown", (e) => { if (e.key === "Escape") $("detail").classList.add("hidden"); });
+document.addEventListener("keydown", (e) => { if (e.key === "Escape") closePanel(); });
 loadAll();
-setInterval(() => { if (!document.hidden) loadAll(); }, 30000);
+setInterval(() => { if (!document.hidden && $("detail").classList.contains("hidden")) loadAll(); }, 30000);

@@ -32,55 +32,150 @@ async function page(name, fn) {
   }
 }
 
-await page("dashboard shows KPIs, charts, queue and the scored leads", async (p) => {
-  await p.goto(`${base}/`);
+/** Waits for the dashboard to finish loading (every panel drawn). */
+async function loaded(p) {
   await p.waitForSelector("body[data-loaded=true]", { timeout: 15000 });
+}
+
+/** Visible text must never show a JavaScript value instead of data. */
+async function noJsValues(p, selector) {
+  const text = await p.locator(selector).innerText();
+  for (const bad of ["[object ", "undefined", "null", "NaN"]) {
+    assert.ok(!text.includes(bad), `${selector} shows ${JSON.stringify(bad)}: ${text}`);
+  }
+  return text;
+}
+
+/** Types into the search box and waits for the table to show `n` rows. */
+async function search(p, text, n) {
+  await p.fill("#search", text);
+  await p.waitForFunction(([t, n]) => document.querySelectorAll("#leads tbody tr.clickable").length === n
+    && [...document.querySelectorAll("#leads tbody td.name")].every((td) => td.textContent.toLowerCase().includes(t.toLowerCase())), [text, n]);
+}
+
+await page("dashboard shows KPIs, charts, A/B results, the queue and its policy, and the scored leads", async (p) => {
+  await p.goto(`${base}/`);
+  await loaded(p);
   assert.equal(await p.locator("#kpis .card").count(), 4);
   const qualified = await p.locator('[data-metric="qualified-leads"] .value').textContent();
   assert.equal(Number(qualified), Number(process.env.EXPECT_QUALIFIED), "qualified leads card");
   assert.equal(await p.locator('#funnel-chart polyline').count(), 2, "two series in the funnel chart");
+  assert.match(await p.locator("#funnel-chart svg").getAttribute("aria-label"), /qualified leads and \d+ activations in all/);
   assert.equal(await p.locator('#distribution-chart rect').count(), 10, "ten score bins");
+  assert.match(await p.locator("#distribution-chart svg title").first().textContent(), new RegExp(`of ${process.env.EXPECT_LEADS} companies`));
   const rows = p.locator("#leads tbody tr");
   assert.equal(await rows.count(), 25, "first page of 25");
   assert.match(await p.locator("#total").textContent(), new RegExp(`^${process.env.EXPECT_LEADS} companies`));
   // Best first: scores descend.
   const scores = (await p.locator("#leads tbody tr td:nth-child(2)").allTextContents()).map(Number);
   assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+  // The policy in force, in words.
+  assert.match(await p.locator("#policy").textContent(),
+    /E-mail policy: Only leads whose action is high priority outreach or medium priority outreach get an e-mail\./);
+  assert.match(await p.locator("#period-label").textContent(), /^\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(UTC, 30 days\)/);
+  // A/B results: each variant's rates with intervals and a verdict.
+  await p.waitForFunction(() => document.querySelectorAll("#variants tbody tr[data-variant]").length > 0);
+  for (const row of await p.locator("#variants tbody tr[data-variant]").all()) {
+    const cells = await row.locator("td").allTextContents();
+    assert.match(cells[2], /^\d+(\.\d)? % \(\d+(\.\d)?–\d+(\.\d)? %\)$/, `open rate with its interval: ${cells[2]}`);
+    assert.match(cells[3], /^\d+(\.\d)? % \(\d+(\.\d)?–\d+(\.\d)? %\)$/, `click rate with its interval: ${cells[3]}`);
+    assert.match(cells[4], /best click rate so far|no clear difference|same click rate|a real difference/, cells[4]);
+  }
+  await noJsValues(p, "main");
   await p.screenshot({ path: `${shots}/dashboard.png`, fullPage: true });
 });
 
-await page("the table sorts, searches, pages, and opens a lead's story", async (p) => {
+await page("the table sorts both ways, filters, searches and pages", async (p) => {
   await p.goto(`${base}/dashboard`);
-  await p.waitForSelector("body[data-loaded=true]");
+  await loaded(p);
+  const names = () => p.locator("#leads tbody tr td:first-child").allTextContents();
+  const byName = (a, b) => a.localeCompare(b, "en", { sensitivity: "base" });
+  // The first click on Company sorts A→Z; the second Z→A.
+  await p.click('#leads th button[data-sort="name"]');
+  await p.waitForFunction(() => document.querySelector('#leads th button[data-sort="name"]').textContent.includes("▲"));
+  let shown = await names();
+  assert.deepEqual(shown, [...shown].sort(byName), "names ascending");
+  assert.equal(await p.locator('#leads th:has(button[data-sort="name"])').getAttribute("aria-sort"), "ascending");
   await p.click('#leads th button[data-sort="name"]');
   await p.waitForFunction(() => document.querySelector('#leads th button[data-sort="name"]').textContent.includes("▼"));
-  let names = await p.locator("#leads tbody tr td:first-child").allTextContents();
-  assert.deepEqual(names, [...names].sort((a, b) => b.localeCompare(a, "en", { sensitivity: "base" })), "names descending");
+  shown = await names();
+  assert.deepEqual(shown, [...shown].sort((a, b) => byName(b, a)), "names descending");
+  // Score: best first, then worst first.
+  await p.click('#leads th button[data-sort="score"]');
+  await p.waitForFunction(() => document.querySelector('#leads th button[data-sort="score"]').textContent.includes("▼"));
+  await p.click('#leads th button[data-sort="score"]');
+  await p.waitForFunction(() => document.querySelector('#leads th button[data-sort="score"]').textContent.includes("▲"));
+  const scores = (await p.locator("#leads tbody tr td:nth-child(2)").allTextContents()).map(Number);
+  assert.deepEqual(scores, [...scores].sort((a, b) => a - b), "scores ascending");
+  // Filters: by e-mail status, by action; a lead to monitor has no e-mail (the policy).
+  await p.selectOption("#status", "dead");
+  await p.waitForFunction(() => document.getElementById("total").textContent === "1 company");
+  assert.deepEqual(await names(), ["Bounce Corp"]);
+  await p.selectOption("#status", "waiting");
+  await p.waitForFunction(() => document.querySelector("#leads tbody td")?.textContent === "Waiting Inc");
+  await p.selectOption("#status", "");
+  await p.selectOption("#action", "low_priority_monitoring");
+  await p.waitForFunction(() => [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")].every((td) => td.textContent === "low priority monitoring"));
+  const emails = await p.locator("#leads tbody tr.clickable td:nth-child(6)").allTextContents();
+  assert.ok(emails.length > 0, "some leads are to monitor");
+  assert.ok(emails.every((e) => e === "none"), `a lead to monitor got an e-mail: ${emails}`);
+  await p.selectOption("#action", "");
+  await p.waitForFunction((n) => document.getElementById("total").textContent === `${n} companies`, process.env.EXPECT_LEADS);
+  // Pages.
   await p.click("#next");
   await p.waitForFunction(() => document.getElementById("page").textContent.startsWith("page 2"));
-  await p.fill("#search", "Globex");
-  await p.waitForFunction(() => document.querySelectorAll("#leads tbody tr").length === 1);
-  names = await p.locator("#leads tbody tr td:first-child").allTextContents();
-  assert.deepEqual(names, ["Globex Logistics"]);
+  assert.equal(await p.locator("#prev").isDisabled(), false);
+  // Search; a search that finds nothing says so.
+  await search(p, "Globex", 1);
+  assert.deepEqual(await names(), ["Globex Logistics"]);
+  await p.fill("#search", "no such company");
+  await p.waitForFunction(() => /No company matches/.test(document.querySelector("#leads tbody").textContent));
+  // The longest name allowed keeps the table usable: cut with an ellipsis, every column on screen.
+  await search(p, "Longest Name", 1);
+  const table = await p.locator("#leads").boundingBox();
+  const lastHeader = await p.locator("#leads th").last().boundingBox();
+  assert.ok(lastHeader.x + lastHeader.width <= table.x + table.width + 1, "the last column is inside the table");
+  assert.ok(table.x + table.width <= 1280, "the table fits the window");
+  const cell = await p.locator("#leads tbody td.name").boundingBox();
+  assert.ok(cell.width < table.width * 0.4, `the name column takes ${cell.width} of ${table.width}`);
+  assert.match(await p.locator("#leads tbody td.name").getAttribute("title"), /^Longest Name x+$/, "the whole name in the tooltip");
+});
+
+await page("a lead's panel shows why it scored so, its history, its e-mail as it will be sent and its events", async (p) => {
+  await p.goto(`${base}/`);
+  await loaded(p);
+  await search(p, "Globex", 1);
   await p.click("#leads tbody tr");
   await p.waitForSelector("#detail h2");
   assert.equal(await p.locator("#detail h2").textContent(), "Globex Logistics");
-  const detail = await p.locator("#detail").textContent();
+  const detail = await noJsValues(p, "#detail");
   assert.match(detail, /Score \d+ \(fit \d+, intent \d+\)/);
-  assert.match(detail, /Events \(\d+\)/);
-  assert.match(detail, /score_calculated/);
-  // Every section reads as text: the explanation's lists and the e-mail's preview, and nothing
-  // shows a JavaScript value ("[object HTMLElement]", "null", "undefined").
-  assert.match(detail, /WhyFor/);
+  assert.match(detail, /Why\s+For/);
   assert.match(detail, /Against/);
   assert.match(detail, /Missing/);
   assert.ok(await p.locator("#detail ul li").count() > 0, "the reasons are list items");
-  for (const bad of ["[object ", "undefined", "null"]) {
-    assert.ok(!detail.includes(bad), `the lead panel shows ${JSON.stringify(bad)}: ${detail}`);
-  }
+  assert.ok(await p.locator("#detail table.rules tbody tr").count() > 0, "the rules that fired");
+  assert.match(detail, /company_size\s+fit\s+matched/);
+  assert.match(detail, /Score history \(1\)/);
+  assert.match(detail, /Events \(\d+\)/);
+  assert.match(detail, /score calculated/);
+  // The e-mail as it will be (or was) sent: recipient, subject, body.
+  assert.match(detail, /To: ops\d+@example\.com/);
+  assert.match(detail, /Subject: \S/);
+  assert.ok((await p.locator("#detail pre").textContent()).length > 40, "the e-mail's text");
+  await p.screenshot({ path: `${shots}/lead-panel.png`, fullPage: false });
   await p.keyboard.press("Escape");
   assert.equal(await p.locator("#detail").isHidden(), true);
+  // A lead to monitor: no e-mail, and the panel says why.
+  await p.fill("#search", "");
+  await p.selectOption("#action", "low_priority_monitoring");
+  await p.waitForFunction(() => [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")].every((td) => td.textContent === "low priority monitoring"));
+  await p.locator("#leads tbody tr.clickable").first().click();
+  await p.waitForSelector("#detail h2");
+  assert.match(await noJsValues(p, "#detail"), /No e-mail\. Only leads whose action is high priority outreach or medium priority outreach get an e-mail\./);
+  await p.keyboard.press("Escape");
   // A company named like an attack is text in the table and in its story, never markup.
+  await p.selectOption("#action", "");
   const attack = '<img src=x onerror="window.__xss=1">';
   await p.fill("#search", "<img");
   await p.waitForFunction(() => document.querySelector("#leads tbody tr td")?.textContent.startsWith("<img"));
@@ -91,6 +186,129 @@ await page("the table sorts, searches, pages, and opens a lead's story", async (
   assert.equal(await p.locator("img").count(), 0, "no <img> element was made from lead data");
   await p.waitForTimeout(300);
   assert.equal(await p.evaluate(() => window.__xss), undefined, "a company name ran as script");
+});
+
+await page("an e-mail is cancelled and a dead one re-queued from the lead panel", async (p) => {
+  await p.goto(`${base}/`);
+  await loaded(p);
+  // Waiting for a contact: cancel it.
+  await search(p, "Waiting Inc", 1);
+  await p.click("#leads tbody tr");
+  await p.waitForSelector("#detail #cancel-email");
+  assert.equal(await p.locator("#email-status").textContent(), "waiting");
+  assert.match(await noJsValues(p, "#detail"), /To: \(no contact yet: the e-mail waits for one\)/);
+  await p.click("#cancel-email");
+  await p.waitForFunction(() => /was cancelled/.test(document.getElementById("notice").textContent));
+  await p.waitForFunction(() => document.querySelector("#leads tbody td:nth-child(6)")?.textContent === "none");
+  assert.equal(await p.locator("#cancel-email").count(), 0, "nothing left to cancel");
+  await p.keyboard.press("Escape");
+  // Bounced (550): dead, with the error; re-queue it.
+  await search(p, "Bounce Corp", 1);
+  await p.click("#leads tbody tr");
+  await p.waitForSelector("#detail #requeue-email");
+  assert.equal(await p.locator("#email-status").textContent(), "dead");
+  assert.match(await noJsValues(p, "#detail"), /Last error: .*550/);
+  await p.click("#requeue-email");
+  await p.waitForFunction(() => /back in the queue/.test(document.getElementById("notice").textContent));
+  await p.waitForFunction(() => document.getElementById("email-status")?.textContent === "queued");
+  assert.equal(await p.locator("#requeue-email").count(), 0);
+});
+
+await page("a lead is deleted from its panel and leaves every view", async (p) => {
+  await p.goto(`${base}/`);
+  await loaded(p);
+  await search(p, "Delete Me", 1);
+  await p.click("#leads tbody tr");
+  await p.waitForSelector("#detail #delete-lead");
+  let asked = "";
+  p.once("dialog", (d) => { asked = d.message(); d.accept(); });
+  await p.click("#delete-lead");
+  await p.waitForFunction(() => /Delete Me Ltd was deleted/.test(document.getElementById("notice").textContent));
+  assert.match(asked, /^Delete Delete Me Ltd and everything recorded about it/);
+  assert.equal(await p.locator("#detail").isHidden(), true);
+  await p.waitForFunction(() => /No company matches/.test(document.querySelector("#leads tbody").textContent));
+  await p.fill("#search", "");
+  await p.waitForFunction((n) => document.getElementById("total").textContent === `${n} companies`, String(Number(process.env.EXPECT_LEADS) - 1));
+  const gone = await fetch(`${base}/api/analytics/scored-leads-table?search=Delete%20Me`);
+  assert.equal(gone.headers.get("x-total-count"), "0");
+  // A dismissed confirmation deletes nothing.
+  await search(p, "Globex", 1);
+  await p.click("#leads tbody tr");
+  await p.waitForSelector("#detail #delete-lead");
+  p.once("dialog", (d) => d.dismiss());
+  await p.click("#delete-lead");
+  await p.waitForTimeout(300);
+  assert.equal(await p.locator("#detail h2").textContent(), "Globex Logistics");
+});
+
+await page("the period and a custom date range change every panel", async (p) => {
+  const asked = [];
+  p.on("request", (r) => { if (r.url().includes("/api/analytics/")) asked.push(new URL(r.url())); });
+  await p.goto(`${base}/`);
+  await loaded(p);
+  await p.selectOption("#days", "7");
+  await p.waitForFunction(() => /\(UTC, 7 days\)/.test(document.getElementById("period-label").textContent));
+  await loaded(p);
+  for (const path of ["kpi/qualified-leads", "funnel-over-time", "score-distribution", "email-performance", "activation-funnel"]) {
+    assert.ok(asked.some((u) => u.pathname.endsWith(path) && u.searchParams.get("days") === "7"), `${path} asked for 7 days`);
+  }
+  assert.equal(await p.locator("#funnel-chart text[data-axis=x]").count() > 0, true);
+  // A custom range in the past: nothing happened then, and every panel says so.
+  await p.selectOption("#days", "custom");
+  await p.waitForSelector("#range:not(.hidden)");
+  await p.fill("#from", "2020-01-01");
+  await p.fill("#to", "2020-01-31");
+  await p.click("#range button");
+  await p.waitForFunction(() => /^2020-01-01 to 2020-01-31 \(UTC, 31 days\)/.test(document.getElementById("period-label").textContent));
+  await loaded(p);
+  for (const path of ["kpi/qualified-leads", "funnel-over-time", "score-distribution", "email-performance", "activation-funnel"]) {
+    assert.ok(asked.some((u) => u.pathname.endsWith(path) && u.searchParams.get("days") === "31" && u.searchParams.get("end_date") === "2020-01-31"),
+      `${path} asked for the range`);
+  }
+  assert.equal(await p.locator('[data-metric="qualified-leads"] .value').textContent(), "0");
+  assert.match(await p.locator("#distribution-chart").textContent(), /No companies were scored in this period/);
+  assert.match(await p.locator("#funnel-chart").textContent(), /No qualified leads and no activations in this period/);
+  assert.equal(await p.locator("#funnel-chart text[data-axis=x]").first().textContent(), "01-01");
+  assert.match(await p.locator("#variants").textContent(), /No e-mails sent in this period/);
+  assert.match(await p.locator("#activation").textContent(), /Nobody went through the activation page in this period/);
+  await noJsValues(p, "main");
+  // A range that ends before it starts is refused, with what to do.
+  await p.fill("#from", "2020-02-10");
+  await p.click("#range button");
+  assert.match(await p.locator("#error").textContent(), /starts after it ends/);
+});
+
+await page("loading, a server error and an unreachable server each say what is happening and what to do", async (p, errors) => {
+  // Loading: a slow table shows that it is loading.
+  await p.route("**/api/analytics/scored-leads-table*", async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await p.goto(`${base}/`);
+  await p.waitForFunction(() => /Loading/.test(document.getElementById("total").textContent));
+  assert.match(await p.locator("#leads tbody").textContent(), /Loading…/);
+  await loaded(p);
+  await p.unroute("**/api/analytics/scored-leads-table*");
+  // A server error: the banner says what failed and what to do; Refresh recovers.
+  await p.route("**/api/analytics/kpi/**", (route) => route.fulfill({ status: 503, contentType: "application/json",
+    body: JSON.stringify({ error: "unavailable", detail: "the database could not complete the request; try again" }) }));
+  await p.click("#refresh");
+  await p.waitForSelector("#error:not(.hidden)");
+  assert.match(await p.locator("#error").textContent(),
+    /The server could not answer \(HTTP 503: the database could not complete the request; try again\)\. Press Refresh to try again/);
+  await p.unroute("**/api/analytics/kpi/**");
+  await p.click("#refresh");
+  await loaded(p);
+  assert.equal(await p.locator("#error").isHidden(), true);
+  // The server cannot be reached at all.
+  await p.route("**/api/**", (route) => route.abort("connectionrefused"));
+  await p.click("#refresh");
+  await p.waitForSelector("#error:not(.hidden)");
+  assert.match(await p.locator("#error").textContent(), /Could not reach the server\. Is brim serve still running\?/);
+  // The 503s and refused connections are this test's doing; nothing else may fail.
+  const unexpected = errors.filter((e) => !/status of 503|request failed|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e));
+  errors.length = 0;
+  errors.push(...unexpected);
 });
 
 await page("the activation page goes upload → result → share and logs each step", async (p) => {
@@ -115,6 +333,15 @@ await page("the activation page goes upload → result → share and logs each s
     assert.ok(i < 50, `steps not logged: ${JSON.stringify(steps)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // The dashboard's funnel lists the configured steps, in order, and nothing invented.
+  const invented = await fetch(`${base}/api/activation/log-event`, { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ user_id: "u", step_name: "invented_step" }) });
+  assert.equal(invented.status, 422);
+  await p.goto(`${base}/`);
+  await loaded(p);
+  assert.deepEqual(await p.locator("#activation tbody td:first-child").allTextContents(),
+    ["file upload", "result viewed", "share step reached"]);
+  await p.screenshot({ path: `${shots}/activation-funnel.png`, clip: await p.locator("#activation").boundingBox() });
 });
 
 /** A CSV of `n` leads: a hostile name ranked first, and one bad row (line 501). */
@@ -210,6 +437,10 @@ await page("an unreadable file gets a clear error and no result", async (p) => {
   await p.setInputFiles("#file", { name: "leads.csv", mimeType: "text/csv", buffer: Buffer.from("name,size\nAcme,3\n") });
   await p.waitForFunction(() => /no company_name column/.test(document.getElementById("error").textContent));
   assert.equal(await p.locator("#result-step").isHidden(), true);
+  // A broken .json file is reported as broken JSON, not as a CSV without company_name.
+  await p.setInputFiles("#file", { name: "leads.json", mimeType: "application/json", buffer: Buffer.from("company_name: Acme\n") });
+  await p.waitForFunction(() => /not valid JSON/.test(document.getElementById("error").textContent));
+  assert.doesNotMatch(await p.locator("#error").textContent(), /company_name column/);
 });
 
 await page("without its scorer the activation page says so and how to fix it", async (p, errors) => {
@@ -226,18 +457,38 @@ await page("without its scorer the activation page says so and how to fix it", a
   errors.push(...unexpected);
 });
 
-await page("with an API key the dashboard asks for it, then loads", async (p, errors) => {
+await page("with an API key the dashboard asks for it, then loads; with no data every panel says so", async (p, errors) => {
   await p.goto(`${keyedBase}/`);
   await p.waitForSelector("#key-form:not(.hidden)");
+  assert.match(await p.locator("#key-message").textContent(), /needs its API key/);
+  await p.fill("#key", apiKey);
+  await p.click("#key-form button");
+  await loaded(p);
+  assert.equal(await p.locator("#key-form").isHidden(), true);
+  assert.equal(await p.locator("#kpis .card").count(), 4);
+  // A new server: nothing scored, sent or activated yet, and each panel says what to do.
+  assert.match(await p.locator("#leads tbody").textContent(), /No scored leads yet\. Score some with POST \/api\/score-company/);
+  assert.match(await p.locator("#distribution-chart").textContent(), /No companies were scored in this period/);
+  assert.match(await p.locator("#variants").textContent(), /No e-mails sent in this period/);
+  assert.match(await p.locator("#activation").textContent(), /Nobody went through the activation page/);
+  await noJsValues(p, "main");
   // The 401s before the key is given are expected; nothing else is.
   const unexpected = errors.filter((e) => !/status of 401/.test(e));
   errors.length = 0;
   errors.push(...unexpected);
+});
+
+await page("an expired API key is refused with what to do", async (p, errors) => {
+  await p.addInitScript(() => sessionStorage.setItem("brim-api-key", "an-old-key-that-was-replaced"));
+  await p.goto(`${keyedBase}/`);
+  await p.waitForSelector("#key-form:not(.hidden)");
+  assert.match(await p.locator("#key-message").textContent(), /The API key was refused: it is wrong, or the server's key was changed \(an expired key\)\. Enter the current key\./);
   await p.fill("#key", apiKey);
   await p.click("#key-form button");
-  await p.waitForSelector("body[data-loaded=true]");
-  assert.equal(await p.locator("#key-form").isHidden(), true);
-  assert.equal(await p.locator("#kpis .card").count(), 4);
+  await loaded(p);
+  const unexpected = errors.filter((e) => !/status of 401/.test(e));
+  errors.length = 0;
+  errors.push(...unexpected);
 });
 
 await page("the API docs load offline", async (p) => {
