@@ -1183,7 +1183,7 @@ mod tests {
             (
                 serde_json::json!({"company_name": long}),
                 "company_name",
-                "expected at most 200 characters, got 100000",
+                "expected at most 100 characters, got 100000",
             ),
             (
                 serde_json::json!({"company_name": "A", "industry": "x".repeat(101)}),
@@ -1223,9 +1223,9 @@ mod tests {
             assert!(err.to_string().len() < 200, "the error quotes a short prefix: {err}");
         }
         // The same limits on a lead built from text (a CSV row, a data frame).
-        let mut lead = Lead::new("A".repeat(201));
+        let mut lead = Lead::new("A".repeat(101));
         assert_eq!(lead.validate().unwrap_err().field, "company_name");
-        lead.company_name = "é".repeat(200); // characters, not bytes
+        lead.company_name = "é".repeat(100); // characters, not bytes
         assert!(lead.validate().is_ok());
         lead.set_text_field("tech_stack", &vec!["x"; 101].join(";")).unwrap();
         assert_eq!(

@@ -4,12 +4,13 @@
 //! npm package, the HTTP API) ends in [`Lead::validate`](crate::Lead::validate), which checks
 //! these limits, so they are the same everywhere. Lengths count characters (Unicode scalar
 //! values), not bytes. They are generous for real data (the longest company name in the
-//! data sets Brim is tested on is 86 characters) and small enough that a lead always fits
+//! data sets Brim is tested on is 28 characters) and small enough that a lead always fits
 //! a table row, an e-mail subject and a prompt.
 //!
 //! | field | at most |
 //! |---|---|
-//! | `id`, `company_name`, `contact.name`, `contact.title` | 200 characters |
+//! | `company_name` | 100 characters (so that the fallback template's subject, "A question for …", always fits an e-mail subject's 150) |
+//! | `id`, `contact.name`, `contact.title` | 200 characters |
 //! | `industry`, `funding_stage`, `country` | 100 characters |
 //! | `timezone` | 64 characters (and a known IANA name) |
 //! | `domain` | 253 characters (DNS's limit) |
@@ -19,8 +20,8 @@
 
 /// `id`: at most this many characters.
 pub const ID: usize = 200;
-/// `company_name`: at most this many characters.
-pub const COMPANY_NAME: usize = 200;
+/// `company_name`: at most this many characters (the e-mail's subject carries it).
+pub const COMPANY_NAME: usize = 100;
 /// `industry`, `funding_stage`, `country`: at most this many characters.
 pub const SHORT_TEXT: usize = 100;
 /// `timezone`: at most this many characters.

@@ -59,9 +59,11 @@ function periodQuery() {
 }
 
 function periodLabel() {
-  const end = state.period.endDate ? Date.parse(state.period.endDate) : Date.parse(isoDay(Date.now()));
-  const start = end - (state.period.days - 1) * DAY_MS;
-  return `${isoDay(start)} to ${isoDay(end)} (UTC, ${state.period.days} ${state.period.days === 1 ? "day" : "days"}), compared with the ${state.period.days} days before`;
+  const { days, endDate } = state.period;
+  const span = `${days} ${days === 1 ? "day" : "days"}`;
+  if (!endDate) return `The last ${span} (since ${when(Date.now() - days * DAY_MS)}), compared with the ${span} before`;
+  const start = Date.parse(endDate) - (days - 1) * DAY_MS;
+  return `${isoDay(start)} to ${endDate} (UTC, ${span}), compared with the ${span} before`;
 }
 
 function choosePeriod() {
@@ -153,8 +155,9 @@ async function loadFunnel() {
     { key: "activations", color: "#1f8a4c", label: "activations" },
   ];
   const quiet = points.every((p) => series.every((s) => p[s.key] === 0));
-  $("funnel-chart").replaceChildren(lineChart(points, series),
-    quiet ? el("p", { class: "muted empty" }, "No qualified leads and no activations in this period. Score leads, or choose a longer period.") : null);
+  const parts = [lineChart(points, series)];
+  if (quiet) parts.push(el("p", { class: "muted empty" }, "No qualified leads and no activations in this period. Score leads, or choose a longer period."));
+  $("funnel-chart").replaceChildren(...parts);
 }
 
 async function loadDistribution() {

@@ -121,7 +121,7 @@ fn dashboard_and_activation_page_work_in_a_browser() {
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert!(
         reply.body.contains(r#""field":"company_name""#)
-            && reply.body.contains("at most 200 characters"),
+            && reply.body.contains("at most 100 characters"),
         "{}",
         reply.body
     );

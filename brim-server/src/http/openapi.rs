@@ -48,7 +48,7 @@ pub struct ContactInput {
     "contact": {"name": "Dana Li", "email": "dana@acme.example", "title": "COO"}, "timezone": "Europe/Berlin"}))]
 pub struct LeadInput {
     /// Required, non-empty.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 100)]
     company_name: String,
     /// Your id for the company; else the original's hash of the name.
     #[schema(max_length = 200)]

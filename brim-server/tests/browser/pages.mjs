@@ -72,7 +72,7 @@ await page("dashboard shows KPIs, charts, A/B results, the queue and its policy,
   // The policy in force, in words.
   assert.match(await p.locator("#policy").textContent(),
     /E-mail policy: Only leads whose action is high priority outreach or medium priority outreach get an e-mail\./);
-  assert.match(await p.locator("#period-label").textContent(), /^\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(UTC, 30 days\)/);
+  assert.match(await p.locator("#period-label").textContent(), /^The last 30 days \(since \d{4}-\d\d-\d\d \d\d:\d\d UTC\), compared with the 30 days before$/);
   // A/B results: each variant's rates with intervals and a verdict.
   await p.waitForFunction(() => document.querySelectorAll("#variants tbody tr[data-variant]").length > 0);
   for (const row of await p.locator("#variants tbody tr[data-variant]").all()) {
@@ -247,7 +247,7 @@ await page("the period and a custom date range change every panel", async (p) =>
   await p.goto(`${base}/`);
   await loaded(p);
   await p.selectOption("#days", "7");
-  await p.waitForFunction(() => /\(UTC, 7 days\)/.test(document.getElementById("period-label").textContent));
+  await p.waitForFunction(() => /^The last 7 days/.test(document.getElementById("period-label").textContent));
   await loaded(p);
   for (const path of ["kpi/qualified-leads", "funnel-over-time", "score-distribution", "email-performance", "activation-funnel"]) {
     assert.ok(asked.some((u) => u.pathname.endsWith(path) && u.searchParams.get("days") === "7"), `${path} asked for 7 days`);
