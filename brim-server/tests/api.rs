@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use brim_email::{Author, Clock, GenerateConfig, Generator, Sender, TemplateWriter};
 use brim_server::{App, router, spawn_generation};
-use brim_store::{EmailQueue, EventStore, EventType, LeadStore, SqliteStore};
+use brim_store::{Analytics, EmailQueue, EventStore, EventType, LeadStore, SqliteStore};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -1773,4 +1773,193 @@ async fn generation_gives_way_to_requests_waiting_for_their_commit_but_is_not_st
         .unwrap();
     until(2).await;
     assert_eq!(backlog.pending(), 1);
+}
+
+/// Issue 22's limits, as a client meets them: 422 naming the field and the limit, a short
+/// quote of the bad value, duplicate keys refused, one bad row of a batch never costing the good.
+#[tokio::test]
+async fn leads_over_the_limits_are_refused_by_field_and_a_bad_row_keeps_the_good() {
+    let (router, store, _) = app(false).await;
+    let long = "A".repeat(10_000_000);
+    let cases = [
+        (
+            serde_json::json!({"company_name": long}).to_string(),
+            "company_name",
+            "expected at most 100 characters, got 10000000",
+        ),
+        (
+            serde_json::json!({"company_name": "A", "tech_stack": vec!["Zapier"; 100_000]}).to_string(),
+            "tech_stack",
+            "expected at most 100 items",
+        ),
+        (
+            r#"{"company_name": "A", "company_name": "B"}"#.to_string(),
+            "company_name",
+            "given twice in one lead",
+        ),
+        (
+            format!(r#"{{"company_name": "A", "industry": {}.5}}"#, "9".repeat(300)),
+            "industry",
+            "expected a string",
+        ),
+    ];
+    for (body, field, message) in cases {
+        let (status, reply) = call(&router, "POST", "/api/score-company", &body).await;
+        if body.len() > 1024 * 1024 {
+            // Over the JSON body limit: refused before it is read.
+            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{reply}");
+            continue;
+        }
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+        assert_eq!(reply["field"], field, "{reply}");
+        let detail = reply["detail"].as_str().unwrap();
+        assert!(detail.starts_with(message), "{detail}");
+        assert!(detail.len() < 160, "the error quotes a short prefix: {detail}");
+    }
+    // The batch endpoint takes any size of body: the same limits, row by row.
+    let body = format!(
+        "{}\n{}\n{}\n",
+        serde_json::json!({"company_name": "Good One"}),
+        serde_json::json!({"company_name": long, "tech_stack": vec!["x"; 1_000_000]}),
+        serde_json::json!({"company_name": "Good Two"}),
+    );
+    let (status, accepted) = call(&router, "POST", "/api/leads/batch-score", &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let job = wait_for_job(&router, accepted["job_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (job["scored"].as_u64(), job["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{job}"
+    );
+    assert_eq!(job["failures"][0]["at"], "line 2");
+    let error = job["failures"][0]["error"].as_str().unwrap();
+    // The million-item list is refused as soon as the parser reaches item 101.
+    assert_eq!(error, "tech_stack: expected at most 100 items");
+    let table = store
+        .scored_leads(&brim_store::LeadsQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(table.total, 2);
+    assert!(table.rows.iter().all(|r| r.company_name.starts_with("Good")));
+}
+
+#[tokio::test]
+async fn activation_steps_are_the_configured_flow() {
+    let (store, clock) = memory_store().await;
+    let settings = brim_server::app::Settings {
+        activation_steps: vec!["signed_up".into(), "result_viewed".into()],
+        ..brim_server::app::Settings::default()
+    };
+    let router = router(Arc::new(
+        App::new(store, clock, composer(false), None).with_settings(settings),
+    ));
+    let log = |step: &str| {
+        serde_json::json!({"user_id": "u1", "step_name": step}).to_string()
+    };
+    for step in ["signed_up", "result_viewed"] {
+        let (status, reply) = call(&router, "POST", "/api/activation/log-event", &log(step)).await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+    }
+    // A step outside the flow (the default flow's own included) is refused and listed nowhere.
+    for step in ["file_upload", "invented_step"] {
+        let (status, reply) = call(&router, "POST", "/api/activation/log-event", &log(step)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+        assert_eq!(reply["field"], "step_name");
+        assert!(
+            reply["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("expected one of signed_up, result_viewed"),
+            "{reply}"
+        );
+    }
+    let (_, steps) = call(&router, "GET", "/api/analytics/activation-funnel", "").await;
+    assert_eq!(
+        steps,
+        serde_json::json!([{"step": "signed_up", "users": 1}, {"step": "result_viewed", "users": 1}])
+    );
+    let (_, settings) = call(&router, "GET", "/api/settings", "").await;
+    assert_eq!(settings["activation_steps"], serde_json::json!(["signed_up", "result_viewed"]));
+    assert_eq!(
+        settings["email_policy"]["summary"],
+        "Only leads whose action is high priority outreach or medium priority outreach get an e-mail."
+    );
+    // Metadata stays small.
+    let big = serde_json::json!({"user_id": "u1", "step_name": "signed_up", "metadata": {"x": "y".repeat(5000)}});
+    let (status, reply) = call(&router, "POST", "/api/activation/log-event", &big.to_string()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert_eq!(reply["field"], "metadata");
+}
+
+#[tokio::test]
+async fn a_lead_is_deleted_with_its_story() {
+    let (router, store, _) = app(false).await;
+    let (status, score) = call(&router, "POST", "/api/score-company", r#"{"company_name": "Gone Co"}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = score["company_id"].as_str().unwrap().to_string();
+    let (status, reply) = call(&router, "DELETE", &format!("/api/leads/{id}"), "").await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply, serde_json::json!({"company_id": id, "deleted": true}));
+    assert_eq!(call(&router, "GET", &format!("/api/leads/{id}"), "").await.0, StatusCode::NOT_FOUND);
+    assert!(store.events_for_company(&id).await.unwrap().is_empty());
+    let (status, reply) = call(&router, "DELETE", &format!("/api/leads/{id}"), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+}
+
+#[tokio::test]
+async fn ab_results_carry_intervals_and_a_significance_test() {
+    let (router, store, _) = app(false).await;
+    // Two variants: 200 sent each, 40 and 10 clicks.
+    let mut emails = Vec::new();
+    for i in 0..400 {
+        let variant = if i % 2 == 0 { "problem_focused" } else { "roi_focused" };
+        emails.push(brim_store::NewEmail {
+            company_id: format!("c{i}"),
+            recipient: Some(format!("a{i}@x.example")),
+            recipient_name: None,
+            timezone: None,
+            score: 80,
+            variant: variant.into(),
+            subject: "Hi".into(),
+            body_text: "Hi".into(),
+            body_html: None,
+            writer: brim_store::Writer::Template,
+            message_id: format!("<{i}@x>"),
+            not_before: None,
+        });
+    }
+    store.enqueue(&emails, NOW - 1000).await.unwrap();
+    loop {
+        let got = store.claim("w", 100, NOW - 500, 60_000).await.unwrap();
+        if got.is_empty() {
+            break;
+        }
+        for e in got {
+            store.mark_sent(e.id, NOW - 400).await.unwrap();
+        }
+    }
+    let clicks: Vec<brim_store::NewEvent> = (0..400)
+        .filter(|i| (i % 2 == 0 && *i < 80) || (i % 2 == 1 && *i < 20))
+        .map(|i| brim_store::NewEvent {
+            event_type: EventType::EmailClicked,
+            occurred_at: NOW - 300,
+            user_id: None,
+            company_id: Some(format!("c{i}")),
+            payload: serde_json::json!({}),
+        })
+        .collect();
+    store.append_events(&clicks).await.unwrap();
+    let (status, rows) = call(&router, "GET", "/api/analytics/email-performance", "").await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    let (best, other) = (&rows[0], &rows[1]);
+    assert_eq!((best["variant"].as_str(), best["clicked"].as_u64()), (Some("problem_focused"), Some(40)));
+    assert_eq!(best["click_rate"], 20.0);
+    let ci = best["click_rate_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() < 20.0 && ci[1].as_f64().unwrap() > 20.0, "{best}");
+    assert!(best["click_vs_best"].is_null(), "the leader is compared with nobody");
+    let vs = &other["click_vs_best"];
+    assert_eq!(vs["against"], "problem_focused");
+    assert_eq!(vs["significant"], true, "{vs}");
+    assert!(vs["p_value"].as_f64().unwrap() < 0.001, "{vs}");
+    assert_eq!(vs["more_needed"], 0);
 }
