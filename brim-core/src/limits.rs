@@ -79,9 +79,14 @@ pub(crate) fn check_len(field: &str, text: &str, max: usize) -> Result<(), crate
     if n <= max {
         return Ok(());
     }
+    // The length is said already: the quote is the first characters only.
+    let shown = match text.char_indices().nth(QUOTED) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    };
     Err(crate::LeadError::new(
         field,
-        format!("expected at most {max} characters, got {n} ({})", quote(text)),
+        format!("expected at most {max} characters, got {n}: {shown:?}…"),
     ))
 }
 

@@ -143,3 +143,30 @@ def test_one_bad_row_in_a_large_frame_loses_nothing():
     out, errors = brim.score_many(pd.DataFrame(leads), errors="collect")
     assert len(out) == 49_999 and [e.index for e in errors] == [31_337]
     assert 31_337 not in out.index and out.index[31_337] == 31_338
+
+
+@pytest.mark.parametrize("kind", ["list", "pandas", "polars", "table"])
+def test_the_limits_are_brim_cores_in_every_container(kind):
+    """A 100,000-character name and a 101-item list are refused by field (brim-core's limits),
+    the error quotes a short prefix, and the good rows are kept."""
+    rows = [
+        {"company_name": "Good", "tech_stack": ["Zapier"]},
+        {"company_name": "A" * 100_000, "tech_stack": ["Zapier"]},
+        {"company_name": "Many", "tech_stack": ["x"] * 101},
+        {"company_name": "Also good", "tech_stack": []},
+    ]
+    data = {
+        "list": lambda: rows,
+        "pandas": lambda: pd.DataFrame(rows),
+        "polars": lambda: pl.DataFrame(rows),
+        "table": lambda: pa.Table.from_pylist(rows),
+    }[kind]
+    with pytest.raises(brim.LeadError) as info:
+        names_of(brim.score_many(data()))
+    e = info.value
+    assert (e.index, e.field) == (1, "company_name")
+    assert "expected at most 100 characters, got 100000" in str(e)
+    assert len(str(e)) < 200, str(e)
+    result, errors = brim.score_many(data(), errors="collect")
+    assert names_of(result) == ["Good", "Also good"]
+    assert [(err.index, err.field) for err in errors] == [(1, "company_name"), (2, "tech_stack")]

@@ -111,6 +111,10 @@ test("bad leads throw an Error naming the field, never a trap", () => {
     [[1, 2], null, /./],
     ["{not json", "(json)", /not valid JSON/],
     ["", "(json)", /not valid JSON/],
+    // The limits of every way a lead enters Brim (brim-core's), with a short quote of the value.
+    [{ company_name: "A".repeat(1_000_000) }, "company_name", /^company_name: expected at most 100 characters, got 1000000: "A{32}"…$/],
+    [{ company_name: "A", tech_stack: Array(1000).fill("Zapier") }, "tech_stack", /expected at most 100 items/],
+    ['{"company_name": "A", "company_name": "B"}', "company_name", /given twice in one lead/],
   ];
   for (const [lead, field, message] of cases) {
     const error = thrown(() => score(lead));
