@@ -228,15 +228,21 @@ where
         b.iter(|| black_box(rt.block_on(store.funnel_over_time(period)).unwrap()))
     });
     group.bench_function("score distribution", |b| {
-        b.iter(|| black_box(rt.block_on(store.score_distribution()).unwrap()))
+        b.iter(|| {
+            black_box(
+                rt.block_on(store.score_distribution(i64::MIN, i64::MAX))
+                    .unwrap(),
+            )
+        })
     });
     group.bench_function("top 10", |b| {
         b.iter(|| black_box(rt.block_on(store.top_leads(10)).unwrap()))
     });
+    let steps: Vec<String> = brim_store::ACTIVATION_STEPS.map(String::from).to_vec();
     group.bench_function("activation funnel (30 days)", |b| {
         b.iter(|| {
             black_box(
-                rt.block_on(store.activation_funnel(END - 30 * DAY_MS, END))
+                rt.block_on(store.activation_funnel(END - 30 * DAY_MS, END, &steps))
                     .unwrap(),
             )
         })

@@ -239,9 +239,8 @@ impl Lead {
         )?;
         for (name, value) in &self.attributes {
             if name.len() > limits::ATTRIBUTE_NAME {
-                check_len("attributes", name, limits::ATTRIBUTE_NAME).map_err(|e| {
-                    LeadError::new(e.field, format!("a name {}", e.message))
-                })?;
+                check_len("attributes", name, limits::ATTRIBUTE_NAME)
+                    .map_err(|e| LeadError::new(e.field, format!("a name {}", e.message)))?;
             }
             if let AttrValue::Text(text) = value
                 && text.len() > limits::ATTRIBUTE_TEXT
@@ -296,7 +295,10 @@ impl Lead {
                     None
                 } else {
                     Some(parse_count_text(value).ok_or_else(|| {
-                        LeadError::new("employee_count", expected_count(&crate::limits::quote(value)))
+                        LeadError::new(
+                            "employee_count",
+                            expected_count(&crate::limits::quote(value)),
+                        )
                     })?)
                 }
             }
@@ -1062,7 +1064,8 @@ pub struct UncheckedLead(pub Lead);
 
 impl<'de> Deserialize<'de> for UncheckedLead {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(LeadVisitor { check: false }).map(UncheckedLead)
+        d.deserialize_map(LeadVisitor { check: false })
+            .map(UncheckedLead)
     }
 }
 
@@ -1220,14 +1223,18 @@ mod tests {
             let err = Lead::from_json(&json.to_string()).unwrap_err();
             assert_eq!(err.field, field, "{err}");
             assert!(err.message.starts_with(message), "{err}");
-            assert!(err.to_string().len() < 200, "the error quotes a short prefix: {err}");
+            assert!(
+                err.to_string().len() < 200,
+                "the error quotes a short prefix: {err}"
+            );
         }
         // The same limits on a lead built from text (a CSV row, a data frame).
         let mut lead = Lead::new("A".repeat(101));
         assert_eq!(lead.validate().unwrap_err().field, "company_name");
         lead.company_name = "é".repeat(100); // characters, not bytes
         assert!(lead.validate().is_ok());
-        lead.set_text_field("tech_stack", &vec!["x"; 101].join(";")).unwrap();
+        lead.set_text_field("tech_stack", &vec!["x"; 101].join(";"))
+            .unwrap();
         assert_eq!(
             lead.validate().unwrap_err().to_string(),
             "tech_stack: expected at most 100 items"
@@ -1236,19 +1243,38 @@ mod tests {
         let err = Lead::from_json(r#"{"company_name": "A", "employee_count": 1e308}"#).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("employee_count: expected a whole number >= 0, got 1{}…", "0".repeat(31))
+            format!(
+                "employee_count: expected a whole number >= 0, got 1{}…",
+                "0".repeat(31)
+            )
         );
-        let err = Lead::from_json(&format!(r#"{{"company_name": "A", "industry": {}}}"#, "9".repeat(309))).unwrap_err();
+        let err = Lead::from_json(&format!(
+            r#"{{"company_name": "A", "industry": {}}}"#,
+            "9".repeat(309)
+        ))
+        .unwrap_err();
         assert!(err.to_string().len() < 80, "{err}");
     }
 
     #[test]
     fn a_field_given_twice_is_refused() {
         for (json, field) in [
-            (r#"{"company_name": "A", "company_name": "B"}"#, "company_name"),
-            (r#"{"company_name": "A", "industry": "x", "industry": null}"#, "industry"),
-            (r#"{"company_name": "A", "contact": {"email": "a@b.io", "email": "c@d.io"}}"#, "contact.email"),
-            (r#"{"company_name": "A", "attributes": {"k": 1, "k": 2}}"#, "attributes.k"),
+            (
+                r#"{"company_name": "A", "company_name": "B"}"#,
+                "company_name",
+            ),
+            (
+                r#"{"company_name": "A", "industry": "x", "industry": null}"#,
+                "industry",
+            ),
+            (
+                r#"{"company_name": "A", "contact": {"email": "a@b.io", "email": "c@d.io"}}"#,
+                "contact.email",
+            ),
+            (
+                r#"{"company_name": "A", "attributes": {"k": 1, "k": 2}}"#,
+                "attributes.k",
+            ),
         ] {
             let err = Lead::from_json(json).unwrap_err();
             assert_eq!(err.field, field, "{json}: {err}");
@@ -1258,7 +1284,8 @@ mod tests {
 
     #[test]
     fn stored_leads_read_without_the_limits() {
-        let json = serde_json::json!({"company_name": "A".repeat(300), "tech_stack": vec!["x"; 200]});
+        let json =
+            serde_json::json!({"company_name": "A".repeat(300), "tech_stack": vec!["x"; 200]});
         let UncheckedLead(lead) = serde_json::from_value(json).unwrap();
         assert_eq!(lead.tech_stack.len(), 200);
     }

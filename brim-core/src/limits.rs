@@ -127,6 +127,9 @@ mod tests {
         assert!(check_len("f", &"é".repeat(10), 10).is_ok());
         let e = check_len("f", &"é".repeat(11), 10).unwrap_err();
         assert_eq!(e.field, "f");
-        assert!(e.message.starts_with("expected at most 10 characters, got 11"));
+        assert!(
+            e.message
+                .starts_with("expected at most 10 characters, got 11")
+        );
     }
 }

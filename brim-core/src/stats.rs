@@ -94,7 +94,9 @@ pub fn two_proportion_p(x1: u64, n1: u64, x2: u64, n2: u64) -> f64 {
 /// ```
 pub fn sample_size(p1: f64, p2: f64) -> Option<u64> {
     let d = (p1 - p2).abs();
-    if !(d > 0.0) || !(0.0..=1.0).contains(&p1) || !(0.0..=1.0).contains(&p2) {
+    // NaN fails every comparison: `d > 0.0` is false for it too.
+    let valid = d > 0.0 && (0.0..=1.0).contains(&p1) && (0.0..=1.0).contains(&p2);
+    if !valid {
         return None;
     }
     let mean = (p1 + p2) / 2.0;
@@ -183,43 +185,41 @@ pub struct VariantResult {
 /// ```
 pub fn compare(variants: &[VariantCounts]) -> Vec<VariantResult> {
     let leader = |count: fn(&VariantCounts) -> u64| {
-        variants
-            .iter()
-            .filter(|v| v.sent > 0)
-            .max_by(|a, b| {
-                let (ra, rb) = (
-                    count(a) as f64 / a.sent as f64,
-                    count(b) as f64 / b.sent as f64,
-                );
-                ra.total_cmp(&rb)
-                    .then(a.sent.cmp(&b.sent))
-                    .then(b.variant.cmp(&a.variant))
-            })
+        variants.iter().filter(|v| v.sent > 0).max_by(|a, b| {
+            let (ra, rb) = (
+                count(a) as f64 / a.sent as f64,
+                count(b) as f64 / b.sent as f64,
+            );
+            ra.total_cmp(&rb)
+                .then(a.sent.cmp(&b.sent))
+                .then(b.variant.cmp(&a.variant))
+        })
     };
     let best_open = leader(|v| v.opened);
     let best_click = leader(|v| v.clicked);
-    let versus = |v: &VariantCounts, best: Option<&VariantCounts>, count: fn(&VariantCounts) -> u64| {
-        let best = best.filter(|b| b.variant != v.variant && v.sent > 0)?;
-        let p_value = two_proportion_p(count(v), v.sent, count(best), best.sent);
-        let significant = p_value < ALPHA;
-        let needed = sample_size(
-            count(v).min(v.sent) as f64 / v.sent as f64,
-            count(best).min(best.sent) as f64 / best.sent as f64,
-        );
-        Some(Comparison {
-            against: best.variant.clone(),
-            p_value,
-            significant,
-            needed_per_variant: needed,
-            more_needed: needed.map(|n| {
-                if significant {
-                    0
-                } else {
-                    n.saturating_sub(v.sent.min(best.sent))
-                }
-            }),
-        })
-    };
+    let versus =
+        |v: &VariantCounts, best: Option<&VariantCounts>, count: fn(&VariantCounts) -> u64| {
+            let best = best.filter(|b| b.variant != v.variant && v.sent > 0)?;
+            let p_value = two_proportion_p(count(v), v.sent, count(best), best.sent);
+            let significant = p_value < ALPHA;
+            let needed = sample_size(
+                count(v).min(v.sent) as f64 / v.sent as f64,
+                count(best).min(best.sent) as f64 / best.sent as f64,
+            );
+            Some(Comparison {
+                against: best.variant.clone(),
+                p_value,
+                significant,
+                needed_per_variant: needed,
+                more_needed: needed.map(|n| {
+                    if significant {
+                        0
+                    } else {
+                        n.saturating_sub(v.sent.min(best.sent))
+                    }
+                }),
+            })
+        };
     variants
         .iter()
         .map(|v| VariantResult {
@@ -288,7 +288,14 @@ mod tests {
         assert!(vs.more_needed.unwrap() > 1000, "{vs:?}");
         // Equal click rates: the one with more sends (here a tie, then the name) leads.
         assert!(results[0].click_vs_best.is_none());
-        assert_eq!(results[1].click_vs_best.as_ref().unwrap().needed_per_variant, None);
+        assert_eq!(
+            results[1]
+                .click_vs_best
+                .as_ref()
+                .unwrap()
+                .needed_per_variant,
+            None
+        );
     }
 
     #[test]

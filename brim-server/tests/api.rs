@@ -1788,7 +1788,8 @@ async fn leads_over_the_limits_are_refused_by_field_and_a_bad_row_keeps_the_good
             "expected at most 100 characters, got 10000000",
         ),
         (
-            serde_json::json!({"company_name": "A", "tech_stack": vec!["Zapier"; 100_000]}).to_string(),
+            serde_json::json!({"company_name": "A", "tech_stack": vec!["Zapier"; 100_000]})
+                .to_string(),
             "tech_stack",
             "expected at most 100 items",
         ),
@@ -1798,7 +1799,10 @@ async fn leads_over_the_limits_are_refused_by_field_and_a_bad_row_keeps_the_good
             "given twice in one lead",
         ),
         (
-            format!(r#"{{"company_name": "A", "industry": {}.5}}"#, "9".repeat(300)),
+            format!(
+                r#"{{"company_name": "A", "industry": {}.5}}"#,
+                "9".repeat(300)
+            ),
             "industry",
             "expected a string",
         ),
@@ -1814,7 +1818,10 @@ async fn leads_over_the_limits_are_refused_by_field_and_a_bad_row_keeps_the_good
         assert_eq!(reply["field"], field, "{reply}");
         let detail = reply["detail"].as_str().unwrap();
         assert!(detail.starts_with(message), "{detail}");
-        assert!(detail.len() < 160, "the error quotes a short prefix: {detail}");
+        assert!(
+            detail.len() < 160,
+            "the error quotes a short prefix: {detail}"
+        );
     }
     // The batch endpoint takes any size of body: the same limits, row by row.
     let body = format!(
@@ -1840,7 +1847,12 @@ async fn leads_over_the_limits_are_refused_by_field_and_a_bad_row_keeps_the_good
         .await
         .unwrap();
     assert_eq!(table.total, 2);
-    assert!(table.rows.iter().all(|r| r.company_name.starts_with("Good")));
+    assert!(
+        table
+            .rows
+            .iter()
+            .all(|r| r.company_name.starts_with("Good"))
+    );
 }
 
 #[tokio::test]
@@ -1853,9 +1865,7 @@ async fn activation_steps_are_the_configured_flow() {
     let router = router(Arc::new(
         App::new(store, clock, composer(false), None).with_settings(settings),
     ));
-    let log = |step: &str| {
-        serde_json::json!({"user_id": "u1", "step_name": step}).to_string()
-    };
+    let log = |step: &str| serde_json::json!({"user_id": "u1", "step_name": step}).to_string();
     for step in ["signed_up", "result_viewed"] {
         let (status, reply) = call(&router, "POST", "/api/activation/log-event", &log(step)).await;
         assert_eq!(status, StatusCode::CREATED, "{reply}");
@@ -1879,14 +1889,23 @@ async fn activation_steps_are_the_configured_flow() {
         serde_json::json!([{"step": "signed_up", "users": 1}, {"step": "result_viewed", "users": 1}])
     );
     let (_, settings) = call(&router, "GET", "/api/settings", "").await;
-    assert_eq!(settings["activation_steps"], serde_json::json!(["signed_up", "result_viewed"]));
+    assert_eq!(
+        settings["activation_steps"],
+        serde_json::json!(["signed_up", "result_viewed"])
+    );
     assert_eq!(
         settings["email_policy"]["summary"],
         "Only leads whose action is high priority outreach or medium priority outreach get an e-mail."
     );
     // Metadata stays small.
     let big = serde_json::json!({"user_id": "u1", "step_name": "signed_up", "metadata": {"x": "y".repeat(5000)}});
-    let (status, reply) = call(&router, "POST", "/api/activation/log-event", &big.to_string()).await;
+    let (status, reply) = call(
+        &router,
+        "POST",
+        "/api/activation/log-event",
+        &big.to_string(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
     assert_eq!(reply["field"], "metadata");
 }
@@ -1894,13 +1913,27 @@ async fn activation_steps_are_the_configured_flow() {
 #[tokio::test]
 async fn a_lead_is_deleted_with_its_story() {
     let (router, store, _) = app(false).await;
-    let (status, score) = call(&router, "POST", "/api/score-company", r#"{"company_name": "Gone Co"}"#).await;
+    let (status, score) = call(
+        &router,
+        "POST",
+        "/api/score-company",
+        r#"{"company_name": "Gone Co"}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let id = score["company_id"].as_str().unwrap().to_string();
     let (status, reply) = call(&router, "DELETE", &format!("/api/leads/{id}"), "").await;
     assert_eq!(status, StatusCode::OK, "{reply}");
-    assert_eq!(reply, serde_json::json!({"company_id": id, "deleted": true}));
-    assert_eq!(call(&router, "GET", &format!("/api/leads/{id}"), "").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        reply,
+        serde_json::json!({"company_id": id, "deleted": true})
+    );
+    assert_eq!(
+        call(&router, "GET", &format!("/api/leads/{id}"), "")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
     assert!(store.events_for_company(&id).await.unwrap().is_empty());
     let (status, reply) = call(&router, "DELETE", &format!("/api/leads/{id}"), "").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
@@ -1912,7 +1945,11 @@ async fn ab_results_carry_intervals_and_a_significance_test() {
     // Two variants: 200 sent each, 40 and 10 clicks.
     let mut emails = Vec::new();
     for i in 0..400 {
-        let variant = if i % 2 == 0 { "problem_focused" } else { "roi_focused" };
+        let variant = if i % 2 == 0 {
+            "problem_focused"
+        } else {
+            "roi_focused"
+        };
         emails.push(brim_store::NewEmail {
             company_id: format!("c{i}"),
             recipient: Some(format!("a{i}@x.example")),
@@ -1952,11 +1989,20 @@ async fn ab_results_carry_intervals_and_a_significance_test() {
     let (status, rows) = call(&router, "GET", "/api/analytics/email-performance", "").await;
     assert_eq!(status, StatusCode::OK, "{rows}");
     let (best, other) = (&rows[0], &rows[1]);
-    assert_eq!((best["variant"].as_str(), best["clicked"].as_u64()), (Some("problem_focused"), Some(40)));
+    assert_eq!(
+        (best["variant"].as_str(), best["clicked"].as_u64()),
+        (Some("problem_focused"), Some(40))
+    );
     assert_eq!(best["click_rate"], 20.0);
     let ci = best["click_rate_ci"].as_array().unwrap();
-    assert!(ci[0].as_f64().unwrap() < 20.0 && ci[1].as_f64().unwrap() > 20.0, "{best}");
-    assert!(best["click_vs_best"].is_null(), "the leader is compared with nobody");
+    assert!(
+        ci[0].as_f64().unwrap() < 20.0 && ci[1].as_f64().unwrap() > 20.0,
+        "{best}"
+    );
+    assert!(
+        best["click_vs_best"].is_null(),
+        "the leader is compared with nobody"
+    );
     let vs = &other["click_vs_best"];
     assert_eq!(vs["against"], "problem_focused");
     assert_eq!(vs["significant"], true, "{vs}");

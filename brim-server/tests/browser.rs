@@ -98,7 +98,10 @@ fn dashboard_and_activation_page_work_in_a_browser() {
         }
         lead
     };
-    let long_name = format!("Longest Name {}", "x".repeat(brim_core::limits::COMPANY_NAME - 13));
+    let long_name = format!(
+        "Longest Name {}",
+        "x".repeat(brim_core::limits::COMPANY_NAME - 13)
+    );
     leads.push(strong("Bounce Corp", Some("bounce@bounce.example")));
     leads.push(strong("Waiting Inc", None));
     leads.push(strong("Delete Me Ltd", Some("ceo@deleteme.example")));
@@ -189,7 +192,10 @@ fn dashboard_and_activation_page_work_in_a_browser() {
     );
     assert_eq!(
         stdout.matches("ok   ").count(),
-        stdout.lines().filter(|l| l.starts_with("ok   ") || l.starts_with("FAIL ")).count(),
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("ok   ") || l.starts_with("FAIL "))
+            .count(),
         "{stdout}"
     );
     assert!(stdout.matches("ok   ").count() >= 15, "{stdout}");

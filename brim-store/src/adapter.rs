@@ -302,15 +302,19 @@ macro_rules! impl_ports {
                     .bind(company_id)
                     .fetch_optional(&self.pool)
                     .await?;
-                Ok(
-                    row.map(|(sqlx::types::Json(brim_core::UncheckedLead(lead)), created_at, updated_at)| {
+                Ok(row.map(
+                    |(
+                        sqlx::types::Json(brim_core::UncheckedLead(lead)),
+                        created_at,
+                        updated_at,
+                    )| {
                         $crate::StoredLead {
                             lead,
                             created_at,
                             updated_at,
                         }
-                    }),
-                )
+                    },
+                ))
             }
 
             async fn delete_lead(&self, company_id: &str) -> $crate::Result<bool> {

@@ -101,12 +101,14 @@ impl Direct {
                 let text: Option<String> =
                     read.query_row([&company_id], |row| row.get(0)).optional()?;
                 let stored = match text {
-                    Some(text) => Some(serde_json::from_str::<brim_core::UncheckedLead>(&text).map(|l| l.0).map_err(|e| {
-                        crate::Error::Corrupt {
-                            what: "lead",
-                            detail: format!("{company_id}: {e}"),
-                        }
-                    })?),
+                    Some(text) => Some(
+                        serde_json::from_str::<brim_core::UncheckedLead>(&text)
+                            .map(|l| l.0)
+                            .map_err(|e| crate::Error::Corrupt {
+                                what: "lead",
+                                detail: format!("{company_id}: {e}"),
+                            })?,
+                    ),
                     None => None,
                 };
                 let lead = crate::merged_onto(stored, lead);

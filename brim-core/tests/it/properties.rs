@@ -131,6 +131,37 @@ proptest! {
     }
 
     #[test]
+    fn errors_quote_short_and_a_valid_lead_is_within_the_limits(
+        key in prop::sample::select(vec!["company_name", "industry", "funding_stage", "country",
+            "domain", "id", "timezone", "tech_stack", "news_mentions", "attributes", "contact",
+            "employee_count"]),
+        len in 0usize..3000,
+        items in 0usize..300,
+        ch in prop::sample::select(vec!['a', 'é', '東', '🚀', '"', '\\', ' ']),
+    ) {
+        // Any field of any length or size: an error names the field and stays short (it never
+        // echoes the value whole); a lead that parses is within every limit.
+        let text: String = std::iter::repeat_n(ch, len).collect();
+        let value = match key {
+            "tech_stack" | "news_mentions" => serde_json::json!(vec![text.clone(); items]),
+            "attributes" => serde_json::Value::Object(
+                (0..items).map(|i| (format!("k{i}"), serde_json::json!(text.clone()))).collect()),
+            "contact" => serde_json::json!({"name": text.clone(), "email": format!("{text}@x.io")}),
+            "employee_count" => serde_json::json!(text.clone()),
+            _ => serde_json::json!(text.clone()),
+        };
+        let mut lead = serde_json::json!({"company_name": "x"});
+        lead[key] = value;
+        match Lead::from_json(&lead.to_string()) {
+            Ok(lead) => prop_assert!(lead.validate().is_ok()),
+            Err(e) => {
+                prop_assert!(!e.field.is_empty());
+                prop_assert!(e.to_string().chars().count() < 200, "{}", e);
+            }
+        }
+    }
+
+    #[test]
     fn model_loading_never_panics(input in "\\PC{0,300}") {
         let _ = ScoringModel::from_toml(&input);
         let _ = ScoringModel::from_json(&input);

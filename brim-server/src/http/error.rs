@@ -159,13 +159,19 @@ mod tests {
 
     #[test]
     fn long_values_are_never_echoed_whole() {
-        assert_eq!(bounded("expected a string, got 42"), "expected a string, got 42");
+        assert_eq!(
+            bounded("expected a string, got 42"),
+            "expected a string, got 42"
+        );
         let digits = "9".repeat(309);
         let text = format!("invalid type: floating point `{digits}`, expected a string");
         let shown = bounded(&text);
         assert!(shown.len() < 140, "{shown}");
         assert!(shown.starts_with("invalid type: floating point `999"));
-        assert!(shown.ends_with("…, expected a string") || shown.contains("… "), "{shown}");
+        assert!(
+            shown.ends_with("…, expected a string") || shown.contains("… "),
+            "{shown}"
+        );
         let many = "word ".repeat(1000);
         assert!(bounded(&many).chars().count() <= 601);
     }

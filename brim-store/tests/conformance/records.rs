@@ -69,10 +69,7 @@ async fn deleting_a_lead_removes_it_everywhere_but_its_suppressions() {
             .await
             .unwrap();
         store
-            .enqueue(
-                &[crate::queue::email(&id, 50, Some("boss@gone.io"))],
-                12,
-            )
+            .enqueue(&[crate::queue::email(&id, 50, Some("boss@gone.io"))], 12)
             .await
             .unwrap();
         store
@@ -101,10 +98,16 @@ async fn deleting_a_lead_removes_it_everywhere_but_its_suppressions() {
         );
         // The other company is untouched; a second delete finds nothing.
         assert!(store.get_lead(&kept.company_id()).await.unwrap().is_some());
-        assert_eq!(store.score_history(&kept.company_id()).await.unwrap().len(), 1);
+        assert_eq!(
+            store.score_history(&kept.company_id()).await.unwrap().len(),
+            1
+        );
         assert!(!store.delete_lead(&id).await.unwrap());
         // Scored again, it is a new company.
-        store.upsert_leads(&[gone.clone()], 20).await.unwrap();
+        store
+            .upsert_leads(std::slice::from_ref(&gone), 20)
+            .await
+            .unwrap();
         assert_eq!(store.get_lead(&id).await.unwrap().unwrap().created_at, 20);
     });
 }
