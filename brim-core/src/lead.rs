@@ -841,10 +841,21 @@ impl<'de> Visitor<'de> for AttributesVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = BTreeMap::new();
+        // Names given with null (dropped), for the "given twice" check.
+        let mut nulls: Vec<String> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) || nulls.contains(&key) {
+                return Err(de::Error::custom(format!(
+                    "attributes.{}: {TWICE}",
+                    crate::limits::clip(&key)
+                )));
+            }
             let value: serde_json::Value = map.next_value()?;
             let v = match value {
-                serde_json::Value::Null => continue,
+                serde_json::Value::Null => {
+                    nulls.push(key);
+                    continue;
+                }
                 serde_json::Value::Bool(b) => AttrValue::Bool(b),
                 serde_json::Value::Number(n) => AttrValue::Number(n.as_f64().unwrap_or(f64::NAN)),
                 serde_json::Value::String(s) => AttrValue::Text(s),
@@ -860,12 +871,6 @@ impl<'de> Visitor<'de> for AttributesVisitor {
                     )));
                 }
             };
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(format!(
-                    "attributes.{}: {TWICE}",
-                    crate::limits::clip(&key)
-                )));
-            }
             if self.0 {
                 crate::limits::check_count(
                     "attributes",

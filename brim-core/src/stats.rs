@@ -105,8 +105,8 @@ pub fn sample_size(p1: f64, p2: f64) -> Option<u64> {
     Some(((a + b) * (a + b) / (d * d)).ceil() as u64)
 }
 
-/// The standard normal distribution function, from erfc (W. J. Cody's rational
-/// approximations as in Numerical Recipes' `erfcc`: relative error below 1.2e-7).
+/// The standard normal distribution function, from erfc by Numerical Recipes' `erfcc` (a
+/// Chebyshev fit; fractional error below 1.2e-7 everywhere).
 fn normal_cdf(x: f64) -> f64 {
     let z = -x / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.5 * z.abs());

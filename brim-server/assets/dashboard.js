@@ -241,7 +241,12 @@ async function loadActivation() {
 
 // ---- the scored-leads table --------------------------------------------------------------
 
+// Each table request is numbered: a reply overtaken by a newer request (a quick change of
+// filter or search) is dropped, so the table always shows the last thing asked for.
+let leadsRequest = 0;
+
 async function loadLeads() {
+  const request = ++leadsRequest;
   const params = new URLSearchParams({ page: state.page, per_page: state.perPage, sort: state.sort, order: state.order });
   if (state.search) params.set("search", state.search);
   if (state.status) params.set("status", state.status);
@@ -249,6 +254,7 @@ async function loadLeads() {
   $("total").replaceChildren(el("span", { class: "spinner" }), "Loading…");
   const response = await api(`/api/analytics/scored-leads-table?${params}`, {}, true);
   const rows = await response.json();
+  if (request !== leadsRequest) return;
   const total = Number(response.headers.get("x-total-count") || rows.length);
   const pages = Math.max(1, Math.ceil(total / state.perPage));
   $("total").textContent = `${fmt(total)} ${total === 1 ? "company" : "companies"}`;

@@ -413,7 +413,8 @@ impl<S: Store> App<S> {
     pub fn scorer_for(&self, name: &str) -> Result<Arc<Scorer>, String> {
         self.scorer(name).ok_or_else(|| {
             format!(
-                "unknown model {name:?} (known: {})",
+                "unknown model {} (known: {})",
+                brim_core::quote(name),
                 self.model_names().join(", ")
             )
         })

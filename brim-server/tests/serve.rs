@@ -86,6 +86,43 @@ fn serve_refuses_a_public_address_and_a_bad_database_url() {
         ],
         "send window",
     );
+    refused(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--email-actions",
+            "high_priority_outreach,sometimes",
+        ],
+        "--email-actions: expected all or a list of high_priority_outreach, medium_priority_outreach, low_priority_monitoring, got \"sometimes\"",
+    );
+    refused(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--activation-steps",
+            "signed_up,paid",
+        ],
+        "--activation-steps: must include result_viewed",
+    );
+    // --help says which leads get an e-mail by default.
+    let help = brim(dir.path(), &["serve", "--help"])
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("By default only the outreach actions: a lead whose action is low_priority_monitoring is watched, not written to"),
+        "{help}"
+    );
+    assert!(
+        help.contains("[default: high_priority_outreach,medium_priority_outreach]"),
+        "{help}"
+    );
 }
 
 #[test]

@@ -319,8 +319,25 @@ macro_rules! impl_ports {
 
             async fn delete_lead(&self, company_id: &str) -> $crate::Result<bool> {
                 let mut tx = self.write_tx().await?;
-                // The e-mail first: its triggers update the company's row, which goes next.
-                for table in ["email_queue", "scores", "outcomes", "events"] {
+                // The company's row first: it locks the company (every score write updates this
+                // row in its transaction), so on PostgreSQL a concurrent write either committed
+                // before (and its rows are deleted below) or waits and starts the company afresh.
+                let deleted = sqlx::query("DELETE FROM leads WHERE company_id = $1")
+                    .bind(company_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if deleted == 0 {
+                    return Ok(false); // dropped: rolled back, nothing changed
+                }
+                // Sent e-mails stay: they were sent (and count in the A/B results), their
+                // unsubscribe links must keep working, and once per company holds if the company
+                // comes back.
+                sqlx::query("DELETE FROM email_queue WHERE company_id = $1 AND status <> 'sent'")
+                    .bind(company_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for table in ["scores", "outcomes", "events"] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM {table} WHERE company_id = $1"
                     )))
@@ -328,13 +345,8 @@ macro_rules! impl_ports {
                     .execute(&mut *tx)
                     .await?;
                 }
-                let deleted = sqlx::query("DELETE FROM leads WHERE company_id = $1")
-                    .bind(company_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
                 tx.commit().await?;
-                Ok(deleted > 0)
+                Ok(true)
             }
         }
 

@@ -72,18 +72,20 @@ use brim_core::Lead;
 ///   wins, what it leaves out is kept (a re-import without `contact` keeps the contact).
 ///   Several records of one company in the same call merge in order.
 /// - `created_at` is set once; `updated_at` is the `now` of the last upsert.
-/// - `delete_lead` removes the company **everywhere**, atomically: the lead, its scores, its
-///   e-mail (whatever its status: a worker holding it finds its lease gone and sends nothing
-///   more), its events and outcomes, so it leaves the table, the charts and the KPIs. Its
-///   suppressions stay: an address that unsubscribed stays unsubscribed.
+/// - `delete_lead` removes the company atomically: the lead, its scores, its events and
+///   outcomes, and its e-mail unless it was sent (a worker holding it finds its lease gone and
+///   sends nothing), so it leaves the table, the charts and the KPIs. What stays: a **sent**
+///   e-mail (it counts in the A/B results, its unsubscribe link keeps working, and the company
+///   is not written to twice if it comes back) and suppressions (an address that unsubscribed
+///   stays unsubscribed).
 pub trait LeadStore {
     /// Inserts or merges `leads` at time `now` (Unix ms), atomically.
     fn upsert_leads(&self, leads: &[Lead], now: i64) -> impl Future<Output = Result<()>> + Send;
     /// The stored (merged) lead, if any.
     fn get_lead(&self, company_id: &str)
     -> impl Future<Output = Result<Option<StoredLead>>> + Send;
-    /// Deletes the company and everything recorded about it but its suppressions; `false`
-    /// when there was no such company.
+    /// Deletes the company and what is recorded about it but its sent e-mail and its
+    /// suppressions; `false` (nothing changed) when there was no such company.
     fn delete_lead(&self, company_id: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 

@@ -124,7 +124,10 @@ pub(super) async fn batch_score<S: Store>(
         None => None,
         Some(f) => Some(
             <InputFormat as clap::ValueEnum>::from_str(f, true).map_err(|_| {
-                ApiError::invalid("format", format!("expected jsonl, json or csv, got {f:?}"))
+                ApiError::invalid(
+                    "format",
+                    format!("expected jsonl, json or csv, got {}", brim_core::quote(f)),
+                )
             })?,
         ),
     };
@@ -197,7 +200,7 @@ pub(super) async fn job<S: Store>(
     app.jobs
         .get(&id)
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no job {id:?}")))
+        .ok_or_else(|| ApiError::not_found(format!("no job {}", brim_core::quote(&id))))
 }
 
 #[cfg(test)]

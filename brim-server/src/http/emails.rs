@@ -44,7 +44,10 @@ pub(super) async fn list<S: Store>(
     let offset = match &q.offset {
         None => 0,
         Some(t) => t.trim().parse::<u64>().map_err(|_| {
-            ApiError::invalid("offset", format!("expected a whole number >= 0, got {t:?}"))
+            ApiError::invalid(
+                "offset",
+                format!("expected a whole number >= 0, got {}", brim_core::quote(t)),
+            )
         })?,
     };
     let rows = app.store.list_emails(status, limit, offset).await?;
@@ -57,7 +60,10 @@ fn email_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().map_err(|_| {
         ApiError::invalid(
             "id",
-            format!("expected an e-mail id (a number), got {text:?}"),
+            format!(
+                "expected an e-mail id (a number), got {}",
+                brim_core::quote(text)
+            ),
         )
     })
 }

@@ -28,10 +28,12 @@ pub(super) async fn lead<S: Store>(
     State(app): AppState<S>,
     Path(company_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let stored =
-        app.store.get_lead(&company_id).await?.ok_or_else(|| {
-            ApiError::not_found(format!("no lead with company_id {company_id:?}"))
-        })?;
+    let stored = app.store.get_lead(&company_id).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no lead with company_id {}",
+            brim_core::quote(&company_id)
+        ))
+    })?;
     let scores = app.store.score_history(&company_id).await?;
     let email = app.store.email_for_company(&company_id).await?;
     let events = app.store.events_for_company(&company_id).await?;
@@ -129,8 +131,8 @@ pub(super) async fn report_outcome<S: Store>(
         ApiError::invalid(
             "outcome",
             format!(
-                "expected demo_booked, closed_won, closed_lost or not_a_fit, got {:?}",
-                report.outcome
+                "expected demo_booked, closed_won, closed_lost or not_a_fit, got {}",
+                brim_core::quote(&report.outcome)
             ),
         )
     })?;
@@ -142,8 +144,8 @@ pub(super) async fn report_outcome<S: Store>(
     }
     if app.store.get_lead(&report.company_id).await?.is_none() {
         return Err(ApiError::not_found(format!(
-            "no lead with company_id {:?}; score it first",
-            report.company_id
+            "no lead with company_id {}; score it first",
+            brim_core::quote(&report.company_id)
         )));
     }
     let now = app.clock.now_ms();
@@ -208,7 +210,7 @@ pub(super) async fn model<S: Store>(
 ) -> Result<Response, ApiError> {
     let scorer = app
         .scorer(&name)
-        .ok_or_else(|| ApiError::not_found(format!("no model {name:?}")))?;
+        .ok_or_else(|| ApiError::not_found(format!("no model {}", brim_core::quote(&name))))?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -247,12 +249,16 @@ pub(super) async fn put_model<S: Store>(
         Err(PutModelError::BadName(n)) => {
             return Err(ApiError::invalid(
                 "name",
-                format!("expected 1 to 64 letters, digits, `_` or `-`, got {n:?}"),
+                format!(
+                    "expected 1 to 64 letters, digits, `_` or `-`, got {}",
+                    brim_core::quote(&n)
+                ),
             ));
         }
         Err(PutModelError::Preset(n)) => {
             return Err(ApiError::conflict(format!(
-                "{n:?} is a preset and cannot be replaced; upload under another name"
+                "{} is a preset and cannot be replaced; upload under another name",
+                brim_core::quote(&n)
             )));
         }
         Err(PutModelError::Invalid(e)) => {
@@ -268,7 +274,9 @@ pub(super) async fn put_model<S: Store>(
             return Err(ApiError::invalid(
                 "name",
                 format!(
-                    "the file names its model {file:?} but the URL says {url:?}; make them the same"
+                    "the file names its model {} but the URL says {}; make them the same",
+                    brim_core::quote(&file),
+                    brim_core::quote(&url)
                 ),
             ));
         }
@@ -303,7 +311,7 @@ pub(super) async fn put_model<S: Store>(
 ///
 /// `GET /api/analytics/score-distribution`: latest scores in ten bins.
 #[utoipa::path(get, path = "/api/analytics/score-distribution", tag = "analytics",
-    params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); with days, only companies last scored in the period"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length; neither given: every company")),
+    params(("end_date" = Option<String>, Query, description = "YYYY-MM-DD (UTC, inclusive); either parameter limits the answer to the companies whose latest score is from the period"), ("days" = Option<u32>, Query, minimum = 1, maximum = 3660, description = "period length, default 30; neither parameter given: every company")),
     responses((status = 200, body = Vec<super::openapi::ScoreBin>), super::openapi::Errors))]
 pub(super) async fn score_distribution<S: Store>(
     State(app): AppState<S>,

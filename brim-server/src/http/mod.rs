@@ -450,7 +450,10 @@ pub(super) fn period<S: Store>(app: &App<S>, q: &PeriodQuery) -> Result<Period, 
             .ok_or_else(|| {
                 ApiError::invalid(
                     "days",
-                    format!("expected a whole number from 1 to 3660, got {text:?}"),
+                    format!(
+                        "expected a whole number from 1 to 3660, got {}",
+                        brim_core::quote(text)
+                    ),
                 )
             })?,
     };
@@ -461,7 +464,10 @@ pub(super) fn period<S: Store>(app: &App<S>, q: &PeriodQuery) -> Result<Period, 
             let date: jiff::civil::Date = text.trim().parse().map_err(|_| {
                 ApiError::invalid(
                     "end_date",
-                    format!("expected a date like 2026-11-24, got {text:?}"),
+                    format!(
+                        "expected a date like 2026-11-24, got {}",
+                        brim_core::quote(text)
+                    ),
                 )
             })?;
             let start_of_day = jiff::tz::TimeZone::UTC
@@ -505,8 +511,9 @@ async fn activation_try<S: Store>(
             ApiError::invalid(
                 "model",
                 format!(
-                    "expected one of the presets ({}), got {model:?}",
-                    brim_core::PRESETS.map(|(n, _)| n).join(", ")
+                    "expected one of the presets ({}), got {}",
+                    brim_core::PRESETS.map(|(n, _)| n).join(", "),
+                    brim_core::quote(model)
                 ),
             )
         })?;
@@ -557,7 +564,8 @@ async fn kpi<S: Store>(
     ];
     if !known.contains(&metric.as_str()) {
         return Err(ApiError::not_found(format!(
-            "no KPI {metric:?} (known: {})",
+            "no KPI {} (known: {})",
+            brim_core::quote(&metric),
             known.join(", ")
         )));
     }
@@ -616,7 +624,10 @@ pub(super) fn number(
             .ok_or_else(|| {
                 ApiError::invalid(
                     field,
-                    format!("expected a whole number from 1 to {max}, got {t:?}"),
+                    format!(
+                        "expected a whole number from 1 to {max}, got {}",
+                        brim_core::quote(t)
+                    ),
                 )
             }),
     }
@@ -642,7 +653,10 @@ async fn scored_leads_table<S: Store>(
     let sort = match q.sort.as_deref() {
         None => LeadSort::Score,
         Some(s) => s.parse::<LeadSort>().map_err(|_| {
-            ApiError::invalid("sort", format!("expected score, name or date, got {s:?}"))
+            ApiError::invalid(
+                "sort",
+                format!("expected score, name or date, got {}", brim_core::quote(s)),
+            )
         })?,
     };
     let descending = match q.order.as_deref() {
@@ -651,7 +665,7 @@ async fn scored_leads_table<S: Store>(
         Some(o) => {
             return Err(ApiError::invalid(
                 "order",
-                format!("expected desc or asc, got {o:?}"),
+                format!("expected desc or asc, got {}", brim_core::quote(o)),
             ));
         }
     };

@@ -116,7 +116,9 @@ pub(super) async fn activate() -> Response {
 pub(super) async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, body)) => asset_response(content_type, body.as_bytes()),
-        None => ApiError::not_found(format!("no asset {file:?}")).into_response(),
+        None => {
+            ApiError::not_found(format!("no asset {}", brim_core::quote(&file))).into_response()
+        }
     }
 }
 
@@ -128,7 +130,7 @@ pub(super) async fn wasm_asset(Path(file): Path<String>) -> Response {
             "this brim was built without the brim-wasm package: run scripts/build-wasm, then build brim again",
         )
         .into_response(),
-        None => ApiError::not_found(format!("no brim-wasm file {file:?}")).into_response(),
+        None => ApiError::not_found(format!("no brim-wasm file {}", brim_core::quote(&file))).into_response(),
     }
 }
 

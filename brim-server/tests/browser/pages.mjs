@@ -115,7 +115,10 @@ await page("the table sorts both ways, filters, searches and pages", async (p) =
   await p.waitForFunction(() => document.querySelector("#leads tbody td")?.textContent === "Waiting Inc");
   await p.selectOption("#status", "");
   await p.selectOption("#action", "low_priority_monitoring");
-  await p.waitForFunction(() => [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")].every((td) => td.textContent === "low priority monitoring"));
+  await p.waitForFunction(() => {
+    const cells = [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")];
+    return cells.length > 0 && cells.every((td) => td.textContent === "low priority monitoring");
+  });
   const emails = await p.locator("#leads tbody tr.clickable td:nth-child(6)").allTextContents();
   assert.ok(emails.length > 0, "some leads are to monitor");
   assert.ok(emails.every((e) => e === "none"), `a lead to monitor got an e-mail: ${emails}`);
@@ -168,8 +171,12 @@ await page("a lead's panel shows why it scored so, its history, its e-mail as it
   assert.equal(await p.locator("#detail").isHidden(), true);
   // A lead to monitor: no e-mail, and the panel says why.
   await p.fill("#search", "");
+  await p.waitForFunction((n) => document.getElementById("total").textContent === `${n} companies`, process.env.EXPECT_LEADS);
   await p.selectOption("#action", "low_priority_monitoring");
-  await p.waitForFunction(() => [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")].every((td) => td.textContent === "low priority monitoring"));
+  await p.waitForFunction(() => {
+    const cells = [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")];
+    return cells.length > 0 && cells.every((td) => td.textContent === "low priority monitoring");
+  });
   await p.locator("#leads tbody tr.clickable").first().click();
   await p.waitForSelector("#detail h2");
   assert.match(await noJsValues(p, "#detail"), /No e-mail\. Only leads whose action is high priority outreach or medium priority outreach get an e-mail\./);
@@ -235,10 +242,15 @@ await page("a lead is deleted from its panel and leaves every view", async (p) =
   await search(p, "Globex", 1);
   await p.click("#leads tbody tr");
   await p.waitForSelector("#detail #delete-lead");
-  p.once("dialog", (d) => d.dismiss());
+  let dismissed = false;
+  p.once("dialog", (d) => { dismissed = true; d.dismiss(); });
   await p.click("#delete-lead");
   await p.waitForTimeout(300);
+  assert.ok(dismissed, "the confirmation was asked");
+  assert.equal(await p.locator("#detail").isVisible(), true, "the panel stays open");
   assert.equal(await p.locator("#detail h2").textContent(), "Globex Logistics");
+  const kept = await fetch(`${base}/api/analytics/scored-leads-table?search=Globex`);
+  assert.equal(kept.headers.get("x-total-count"), "1", "Globex is still there");
 });
 
 await page("the period and a custom date range change every panel", async (p) => {

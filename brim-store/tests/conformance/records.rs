@@ -96,6 +96,22 @@ async fn deleting_a_lead_removes_it_everywhere_but_its_suppressions() {
             store.suppression_of("ceo@gone.io").await.unwrap().is_some(),
             "an unsubscribed address stays unsubscribed"
         );
+        // A sent e-mail stays when its company is deleted: it was sent, it counts, and its
+        // unsubscribe link (which names the e-mail) must keep working.
+        let sent_co = lead(r#"{"company_name": "Sent Co"}"#);
+        let sent_id = sent_co.company_id().into_owned();
+        store.upsert_leads(&[sent_co], 30).await.unwrap();
+        store
+            .enqueue(&[crate::queue::email(&sent_id, 60, Some("a@sent.io"))], 30)
+            .await
+            .unwrap();
+        let claimed = store.claim("w", 10, 31, 60_000).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        store.mark_sent(claimed[0].id, 32).await.unwrap();
+        assert!(store.delete_lead(&sent_id).await.unwrap());
+        assert!(store.get_lead(&sent_id).await.unwrap().is_none());
+        let kept_mail = store.get_email(claimed[0].id).await.unwrap().unwrap();
+        assert_eq!(kept_mail.status, brim_store::EmailStatus::Sent);
         // The other company is untouched; a second delete finds nothing.
         assert!(store.get_lead(&kept.company_id()).await.unwrap().is_some());
         assert_eq!(
