@@ -38,8 +38,12 @@ pub(super) async fn lead<S: Store>(
     let email = app.store.email_for_company(&company_id).await?;
     let events = app.store.events_for_company(&company_id).await?;
     let outcomes = app.store.outcomes_for(&company_id).await?;
+    // The intent signals in the stored lead, with their evidence (what the explanation's
+    // intent rules read).
+    let signals = brim_core::extract_signals(&stored.lead);
     Ok(Json(json!({
         "company_id": company_id,
+        "signals": signals,
         "lead": stored.lead,
         "created_at": stored.created_at,
         "updated_at": stored.updated_at,

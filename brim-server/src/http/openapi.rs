@@ -376,6 +376,8 @@ pub struct OutcomeOut {
 #[derive(ToSchema)]
 pub struct LeadDetail {
     company_id: String,
+    /// The intent signals read from the lead (news and job posts), with their evidence.
+    signals: Vec<SignalOut>,
     /// The lead as stored.
     lead: Value,
     created_at: i64,

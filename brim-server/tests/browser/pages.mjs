@@ -159,6 +159,8 @@ await page("a lead's panel shows why it scored so, its history, its e-mail as it
   assert.ok(await p.locator("#detail ul li").count() > 0, "the reasons are list items");
   assert.ok(await p.locator("#detail table.rules tbody tr").count() > 0, "the rules that fired");
   assert.match(detail, /company_size\s+fit\s+matched/);
+  // The intent signal behind ops_hiring, with its evidence.
+  assert.match(detail, /Signals\n[^]*ops hiring: “Head of Operations” \(recent job posts\)\nScore history/);
   assert.match(detail, /Score history \(1\)/);
   assert.match(detail, /Events \(\d+\)/);
   assert.match(detail, /score calculated/);
@@ -389,6 +391,7 @@ await page("a 1,000-lead CSV is scored in the browser: nothing uploaded, bad row
   const explain = await p.locator("#results tr.explain").textContent();
   assert.match(explain, /Ideal company size \(150 employees\)\./);
   assert.match(explain, /company_size \(fit\): matched, 100 points/);
+  await noJsValues(p, "body");
   await p.screenshot({ path: `${shots}/activate-results.png`, fullPage: true });
   // The next page, then the download.
   assert.equal(await p.locator("#page-info").textContent(), "Page 1 of 20");
