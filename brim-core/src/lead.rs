@@ -194,13 +194,33 @@ impl Lead {
             ));
         }
         check_len("company_name", &self.company_name, limits::COMPANY_NAME)?;
+        let contact = self.contact.as_ref();
         let texts = [
-            ("id", &self.id, limits::ID),
-            ("industry", &self.industry, limits::SHORT_TEXT),
-            ("funding_stage", &self.funding_stage, limits::SHORT_TEXT),
-            ("country", &self.country, limits::SHORT_TEXT),
-            ("timezone", &self.timezone, limits::TIMEZONE),
-            ("domain", &self.domain, limits::DOMAIN),
+            ("id", self.id.as_ref(), limits::ID),
+            ("industry", self.industry.as_ref(), limits::SHORT_TEXT),
+            (
+                "funding_stage",
+                self.funding_stage.as_ref(),
+                limits::SHORT_TEXT,
+            ),
+            ("country", self.country.as_ref(), limits::SHORT_TEXT),
+            ("timezone", self.timezone.as_ref(), limits::TIMEZONE),
+            ("domain", self.domain.as_ref(), limits::DOMAIN),
+            (
+                "contact.name",
+                contact.and_then(|c| c.name.as_ref()),
+                limits::CONTACT_TEXT,
+            ),
+            (
+                "contact.title",
+                contact.and_then(|c| c.title.as_ref()),
+                limits::CONTACT_TEXT,
+            ),
+            (
+                "contact.email",
+                contact.and_then(|c| c.email.as_ref()),
+                limits::EMAIL,
+            ),
         ];
         for (field, text, max) in texts {
             if let Some(text) = text {
@@ -216,18 +236,6 @@ impl Lead {
             for (i, item) in list.iter().enumerate() {
                 if item.len() > limits::LIST_ITEM {
                     check_len(&format!("{field}[{i}]"), item, limits::LIST_ITEM)?;
-                }
-            }
-        }
-        if let Some(contact) = &self.contact {
-            let texts = [
-                ("contact.name", &contact.name, limits::CONTACT_TEXT),
-                ("contact.title", &contact.title, limits::CONTACT_TEXT),
-                ("contact.email", &contact.email, limits::EMAIL),
-            ];
-            for (field, text, max) in texts {
-                if let Some(text) = text {
-                    check_len(field, text, max)?;
                 }
             }
         }
