@@ -25,6 +25,7 @@ mod delivery;
 mod engine;
 mod error;
 mod lead;
+pub mod learn;
 pub mod limits;
 mod model;
 pub mod signals;

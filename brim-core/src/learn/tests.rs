@@ -1,0 +1,133 @@
+use super::*;
+
+/// A synthetic table: `x` drives the label, `colour` a little, `noise` not at all; `leak` is
+/// the label itself.
+fn synthetic(n: usize, seed: u64) -> Table {
+    let mut rng = SplitMix64(seed);
+    let mut uniform = move || (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+    let (mut x, mut colour, mut noise, mut leak, mut label) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let xi = uniform() * 4.0 - 2.0;
+        let c = ["red", "green", "blue"][i % 3];
+        let z = 2.0 * xi + if c == "red" { 0.8 } else { -0.4 };
+        let y = uniform() < sigmoid(z);
+        x.push(if i % 17 == 0 { None } else { Some(xi) });
+        colour.push(Some(c.to_string()));
+        noise.push(Some(uniform()));
+        leak.push(Some(if y { "won" } else { "lost" }.to_string()));
+        label.push(Some(f64::from(u8::from(y))));
+    }
+    Table {
+        names: ["x", "colour", "noise", "leak", "converted"].map(String::from).to_vec(),
+        columns: vec![
+            Values::Numbers(x),
+            Values::Texts(colour),
+            Values::Numbers(noise),
+            Values::Texts(leak),
+            Values::Numbers(label),
+        ],
+    }
+}
+
+fn options() -> TrainOptions {
+    TrainOptions {
+        drop: vec!["leak".into()],
+        ..TrainOptions::new("converted")
+    }
+}
+
+#[test]
+fn every_learner_learns_the_signal_and_is_deterministic() {
+    let table = synthetic(2000, 1);
+    for learner in [Learner::Logistic, Learner::Boosted, Learner::Ensemble] {
+        let options = TrainOptions {
+            learner,
+            ..options()
+        };
+        let eval = cross_validate(&table, &options, 5).unwrap();
+        // The Bayes rate's AUC for this signal is about 0.87.
+        assert!(eval.roc_auc > 0.82, "{learner}: {eval:?}");
+        assert!(eval.log_loss < 0.55, "{learner}: {eval:?}");
+        assert_eq!(cross_validate(&table, &options, 5).unwrap(), eval, "same seed, same result");
+    }
+}
+
+#[test]
+fn a_model_saves_predicts_and_explains() {
+    let table = synthetic(2000, 2);
+    let model = train(&table, &options(), 1_700_000_000_000).unwrap();
+    assert_eq!(model.n_rows, 2000);
+    assert!(model.leak_warnings.is_empty(), "leak was dropped");
+    let again = LearnedModel::from_json(&model.to_json()).unwrap();
+    let p = model.predict(&table).unwrap();
+    let q = again.predict(&table).unwrap();
+    let worst = p.iter().zip(&q).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-12, "saved and read back, it predicts the same: {worst}");
+    assert!(p.iter().all(|p| (0.0..=1.0).contains(p)));
+    assert!(roc_auc(&p, &labels_of(&table)) > 0.82);
+    // The strongest feature is x, positively.
+    assert_eq!(model.top_features[0].feature, "x");
+    let why = model.explain(&table, 0, 3).unwrap();
+    assert!(!why.is_empty());
+    assert!(why.iter().any(|c| c.feature == "x"), "{why:?}");
+    // A table without some columns still scores (they are missing values).
+    let partial = Table {
+        names: vec!["x".into()],
+        columns: vec![Values::Numbers(vec![Some(1.5), None])],
+    };
+    assert_eq!(model.predict(&partial).unwrap().len(), 2);
+}
+
+fn labels_of(table: &Table) -> Vec<bool> {
+    labels(table, "converted")
+        .unwrap()
+        .into_iter()
+        .map(|l| l.unwrap())
+        .collect()
+}
+
+#[test]
+fn refusals_and_warnings() {
+    let table = synthetic(200, 3);
+    match train(&table, &TrainOptions::new("converted"), 0) {
+        Err(LearnError::TooLittleData { min: 120, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let opts = TrainOptions {
+        min_per_class: 10,
+        ..TrainOptions::new("converted")
+    };
+    let model = train(&table, &opts, 0).unwrap();
+    assert_eq!(model.leak_warnings.len(), 1, "{:?}", model.leak_warnings);
+    assert_eq!(model.leak_warnings[0].column, "leak");
+    assert!(matches!(
+        train(&table, &TrainOptions::new("nope"), 0),
+        Err(LearnError::Input(m)) if m.starts_with("no label column \"nope\"")
+    ));
+    let bad = TrainOptions {
+        drop: vec!["missing_column".into()],
+        ..opts.clone()
+    };
+    assert!(matches!(train(&table, &bad, 0), Err(LearnError::Input(m)) if m.contains("missing_column")));
+    assert!(LearnedModel::from_json("{}").is_err());
+}
+
+#[test]
+fn text_labels_and_typed_columns() {
+    let table = Table::from_text_columns(
+        vec!["n".into(), "t".into(), "y".into()],
+        vec![
+            vec![Some("1".into()), Some(" ".into()), Some("2.5".into())],
+            vec![Some("a".into()), Some("1".into()), None],
+            vec![Some("won".into()), Some("lost".into()), Some("maybe".into())],
+        ],
+    );
+    assert!(matches!(table.columns[0], Values::Numbers(_)));
+    assert!(matches!(table.columns[1], Values::Texts(_)));
+    let err = labels(&table, "y").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "row 3: y: expected 1/0, true/false, yes/no or won/lost, got \"maybe\""
+    );
+}
