@@ -11,6 +11,7 @@ mod models;
 mod output;
 mod score;
 mod serve;
+mod train;
 
 use error::CliError;
 
@@ -40,6 +41,10 @@ enum Command {
     /// Run the HTTP API with the e-mail pipeline: scores, writes and sends (SQLite, the outbox
     /// folder and templates by default).
     Serve(serve::ServeArgs),
+    /// Train a learned scoring model on a CSV of leads with outcomes, cross-validate it, and
+    /// save it as JSON.
+    #[command(after_help = train::EXAMPLES)]
+    Train(train::TrainArgs),
     /// Run only the send worker against the database (beside `brim serve --no-worker`, or
     /// several of them on one PostgreSQL).
     Worker(serve::WorkerArgs),
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
         Command::Models { command } => models::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Worker(args) => serve::run_worker(args),
+        Command::Train(args) => train::run(args),
     };
     match result {
         Ok(code) => code,

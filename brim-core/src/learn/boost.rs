@@ -117,7 +117,11 @@ impl Boosted {
         let mut g = vec![0.0; n];
         let mut h = vec![0.0; n];
         let bins: Vec<usize> = encoder.features.iter().map(|f| f.bins()).collect();
-        let categorical: Vec<bool> = encoder.features.iter().map(|f| f.is_categorical()).collect();
+        let categorical: Vec<bool> = encoder
+            .features
+            .iter()
+            .map(|f| f.is_categorical())
+            .collect();
         let mut trees = Vec::with_capacity(params.iterations);
         let mut order: Vec<u32> = (0..n as u32).collect();
         for _ in 0..params.iterations {
@@ -296,8 +300,7 @@ impl Grower<'_> {
                         let nl2 = nl + m.n;
                         if nl2 >= min_leaf && n - nl2 >= min_leaf {
                             let (gl2, hl2) = (gl + m.g, hl + m.h);
-                            let gain =
-                                self.score(gl2, hl2) + self.score(g - gl2, h - hl2) - parent;
+                            let gain = self.score(gl2, hl2) + self.score(g - gl2, h - hl2) - parent;
                             let mut with_missing = left;
                             with_missing[missing >> 6] |= 1 << (missing & 63);
                             consider(gain, f, with_missing);
@@ -335,13 +338,14 @@ impl Grower<'_> {
         let mut done: Vec<(usize, usize, usize)> = Vec::new(); // (node, start, end)
         while leaves < self.params.max_leaves.max(2) {
             // The open leaf with the best gain.
-            let Some(pick) = (0..open.len())
-                .filter(|&i| open[i].best.is_some())
-                .max_by(|&a, &b| {
-                    let ga = open[a].best.as_ref().map_or(0.0, |c| c.gain);
-                    let gb = open[b].best.as_ref().map_or(0.0, |c| c.gain);
-                    ga.total_cmp(&gb)
-                })
+            let Some(pick) =
+                (0..open.len())
+                    .filter(|&i| open[i].best.is_some())
+                    .max_by(|&a, &b| {
+                        let ga = open[a].best.as_ref().map_or(0.0, |c| c.gain);
+                        let gb = open[b].best.as_ref().map_or(0.0, |c| c.gain);
+                        ga.total_cmp(&gb)
+                    })
             else {
                 break;
             };

@@ -9,6 +9,14 @@ use super::{LEAK_AUC, LeakWarning, RARE, Table, Values};
 
 /// Value bins of a numeric feature for the trees, at most (one more holds the missing values).
 const MAX_BINS: usize = 255;
+/// Quantile bins of a numeric feature for the logistic regression.
+const DECILES: usize = 10;
+
+/// One-hot width of a numeric feature's deciles (none without bounds).
+fn decile_width(cuts: &[f64]) -> usize {
+    if cuts.is_empty() { 0 } else { cuts.len() + 1 }
+}
+
 /// Categories kept per column, at most (the most frequent; the rest are `(other)`).
 const MAX_CATEGORIES: usize = 250;
 
@@ -41,6 +49,10 @@ pub enum FeatureKind {
         thresholds: Vec<f64>,
         /// Training rows that were missing.
         missing: usize,
+        /// Bounds of the value's deciles (the logistic regression also sees which decile a
+        /// value is in: a curve, not only a slope).
+        #[serde(default)]
+        cuts: Vec<f64>,
     },
     /// A category.
     Categorical {
@@ -106,8 +118,10 @@ impl FeatureSpec {
     fn dense_width(&self) -> usize {
         match &self.kind {
             FeatureKind::Numeric {
-                missing_indicator, ..
-            } => 1 + usize::from(*missing_indicator),
+                missing_indicator,
+                cuts,
+                ..
+            } => 1 + usize::from(*missing_indicator) + decile_width(cuts),
             FeatureKind::Categorical { categories, .. } => categories.len() + 2,
         }
     }
@@ -155,11 +169,25 @@ impl Encoder {
         for spec in &self.features {
             match &spec.kind {
                 FeatureKind::Numeric {
-                    missing_indicator, ..
+                    missing_indicator,
+                    cuts,
+                    ..
                 } => {
                     names.push(spec.column.clone());
                     if *missing_indicator {
                         names.push(format!("{} is missing", spec.column));
+                    }
+                    if decile_width(cuts) > 0 {
+                        let bound =
+                            |i: usize| cuts.get(i).map_or("∞".to_string(), |c| format!("{c:.4}"));
+                        for k in 0..=cuts.len() {
+                            let low = if k == 0 {
+                                "-∞".to_string()
+                            } else {
+                                bound(k - 1)
+                            };
+                            names.push(format!("{} in ({low}, {}]", spec.column, bound(k)));
+                        }
                     }
                 }
                 FeatureKind::Categorical { categories, .. } => {
@@ -205,8 +233,10 @@ impl Encoder {
                     mean,
                     sd,
                     missing_indicator,
+                    cuts,
                     ..
                 } => {
+                    let deciles = offset + 1 + usize::from(*missing_indicator);
                     for r in 0..rows {
                         let v = match &column {
                             Column::Numbers(v) => number(v[r]),
@@ -216,6 +246,10 @@ impl Encoder {
                         x[r * width + offset] = (v.unwrap_or(*median) - mean) / sd;
                         if *missing_indicator {
                             x[r * width + offset + 1] = if v.is_none() { 1.0 } else { 0.0 };
+                        }
+                        // A missing value is in no decile (its indicator says so).
+                        if let (Some(v), true) = (v, decile_width(cuts) > 0) {
+                            x[r * width + deciles + cuts.partition_point(|&c| c < v)] = 1.0;
                         }
                     }
                 }
@@ -253,9 +287,7 @@ impl Encoder {
                                 Some(v) => thresholds.partition_point(|&t| t < v) as u8,
                             }
                         }
-                        FeatureKind::Categorical { .. } => {
-                            categorical_bin(spec, &column, r) as u8
-                        }
+                        FeatureKind::Categorical { .. } => categorical_bin(spec, &column, r) as u8,
                     })
                     .collect()
             })
@@ -306,7 +338,7 @@ fn categorical_bin(spec: &FeatureSpec, column: &Column<'_>, r: usize) -> usize {
     };
     let text: Option<String> = match column {
         Column::Texts(v) => v[r].clone(),
-        Column::Numbers(v) => number(v[r]).map(|x| crate::lead::format_number(x)),
+        Column::Numbers(v) => number(v[r]).map(crate::lead::format_number),
         Column::Absent => None,
     };
     match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -353,6 +385,20 @@ fn fit_numeric(values: &[Option<f64>]) -> FeatureKind {
         t.dedup();
         t
     };
+    // Decile bounds, between values as the bins' are; a column of few values (a flag, a
+    // count of 0-3) gets none: its bins would add nothing a slope cannot say.
+    let mut cuts: Vec<f64> = if distinct.len() > DECILES {
+        (1..DECILES)
+            .filter_map(|k| {
+                let a = present[k * n / DECILES];
+                let i = present.partition_point(|&v| v <= a);
+                present.get(i).map(|&b| (a + b) / 2.0)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    cuts.dedup();
     FeatureKind::Numeric {
         median,
         mean,
@@ -360,6 +406,7 @@ fn fit_numeric(values: &[Option<f64>]) -> FeatureKind {
         missing_indicator: missing > 0,
         thresholds,
         missing,
+        cuts,
     }
 }
 

@@ -40,6 +40,12 @@ pub(crate) fn sigmoid(z: f64) -> f64 {
     }
 }
 
+/// The log-odds of `p` (clipped away from 0 and 1).
+pub(crate) fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).ln()
+}
+
 /// A category seen fewer times than this in the training rows is pooled into `(other)`.
 pub const RARE: usize = 10;
 
@@ -560,7 +566,11 @@ impl LearnedModel {
             .as_ref()
             .map(|m| m.predict(&self.encoder.binned(table)));
         Ok(match (lr, gb) {
-            (Some(a), Some(b)) => a.iter().zip(&b).map(|(a, b)| (a + b) / 2.0).collect(),
+            (Some(a), Some(b)) => a
+                .iter()
+                .zip(&b)
+                .map(|(a, b)| sigmoid((logit(*a) + logit(*b)) / 2.0))
+                .collect(),
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => return Err(LearnError::Model("it has no learner".into())),
         })

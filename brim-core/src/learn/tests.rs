@@ -19,7 +19,9 @@ fn synthetic(n: usize, seed: u64) -> Table {
         label.push(Some(f64::from(u8::from(y))));
     }
     Table {
-        names: ["x", "colour", "noise", "leak", "converted"].map(String::from).to_vec(),
+        names: ["x", "colour", "noise", "leak", "converted"]
+            .map(String::from)
+            .to_vec(),
         columns: vec![
             Values::Numbers(x),
             Values::Texts(colour),
@@ -49,7 +51,11 @@ fn every_learner_learns_the_signal_and_is_deterministic() {
         // The Bayes rate's AUC for this signal is about 0.87.
         assert!(eval.roc_auc > 0.82, "{learner}: {eval:?}");
         assert!(eval.log_loss < 0.55, "{learner}: {eval:?}");
-        assert_eq!(cross_validate(&table, &options, 5).unwrap(), eval, "same seed, same result");
+        assert_eq!(
+            cross_validate(&table, &options, 5).unwrap(),
+            eval,
+            "same seed, same result"
+        );
     }
 }
 
@@ -62,8 +68,15 @@ fn a_model_saves_predicts_and_explains() {
     let again = LearnedModel::from_json(&model.to_json()).unwrap();
     let p = model.predict(&table).unwrap();
     let q = again.predict(&table).unwrap();
-    let worst = p.iter().zip(&q).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    assert!(worst < 1e-12, "saved and read back, it predicts the same: {worst}");
+    let worst = p
+        .iter()
+        .zip(&q)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        worst < 1e-12,
+        "saved and read back, it predicts the same: {worst}"
+    );
     assert!(p.iter().all(|p| (0.0..=1.0).contains(p)));
     assert!(roc_auc(&p, &labels_of(&table)) > 0.82);
     // The strongest feature is x, positively.
@@ -109,7 +122,9 @@ fn refusals_and_warnings() {
         drop: vec!["missing_column".into()],
         ..opts.clone()
     };
-    assert!(matches!(train(&table, &bad, 0), Err(LearnError::Input(m)) if m.contains("missing_column")));
+    assert!(
+        matches!(train(&table, &bad, 0), Err(LearnError::Input(m)) if m.contains("missing_column"))
+    );
     assert!(LearnedModel::from_json("{}").is_err());
 }
 
@@ -120,7 +135,11 @@ fn text_labels_and_typed_columns() {
         vec![
             vec![Some("1".into()), Some(" ".into()), Some("2.5".into())],
             vec![Some("a".into()), Some("1".into()), None],
-            vec![Some("won".into()), Some("lost".into()), Some("maybe".into())],
+            vec![
+                Some("won".into()),
+                Some("lost".into()),
+                Some("maybe".into()),
+            ],
         ],
     );
     assert!(matches!(table.columns[0], Values::Numbers(_)));
