@@ -37,6 +37,10 @@ pub struct TrainArgs {
     /// logistic regression) or `boosted` (gradient-boosted trees).
     #[arg(long, default_value = "ensemble", value_parser = ["ensemble", "logistic", "boosted"])]
     learner: String,
+    /// Leave out rows whose label is not an outcome (an open deal: "Engaging", "Prospecting")
+    /// instead of stopping at the first.
+    #[arg(long)]
+    skip_unknown: bool,
     /// Refuse to train with fewer rows than this of either class (commercial predictive
     /// scoring asks for 120 conversions).
     #[arg(long, default_value_t = 120)]
@@ -108,6 +112,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode, CliError> {
         learner: Learner::from_name(&args.learner).unwrap_or_default(),
         seed: args.seed,
         min_per_class: args.min_class,
+        skip_unknown_labels: args.skip_unknown,
         boost: learn::BoostParams {
             iterations: args.trees,
             learning_rate: args.learning_rate,
@@ -146,6 +151,14 @@ pub fn run(args: TrainArgs) -> Result<ExitCode, CliError> {
         eprintln!(
             "warning: column {:?} alone ranks the outcomes with ROC-AUC {:.3}: it may be filled in after the outcome was known; if so, --drop it",
             leak.column, leak.roc_auc
+        );
+    }
+    if let Some((e, _)) = &evaluation
+        && e.roc_auc < learn::WEAK_AUC
+    {
+        eprintln!(
+            "warning: the model barely beats chance (cross-validated ROC-AUC {:.3}): these columns say little about the outcome; do not rank leads with it",
+            e.roc_auc
         );
     }
     let features = model.encoder.dense_names().len();

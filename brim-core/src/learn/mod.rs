@@ -233,6 +233,9 @@ pub struct TrainOptions {
     pub l2: f64,
     /// The boosted trees' settings.
     pub boost: BoostParams,
+    /// Leave out rows whose label is not an outcome (an open deal's "Engaging") instead of
+    /// refusing the table.
+    pub skip_unknown_labels: bool,
 }
 
 impl TrainOptions {
@@ -246,12 +249,13 @@ impl TrainOptions {
             min_per_class: 120,
             l2: 1.0,
             boost: BoostParams::default(),
+            skip_unknown_labels: false,
         }
     }
 }
 
 /// The labels of `table`'s label column, as booleans; rows without one are `None`.
-fn labels(table: &Table, label: &str) -> Result<Vec<Option<bool>>, LearnError> {
+fn labels(table: &Table, label: &str, skip_unknown: bool) -> Result<Vec<Option<bool>>, LearnError> {
     let column = table.column(label).ok_or_else(|| {
         LearnError::Input(format!(
             "no label column {} (columns: {})",
@@ -281,13 +285,17 @@ fn labels(table: &Table, label: &str) -> Result<Vec<Option<bool>>, LearnError> {
             for (row, x) in v.iter().enumerate() {
                 out.push(match x.as_deref().map(str::trim) {
                     None | Some("") => None,
-                    Some(t) => Some(parse_label(t).ok_or_else(|| {
-                        LearnError::Input(format!(
-                            "row {}: {label}: expected 1/0, true/false, yes/no or won/lost, got {}",
-                            row + 1,
-                            crate::quote(t)
-                        ))
-                    })?),
+                    Some(t) => match parse_label(t) {
+                        Some(b) => Some(b),
+                        None if skip_unknown => None,
+                        None => {
+                            return Err(LearnError::Input(format!(
+                                "row {}: {label}: expected 1/0, true/false, yes/no or won/lost, got {} (leave out rows whose outcome is not known yet, such as open deals, with --skip-unknown)",
+                                row + 1,
+                                crate::quote(t)
+                            )));
+                        }
+                    },
                 });
             }
         }
@@ -316,7 +324,7 @@ fn prepare(table: &Table, options: &TrainOptions) -> Result<(Table, Vec<bool>), 
             )));
         }
     }
-    let labels = labels(table, &options.label)?;
+    let labels = labels(table, &options.label, options.skip_unknown_labels)?;
     let rows: Vec<usize> = (0..labels.len()).filter(|&r| labels[r].is_some()).collect();
     let y: Vec<bool> = rows.iter().filter_map(|&r| labels[r]).collect();
     let positives = y.iter().filter(|&&b| b).count();
@@ -363,8 +371,14 @@ pub struct LeakWarning {
     pub roc_auc: f64,
 }
 
-/// A single column's AUC at or above this warns of a leak.
-pub const LEAK_AUC: f64 = 0.95;
+/// A cross-validated ROC-AUC below this barely beats chance: the columns say little about
+/// the outcome.
+pub const WEAK_AUC: f64 = 0.6;
+
+/// A single column whose AUC alone is at or above this warns of a leak (in lead scoring a
+/// whole model rarely ranks that well: one column that does was probably filled in after the
+/// outcome).
+pub const LEAK_AUC: f64 = 0.9;
 
 /// Metrics of a model on rows it did not see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
