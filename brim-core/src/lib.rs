@@ -56,6 +56,11 @@ pub use variant::{
 };
 pub use window::{SendWindow, WindowError, time_zone};
 
+/// docs/learning.md's Rust example, compiled and run as a doc test.
+#[doc = include_str!("../../docs/learning.md")]
+#[cfg(doctest)]
+pub struct LearningDoctests;
+
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
