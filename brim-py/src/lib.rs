@@ -15,6 +15,7 @@
 //!   builds a fresh pool. Importing the module starts no thread and installs nothing.
 
 mod frame;
+mod learn;
 
 use std::sync::{Arc, Mutex};
 
@@ -536,6 +537,8 @@ fn _brim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LeadError", py.get_type::<LeadError_>())?;
     m.add("InputError", py.get_type::<InputError_>())?;
     m.add_class::<Model>()?;
+    m.add_class::<learn::PyLearnedModel>()?;
+    m.add_function(wrap_pyfunction!(learn::train_columns, m)?)?;
     m.add_function(wrap_pyfunction!(score, m)?)?;
     m.add_function(wrap_pyfunction!(score_list, m)?)?;
     m.add_function(wrap_pyfunction!(score_arrow, m)?)?;

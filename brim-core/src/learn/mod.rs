@@ -119,6 +119,71 @@ impl Table {
         Table { names, columns }
     }
 
+    /// A JSON array of objects (rows) as a table: a column per key seen in any row (in order
+    /// of first appearance); a column whose every present value is a number or a bool is
+    /// numeric, any other text; `null` and absent keys are missing.
+    ///
+    /// ```
+    /// use brim_core::learn::{Table, Values};
+    /// let t = Table::from_json_rows(r#"[{"a": 1, "b": "x"}, {"a": null, "c": true}]"#).unwrap();
+    /// assert_eq!(t.names, ["a", "b", "c"]);
+    /// assert_eq!(t.columns[0], Values::Numbers(vec![Some(1.0), None]));
+    /// ```
+    pub fn from_json_rows(text: &str) -> Result<Table, LearnError> {
+        use serde_json::Value;
+        let rows: Vec<serde_json::Map<String, Value>> =
+            serde_json::from_str(text).map_err(|e| {
+                LearnError::Input(format!("rows: expected a JSON array of objects: {e}"))
+            })?;
+        let mut names: Vec<String> = Vec::new();
+        for row in &rows {
+            for key in row.keys() {
+                if !names.contains(key) {
+                    names.push(key.clone());
+                }
+            }
+        }
+        let columns = names
+            .iter()
+            .map(|name| {
+                let cells: Vec<Option<&Value>> = rows
+                    .iter()
+                    .map(|r| r.get(name).filter(|v| !v.is_null()))
+                    .collect();
+                if cells
+                    .iter()
+                    .flatten()
+                    .all(|v| v.is_number() || v.is_boolean())
+                {
+                    Values::Numbers(
+                        cells
+                            .iter()
+                            .map(|v| {
+                                v.and_then(|v| match v {
+                                    Value::Bool(b) => Some(f64::from(u8::from(*b))),
+                                    other => other.as_f64(),
+                                })
+                            })
+                            .collect(),
+                    )
+                } else {
+                    Values::Texts(
+                        cells
+                            .iter()
+                            .map(|v| {
+                                v.map(|v| match v {
+                                    Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                })
+                            })
+                            .collect(),
+                    )
+                }
+            })
+            .collect();
+        Ok(Table { names, columns })
+    }
+
     /// Rows in the table (0 without columns).
     pub fn rows(&self) -> usize {
         self.columns.first().map_or(0, Values::len)

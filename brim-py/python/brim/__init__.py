@@ -19,6 +19,7 @@ import os
 from typing import Any, Dict, List, Tuple, Union
 
 from . import _brim
+from ._learn import LearnedModel, train
 from ._brim import (
     BrimError,
     InputError,
@@ -33,6 +34,7 @@ from ._brim import (
 __all__ = [
     "BrimError",
     "InputError",
+    "LearnedModel",
     "LeadError",
     "Model",
     "ModelError",
@@ -44,6 +46,7 @@ __all__ = [
     "score",
     "score_many",
     "set_threads",
+    "train",
 ]
 
 #: The columns ``score_many`` appends to a frame with ``detail="full"``.

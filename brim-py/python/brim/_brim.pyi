@@ -7,6 +7,7 @@ __all__ = [
     "BrimError",
     "InputError",
     "LeadError",
+    "LearnedModel",
     "Model",
     "ModelError",
     "get_threads",
@@ -16,6 +17,7 @@ __all__ = [
     "score_columns",
     "score_list",
     "set_threads",
+    "train_columns",
     "__version__",
 ]
 
@@ -76,3 +78,30 @@ def lead_columns(names: List[str]) -> List[str]:
 def score_columns(detail: str = "full") -> List[str]: ...
 def set_threads(n: Optional[int]) -> None: ...
 def get_threads() -> int: ...
+
+@final
+class LearnedModel:
+    """A model learned from outcomes (brim-core's ``learn``)."""
+    @staticmethod
+    def from_json(text: str) -> LearnedModel: ...
+    def to_json(self) -> str: ...
+    def predict_columns(self, names: List[str], columns: List[List[Any]]) -> List[float]: ...
+    def explain_columns(
+        self, names: List[str], columns: List[List[Any]], row: int, n: int
+    ) -> List[Tuple[str, float]]: ...
+    @property
+    def summary(self) -> Dict[str, Any]: ...
+
+def train_columns(
+    names: List[str],
+    columns: List[List[Any]],
+    label: str,
+    drop: List[str],
+    learner: str,
+    seed: int,
+    min_class: int,
+    cv: int,
+    skip_unknown: bool,
+    now_ms: int,
+    name: str,
+) -> LearnedModel: ...
