@@ -14,6 +14,7 @@ use crate::error::CliError;
 /// What `brim train --help` shows after the options.
 pub const EXAMPLES: &str = "Examples:
   brim train leads.csv --label converted
+  brim train --database-url sqlite://brim.db --output model.json
   brim train Leads.csv --label Converted --drop \"Prospect ID,Lead Number,Tags\" --output model.json
   brim train deals.csv --label outcome --cv 10 --json > report.json";
 
@@ -21,10 +22,20 @@ pub const EXAMPLES: &str = "Examples:
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// A CSV file with a header row, one row per lead and a label column (a CRM export).
-    data: PathBuf,
+    #[arg(
+        required_unless_present = "database_url",
+        conflicts_with = "database_url"
+    )]
+    data: Option<PathBuf>,
+    /// Train on the outcomes reported to `brim serve` (POST /api/report-outcome) instead of a
+    /// file: each stored lead with an outcome, labelled by its latest (demo_booked and
+    /// closed_won convert; closed_lost and not_a_fit do not), its features derived from the lead.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
     /// The label column: 1/0, true/false, yes/no or won/lost. Rows without one are left out.
-    #[arg(long)]
-    label: String,
+    /// (From a database the label is the outcome.)
+    #[arg(long, required_unless_present = "database_url")]
+    label: Option<String>,
     /// Cross-validate with this many stratified folds and report the held-out metrics (0: do
     /// not; the model is then trained without an evaluation).
     #[arg(long, default_value_t = 5)]
@@ -99,9 +110,39 @@ fn read_table(path: &PathBuf) -> Result<learn::Table, CliError> {
     Ok(learn::Table::from_text_columns(names, columns))
 }
 
+/// The stored leads with an outcome as a table (labelled `converted`).
+fn store_table(url: &str) -> Result<learn::Table, CliError> {
+    use brim_store::OutcomeStore;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::Input(e.to_string()))?;
+    let fail = |e: brim_store::Error| CliError::Input(format!("--database-url: {e}"));
+    let labelled = runtime.block_on(async {
+        if url.starts_with("sqlite:") {
+            let store = brim_store::SqliteStore::connect(url).await.map_err(fail)?;
+            store.labelled_leads().await.map_err(fail)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let store = brim_store::PgStore::connect(url).await.map_err(fail)?;
+            store.labelled_leads().await.map_err(fail)
+        } else {
+            Err(CliError::Input(format!(
+                "--database-url: expected sqlite://FILE or postgres://..., got {:?}",
+                brim_email::redact_url(url)
+            )))
+        }
+    })?;
+    let (leads, labels): (Vec<brim_core::Lead>, Vec<bool>) = labelled
+        .into_iter()
+        .map(|(lead, outcome)| (lead, outcome.is_positive()))
+        .unzip();
+    Ok(learn::lead_table(&leads, Some(&labels), None))
+}
+
 /// Runs `brim train`.
 pub fn run(args: TrainArgs) -> Result<ExitCode, CliError> {
-    let table = read_table(&args.data)?;
+    let (table, label) = match (&args.data, &args.database_url) {
+        (_, Some(url)) => (store_table(url)?, "converted".to_string()),
+        (Some(path), None) => (read_table(path)?, args.label.clone().unwrap_or_default()),
+        (None, None) => return Err(CliError::Input("give a CSV file or --database-url".into())),
+    };
     let options = TrainOptions {
         drop: args
             .drop
@@ -120,7 +161,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode, CliError> {
             min_leaf: args.min_leaf,
             l2: args.tree_l2,
         },
-        ..TrainOptions::new(args.label.clone())
+        ..TrainOptions::new(label)
     };
     let fail = |e: learn::LearnError| CliError::Input(e.to_string());
     tracing::info!(

@@ -178,3 +178,88 @@ fn crm_opportunities_refusals_and_warnings() {
             .starts_with("brim: no label column \"outcome\" (columns: opportunity_id,")
     );
 }
+
+/// The feedback loop's first half: outcomes reported to the store teach a model.
+#[test]
+fn outcomes_in_the_store_train_a_model() {
+    use brim_store::{LeadStore, Outcome, OutcomeKind, OutcomeStore};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("brim.db").display());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = brim_store::SqliteStore::connect(&url).await.unwrap();
+        let mut leads = Vec::new();
+        let mut outcomes = Vec::new();
+        for i in 0..300 {
+            let automates = i % 2 == 0;
+            leads.push(
+                brim_core::Lead::from_json(&format!(
+                    r#"{{"id": "c{i}", "company_name": "Company {i}", "employee_count": {},
+                        "industry": "{}", "tech_stack": {}}}"#,
+                    20 + (i * 37) % 500,
+                    ["SaaS", "Retail", "Fintech"][i % 3],
+                    if automates {
+                        r#"["Zapier", "AWS"]"#
+                    } else {
+                        r#"["AWS"]"#
+                    }
+                ))
+                .unwrap(),
+            );
+            // Companies that automate convert far more often.
+            let won = if automates { i % 10 != 0 } else { i % 10 == 1 };
+            outcomes.push(Outcome {
+                company_id: format!("c{i}"),
+                outcome: if won {
+                    OutcomeKind::ClosedWon
+                } else {
+                    OutcomeKind::ClosedLost
+                },
+                occurred_at: 1_000 + i as i64,
+            });
+        }
+        store.upsert_leads(&leads, 1).await.unwrap();
+        store.report_outcomes(&outcomes).await.unwrap();
+    });
+    let model_path = dir.path().join("model.json");
+    let out = brim(&[
+        "train",
+        "--database-url",
+        &url,
+        "--min-class",
+        "50",
+        "--json",
+        "--output",
+        model_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["n_rows"], 300);
+    // One binary feature that converts 80 % against 20 %: at best 0.8.
+    assert!(report["roc_auc"].as_f64().unwrap() > 0.7, "{report}");
+    assert_eq!(
+        report["top_features"][0]["feature"], "uses zapier",
+        "{report}"
+    );
+    let model =
+        brim_core::learn::LearnedModel::from_json(&std::fs::read_to_string(&model_path).unwrap())
+            .unwrap();
+    let lead = |tools: &str| {
+        brim_core::Lead::from_json(&format!(
+            r#"{{"company_name": "New", "employee_count": 100, "industry": "SaaS", "tech_stack": {tools}}}"#
+        ))
+        .unwrap()
+    };
+    let p = model
+        .predict_leads(&[lead(r#"["Zapier"]"#), lead(r#"["AWS"]"#)])
+        .unwrap();
+    assert!(p[0] > p[1] + 0.3, "{p:?}");
+    // Fewer outcomes of a class than asked for: refused, with the counts.
+    let out = brim(&["train", "--database-url", &url, "--min-class", "200"]);
+    assert!(
+        text(&out.stderr)
+            .starts_with("brim: too little data: 150 positive and 150 negative rows; at least 200"),
+        "{}",
+        text(&out.stderr)
+    );
+}

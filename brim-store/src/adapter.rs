@@ -452,6 +452,28 @@ macro_rules! impl_ports {
                     })
                     .collect()
             }
+
+            async fn labelled_leads(
+                &self,
+            ) -> $crate::Result<Vec<(brim_core::Lead, $crate::OutcomeKind)>> {
+                let rows: Vec<(sqlx::types::Json<brim_core::UncheckedLead>, String)> =
+                    sqlx::query_as(
+                        "SELECT l.lead, o.outcome FROM leads l JOIN outcomes o \
+                         ON o.id = (SELECT o2.id FROM outcomes o2 WHERE o2.company_id = l.company_id \
+                                    ORDER BY o2.occurred_at DESC, o2.id DESC LIMIT 1) \
+                         WHERE l.lead IS NOT NULL ORDER BY l.company_id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .map(|(lead, outcome)| {
+                        Ok((
+                            lead.0.0,
+                            $crate::error::parse_stored("outcome", &outcome)?,
+                        ))
+                    })
+                    .collect()
+            }
         }
 
         impl $crate::EventStore for $store {

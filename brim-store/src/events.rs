@@ -90,6 +90,13 @@ names! {
     }
 }
 
+impl OutcomeKind {
+    /// Whether it counts as converting for a learned model: a demo booked or a deal won.
+    pub fn is_positive(self) -> bool {
+        matches!(self, OutcomeKind::DemoBooked | OutcomeKind::ClosedWon)
+    }
+}
+
 /// A reported outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {

@@ -151,12 +151,16 @@ pub trait ScoreStore {
 ///
 /// Contract every adapter keeps: `report_outcomes` is atomic; outcomes are appended, never
 /// replaced (a company can book a demo and later be won); `outcomes_for` lists them oldest
-/// first.
+/// first; `labelled_leads` pairs every stored lead that has an outcome with its **latest**
+/// one (by time, then by the order reported), in `company_id` order.
 pub trait OutcomeStore {
     /// Records `outcomes`, returning how many were stored.
     fn report_outcomes(&self, outcomes: &[Outcome]) -> impl Future<Output = Result<u64>> + Send;
     /// A company's outcomes, oldest first.
     fn outcomes_for(&self, company_id: &str) -> impl Future<Output = Result<Vec<Outcome>>> + Send;
+    /// Every stored lead with an outcome, and its latest outcome: a learned model's training
+    /// data.
+    fn labelled_leads(&self) -> impl Future<Output = Result<Vec<(Lead, OutcomeKind)>>> + Send;
 }
 
 /// The outbound e-mail queue: durable, prioritised, shared by any number of workers.

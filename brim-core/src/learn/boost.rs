@@ -277,12 +277,13 @@ impl Grower<'_> {
                     consider(gain, f, left);
                 }
             } else {
-                // Value bins in order; the missing bin (the last) tried on each side.
+                // Value bins in order; the missing bin (the last) tried on each side. The last
+                // prefix (every value left, missing right) splits present from missing.
                 let missing = bins.len() - 1;
                 let m = bins[missing];
                 let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0u32);
                 let mut left = [0u64; 4];
-                for t in 0..missing.saturating_sub(1) {
+                for t in 0..missing {
                     gl += bins[t].g;
                     hl += bins[t].h;
                     nl += bins[t].n;

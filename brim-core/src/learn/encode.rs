@@ -137,6 +137,12 @@ fn number(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
 }
 
+/// A number written as text, as the table's typing reads it (trimmed; NaN and infinities are
+/// missing).
+fn parse_number(text: Option<&str>) -> Option<f64> {
+    number(text.and_then(|t| t.trim().parse().ok()))
+}
+
 impl Encoder {
     /// Fits every column of `table`.
     pub fn fit(table: &Table) -> Encoder {
@@ -240,7 +246,7 @@ impl Encoder {
                     for r in 0..rows {
                         let v = match &column {
                             Column::Numbers(v) => number(v[r]),
-                            Column::Texts(v) => v[r].as_deref().and_then(|t| t.parse().ok()),
+                            Column::Texts(v) => parse_number(v[r].as_deref()),
                             Column::Absent => None,
                         };
                         x[r * width + offset] = (v.unwrap_or(*median) - mean) / sd;
@@ -279,7 +285,7 @@ impl Encoder {
                         FeatureKind::Numeric { thresholds, .. } => {
                             let v = match &column {
                                 Column::Numbers(v) => number(v[r]),
-                                Column::Texts(v) => v[r].as_deref().and_then(|t| t.parse().ok()),
+                                Column::Texts(v) => parse_number(v[r].as_deref()),
                                 Column::Absent => None,
                             };
                             match v {

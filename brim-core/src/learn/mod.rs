@@ -18,6 +18,7 @@
 
 mod boost;
 mod encode;
+mod leads;
 mod logistic;
 mod metrics;
 
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use boost::{BoostParams, Boosted};
 pub use encode::{Encoder, FeatureKind, FeatureSpec};
+pub use leads::{TOOL_PREFIX, lead_table};
 pub use logistic::Logistic;
 pub use metrics::{CalibrationBin, calibration, log_loss, roc_auc};
 
@@ -219,6 +221,12 @@ impl Table {
                 "{} names for {} columns",
                 self.names.len(),
                 self.columns.len()
+            )));
+        }
+        if let Some(i) = (1..self.names.len()).find(|&i| self.names[..i].contains(&self.names[i])) {
+            return Err(LearnError::Input(format!(
+                "column {} appears twice",
+                crate::quote(&self.names[i])
             )));
         }
         let n = self.rows();
@@ -698,6 +706,47 @@ impl LearnedModel {
         Ok(out)
     }
 
+    /// Checks what a file could get wrong and a trained model never does: bins that fit a byte,
+    /// weights for every feature, trees whose splits name real features and point forward to
+    /// real nodes (so no walk can leave the tree or loop).
+    fn check(&self) -> Result<(), LearnError> {
+        let bad = |what: String| Err(LearnError::Model(what));
+        for f in &self.encoder.features {
+            if f.bins() > 256 {
+                return bad(format!("column {}: too many bins", crate::quote(&f.column)));
+            }
+        }
+        if let Some(lr) = &self.logistic {
+            let width = self.encoder.dense_names().len();
+            if lr.weights.len() != width || lr.means.len() != width || lr.sds.len() != width {
+                return bad(format!(
+                    "the logistic regression has {} weights for {width} features",
+                    lr.weights.len()
+                ));
+            }
+        }
+        if let Some(gb) = &self.boosted {
+            for (t, tree) in gb.trees.iter().enumerate() {
+                if tree.nodes.is_empty() {
+                    return bad(format!("tree {t} has no nodes"));
+                }
+                for (i, node) in tree.nodes.iter().enumerate() {
+                    if let Some(split) = &node.split {
+                        let ok = split.feature < self.encoder.features.len()
+                            && split.left > i
+                            && split.right > i
+                            && split.left < tree.nodes.len()
+                            && split.right < tree.nodes.len();
+                        if !ok {
+                            return bad(format!("tree {t}, node {i}: a split out of range"));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The model as JSON (the file `brim train --output` writes).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -722,6 +771,7 @@ impl LearnedModel {
         if model.logistic.is_none() && model.boosted.is_none() {
             return Err(LearnError::Model("it has no learner".into()));
         }
+        model.check()?;
         Ok(model)
     }
 }

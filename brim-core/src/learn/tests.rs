@@ -155,3 +155,52 @@ fn text_labels_and_typed_columns() {
         [Some(true), Some(false), None]
     );
 }
+
+#[test]
+fn a_damaged_model_file_is_refused_not_followed() {
+    let table = synthetic(400, 5);
+    let opts = TrainOptions {
+        min_per_class: 10,
+        ..options()
+    };
+    let model = train(&table, &opts, 0).unwrap();
+    let mut bad = model.clone();
+    if let Some(b) = bad.boosted.as_mut()
+        && let Some(split) = b.trees[0].nodes[0].split.as_mut()
+    {
+        split.left = 0; // a loop
+    }
+    assert!(
+        matches!(LearnedModel::from_json(&bad.to_json()), Err(LearnError::Model(m)) if m.contains("out of range"))
+    );
+    let mut short = model.clone();
+    short.logistic.as_mut().unwrap().weights.pop();
+    assert!(LearnedModel::from_json(&short.to_json()).is_err());
+    // Two columns of one name are refused.
+    let mut twice = table.clone();
+    twice.names[1] = "x".into();
+    assert!(
+        matches!(train(&twice, &opts, 0), Err(LearnError::Input(m)) if m.contains("appears twice"))
+    );
+}
+
+#[test]
+fn present_against_missing_is_a_split_the_trees_can_make() {
+    // A flag that is 1 or blank, and converts when 1: only "present vs missing" separates.
+    let n = 400;
+    let flag: Vec<Option<f64>> = (0..n).map(|i| (i % 2 == 0).then_some(1.0)).collect();
+    let y: Vec<Option<f64>> = (0..n)
+        .map(|i| Some(if i % 2 == 0 && i % 10 != 0 { 1.0 } else { 0.0 }))
+        .collect();
+    let table = Table {
+        names: vec!["flag".into(), "converted".into()],
+        columns: vec![Values::Numbers(flag), Values::Numbers(y)],
+    };
+    let opts = TrainOptions {
+        learner: Learner::Boosted,
+        min_per_class: 10,
+        ..TrainOptions::new("converted")
+    };
+    let eval = cross_validate(&table, &opts, 5).unwrap();
+    assert!(eval.roc_auc > 0.85, "{eval:?}");
+}

@@ -155,6 +155,8 @@ def train(
     ``InputError`` with fewer than ``min_class`` rows of either class, and warns
     (``UserWarning``) about columns that look like they leak the outcome.
     """
+    if isinstance(drop, str):
+        drop = [drop]
     names, columns = _columns(data)
     inner = _brim.train_columns(
         names,

@@ -262,6 +262,52 @@ async fn outcomes_are_appended_and_listed_oldest_first() {
             ]
         );
         assert!(store.outcomes_for("other").await.unwrap().is_empty());
+        // Training data: each stored lead with an outcome, and its latest; a company with an
+        // outcome but no stored lead, or a lead without one, is not in it.
+        store
+            .upsert_leads(
+                &[
+                    lead(r#"{"id": "acme", "company_name": "Acme"}"#),
+                    lead(r#"{"id": "beta", "company_name": "Beta"}"#),
+                    lead(r#"{"id": "quiet", "company_name": "Quiet"}"#),
+                ],
+                1,
+            )
+            .await
+            .unwrap();
+        store
+            .report_outcomes(&[
+                Outcome {
+                    company_id: "beta".into(),
+                    outcome: OutcomeKind::NotAFit,
+                    occurred_at: 500,
+                },
+                Outcome {
+                    company_id: "beta".into(),
+                    outcome: OutcomeKind::DemoBooked,
+                    occurred_at: 400,
+                },
+                Outcome {
+                    company_id: "ghost".into(),
+                    outcome: OutcomeKind::ClosedWon,
+                    occurred_at: 1,
+                },
+            ])
+            .await
+            .unwrap();
+        let labelled = store.labelled_leads().await.unwrap();
+        let got: Vec<(&str, OutcomeKind)> = labelled
+            .iter()
+            .map(|(l, o)| (l.company_name.as_str(), *o))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Acme", OutcomeKind::ClosedWon),
+                ("Beta", OutcomeKind::NotAFit)
+            ]
+        );
+        assert!(OutcomeKind::ClosedWon.is_positive() && !OutcomeKind::NotAFit.is_positive());
         assert_eq!("not_a_fit".parse::<OutcomeKind>(), Ok(OutcomeKind::NotAFit));
         assert!("maybe".parse::<OutcomeKind>().is_err());
     });
