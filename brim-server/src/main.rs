@@ -45,6 +45,9 @@ enum Command {
     /// save it as JSON.
     #[command(after_help = train::EXAMPLES)]
     Train(train::TrainArgs),
+    /// Compare two learned models on the same labelled leads: ROC-AUC, log-loss, top-decile
+    /// lift, and the difference in ROC-AUC with a paired-bootstrap interval.
+    Compare(train::CompareArgs),
     /// Run only the send worker against the database (beside `brim serve --no-worker`, or
     /// several of them on one PostgreSQL).
     Worker(serve::WorkerArgs),
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Worker(args) => serve::run_worker(args),
         Command::Train(args) => train::run(args),
+        Command::Compare(args) => train::run_compare(args),
     };
     match result {
         Ok(code) => code,

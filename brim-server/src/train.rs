@@ -112,6 +112,16 @@ fn read_table(path: &PathBuf) -> Result<learn::Table, CliError> {
 
 /// The stored leads with an outcome as a table (labelled `converted`).
 fn store_table(url: &str) -> Result<learn::Table, CliError> {
+    let labelled = store_labelled(url)?;
+    let (leads, labels): (Vec<brim_core::Lead>, Vec<bool>) = labelled
+        .into_iter()
+        .map(|(lead, outcome)| (lead, outcome.is_positive()))
+        .unzip();
+    Ok(learn::lead_table(&leads, Some(&labels), None))
+}
+
+/// The stored leads with their latest outcome.
+fn store_labelled(url: &str) -> Result<Vec<(brim_core::Lead, brim_store::OutcomeKind)>, CliError> {
     use brim_store::OutcomeStore;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::Input(e.to_string()))?;
     let fail = |e: brim_store::Error| CliError::Input(format!("--database-url: {e}"));
@@ -129,11 +139,7 @@ fn store_table(url: &str) -> Result<learn::Table, CliError> {
             )))
         }
     })?;
-    let (leads, labels): (Vec<brim_core::Lead>, Vec<bool>) = labelled
-        .into_iter()
-        .map(|(lead, outcome)| (lead, outcome.is_positive()))
-        .unzip();
-    Ok(learn::lead_table(&leads, Some(&labels), None))
+    Ok(labelled)
 }
 
 /// Runs `brim train`.
@@ -263,6 +269,120 @@ pub fn run(args: TrainArgs) -> Result<ExitCode, CliError> {
     if let Some(path) = &args.output {
         text.push_str(&format!("saved to {}\n", path.display()));
     }
+    out.write_all(text.as_bytes()).map_err(CliError::write)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `brim compare` settings.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The first model (JSON, as `brim train --output` writes).
+    a: PathBuf,
+    /// The second model.
+    b: PathBuf,
+    /// A CSV of leads with their outcomes (rows the models did not learn from, for an honest
+    /// comparison).
+    #[arg(
+        required_unless_present = "database_url",
+        conflicts_with = "database_url"
+    )]
+    data: Option<PathBuf>,
+    /// Compare on the outcomes reported to `brim serve` instead of a file.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// The label column of DATA.
+    #[arg(long, required_unless_present = "database_url")]
+    label: Option<String>,
+    /// Leave out rows whose label is not an outcome (an open deal).
+    #[arg(long)]
+    skip_unknown: bool,
+    /// The seed of the bootstrap's resamples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the comparison as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn read_model(path: &PathBuf) -> Result<learn::LearnedModel, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    learn::LearnedModel::from_json(&text)
+        .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+}
+
+/// Runs `brim compare`: two models' ROC-AUC, log-loss and top-decile lift on the same
+/// labelled rows, and the difference in ROC-AUC with a paired-bootstrap interval.
+pub fn run_compare(args: CompareArgs) -> Result<ExitCode, CliError> {
+    let (a, b) = (read_model(&args.a)?, read_model(&args.b)?);
+    let fail = |e: learn::LearnError| CliError::Input(e.to_string());
+    let (pa, pb, y) = match (&args.data, &args.database_url) {
+        (_, Some(url)) => {
+            // One read: the leads and their labels in the same order.
+            let (leads, y): (Vec<brim_core::Lead>, Vec<bool>) = store_labelled(url)?
+                .into_iter()
+                .map(|(lead, outcome)| (lead, outcome.is_positive()))
+                .unzip();
+            (
+                a.predict_leads(&leads).map_err(fail)?,
+                b.predict_leads(&leads).map_err(fail)?,
+                y,
+            )
+        }
+        (Some(path), None) => {
+            let table = read_table(path)?;
+            let label = args.label.clone().unwrap_or_default();
+            let labels = learn::label_column(&table, &label, args.skip_unknown).map_err(fail)?;
+            let rows: Vec<usize> = (0..labels.len()).filter(|&r| labels[r].is_some()).collect();
+            let table = table.select(&rows);
+            let y: Vec<bool> = rows.iter().filter_map(|&r| labels[r]).collect();
+            (
+                a.predict(&table).map_err(fail)?,
+                b.predict(&table).map_err(fail)?,
+                y,
+            )
+        }
+        (None, None) => return Err(CliError::Input("give a CSV file or --database-url".into())),
+    };
+    if y.iter().all(|&v| v) || y.iter().all(|&v| !v) {
+        return Err(CliError::Input(
+            "the rows must have both outcomes to compare rankings".into(),
+        ));
+    }
+    let c = learn::compare(&pa, &pb, &y, args.seed);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let mut v = serde_json::to_value(&c).unwrap_or_default();
+        v["a_model"] =
+            json!({"path": args.a.display().to_string(), "name": a.name, "version": a.version});
+        v["b_model"] =
+            json!({"path": args.b.display().to_string(), "name": b.name, "version": b.version});
+        writeln!(out, "{v}").map_err(CliError::write)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let line = |label: &str, m: &learn::LearnedModel, s: &learn::Scored| {
+        format!(
+            "{label}: {} {} ({})  ROC-AUC {:.4}  log-loss {:.4}  top-decile lift {:.2}\n",
+            m.name, m.version, m.learner, s.roc_auc, s.log_loss, s.top_decile_lift
+        )
+    };
+    let mut text = format!("{} rows\n", c.rows);
+    text.push_str(&line("A", &a, &c.a));
+    text.push_str(&line("B", &b, &c.b));
+    let [lo, hi] = c.roc_auc_difference_ci;
+    let verdict = if lo > 0.0 {
+        "B ranks these rows better"
+    } else if hi < 0.0 {
+        "A ranks these rows better"
+    } else {
+        "no clear difference on these rows"
+    };
+    text.push_str(&format!(
+        "B - A: ROC-AUC {:+.4} (95 % paired bootstrap {:+.4} to {:+.4}, {} resamples): {verdict}\n",
+        c.roc_auc_difference, lo, hi, c.resamples
+    ));
     out.write_all(text.as_bytes()).map_err(CliError::write)?;
     Ok(ExitCode::SUCCESS)
 }

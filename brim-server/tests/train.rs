@@ -254,6 +254,57 @@ fn outcomes_in_the_store_train_a_model() {
         .predict_leads(&[lead(r#"["Zapier"]"#), lead(r#"["AWS"]"#)])
         .unwrap();
     assert!(p[0] > p[1] + 0.3, "{p:?}");
+    // Compare two models on the same outcomes: one command.
+    let logistic_path = dir.path().join("logistic.json");
+    let out = brim(&[
+        "train",
+        "--database-url",
+        &url,
+        "--min-class",
+        "50",
+        "--cv",
+        "0",
+        "--learner",
+        "logistic",
+        "--output",
+        logistic_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = brim(&[
+        "compare",
+        logistic_path.to_str().unwrap(),
+        model_path.to_str().unwrap(),
+        "--database-url",
+        &url,
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["rows"], 300);
+    assert_eq!(c["resamples"], 1000);
+    for side in ["a", "b"] {
+        assert!(c[side]["roc_auc"].as_f64().unwrap() > 0.7, "{c}");
+        assert!(c[side]["top_decile_lift"].as_f64().unwrap() > 1.0, "{c}");
+    }
+    let ci = c["roc_auc_difference_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= ci[1].as_f64().unwrap(), "{c}");
+    let out = brim(&[
+        "compare",
+        logistic_path.to_str().unwrap(),
+        model_path.to_str().unwrap(),
+        "--database-url",
+        &url,
+    ]);
+    assert!(
+        text(&out.stdout).starts_with("300 rows\nA: learned "),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("95 % paired bootstrap"),
+        "{}",
+        text(&out.stdout)
+    );
     // Fewer outcomes of a class than asked for: refused, with the counts.
     let out = brim(&["train", "--database-url", &url, "--min-class", "200"]);
     assert!(

@@ -30,7 +30,7 @@ pub use boost::{BoostParams, Boosted};
 pub use encode::{Encoder, FeatureKind, FeatureSpec};
 pub use leads::{TOOL_PREFIX, lead_table};
 pub use logistic::Logistic;
-pub use metrics::{CalibrationBin, calibration, log_loss, roc_auc};
+pub use metrics::{CalibrationBin, Comparison, Scored, calibration, compare, log_loss, roc_auc};
 
 /// The logistic function.
 pub(crate) fn sigmoid(z: f64) -> f64 {
@@ -327,7 +327,16 @@ impl TrainOptions {
     }
 }
 
-/// The labels of `table`'s label column, as booleans; rows without one are `None`.
+/// The labels of `table`'s label column, as booleans; rows without one (and, with
+/// `skip_unknown`, rows whose label is not an outcome) are `None`.
+pub fn label_column(
+    table: &Table,
+    label: &str,
+    skip_unknown: bool,
+) -> Result<Vec<Option<bool>>, LearnError> {
+    labels(table, label, skip_unknown)
+}
+
 fn labels(table: &Table, label: &str, skip_unknown: bool) -> Result<Vec<Option<bool>>, LearnError> {
     let column = table.column(label).ok_or_else(|| {
         LearnError::Input(format!(

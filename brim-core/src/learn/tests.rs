@@ -204,3 +204,29 @@ fn present_against_missing_is_a_split_the_trees_can_make() {
     let eval = cross_validate(&table, &opts, 5).unwrap();
     assert!(eval.roc_auc > 0.85, "{eval:?}");
 }
+
+#[test]
+fn comparing_two_models_names_the_better_one_with_an_interval() {
+    let table = synthetic(1500, 9);
+    let y = labels_of(&table);
+    let weak = TrainOptions {
+        drop: vec!["leak".into(), "x".into()],
+        min_per_class: 10,
+        ..options()
+    };
+    let strong = TrainOptions {
+        min_per_class: 10,
+        ..options()
+    };
+    let a = train(&table, &weak, 0).unwrap().predict(&table).unwrap();
+    let b = train(&table, &strong, 0).unwrap().predict(&table).unwrap();
+    let c = compare(&a, &b, &y, 0);
+    assert!(c.b.roc_auc > c.a.roc_auc + 0.1, "{c:?}");
+    assert!(
+        c.roc_auc_difference_ci[0] > 0.0,
+        "the interval excludes 0: {c:?}"
+    );
+    let same = compare(&b, &b, &y, 0);
+    assert_eq!(same.roc_auc_difference_ci, [0.0, 0.0]);
+    assert_eq!(compare(&a, &b, &y, 0), c, "seeded");
+}
