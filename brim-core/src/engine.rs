@@ -42,13 +42,14 @@ impl Action {
         Action::LowPriorityMonitoring,
     ];
 
-    /// Whether the action is to reach out (`*_outreach`), not to watch (`*_monitoring`): by
-    /// default only these leads get an e-mail.
+    /// The actions that reach out (`*_outreach`), not watch (`*_monitoring`): by default only
+    /// their leads get an e-mail.
+    pub const OUTREACH: [Action; 2] =
+        [Action::HighPriorityOutreach, Action::MediumPriorityOutreach];
+
+    /// Whether the action is one of [`Action::OUTREACH`].
     pub fn is_outreach(self) -> bool {
-        matches!(
-            self,
-            Action::HighPriorityOutreach | Action::MediumPriorityOutreach
-        )
+        Action::OUTREACH.contains(&self)
     }
 
     /// The action named `name` (its snake_case name, as in JSON).

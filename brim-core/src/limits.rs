@@ -54,18 +54,26 @@ pub const QUOTED: usize = 32;
 /// assert_eq!(brim_core::quote(&"A".repeat(1000)), format!("\"{}\"… (1000 characters)", "A".repeat(32)));
 /// ```
 pub fn quote(text: &str) -> String {
+    match shown(text) {
+        (whole, false) => format!("{whole:?}"),
+        (prefix, true) => format!("{prefix:?}… ({} characters)", text.chars().count()),
+    }
+}
+
+/// The first [`QUOTED`] characters of `text`, and whether that cut anything off.
+fn shown(text: &str) -> (&str, bool) {
     match text.char_indices().nth(QUOTED) {
-        None => format!("{text:?}"),
-        Some((cut, _)) => format!("{:?}… ({} characters)", &text[..cut], text.chars().count()),
+        None => (text, false),
+        Some((cut, _)) => (&text[..cut], true),
     }
 }
 
 /// `text` for an error message without quotes (a number, a token): whole when short, else its
 /// first [`QUOTED`] characters and an ellipsis.
 pub fn clip(text: &str) -> String {
-    match text.char_indices().nth(QUOTED) {
-        None => text.to_string(),
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+    match shown(text) {
+        (whole, false) => whole.to_string(),
+        (prefix, true) => format!("{prefix}…"),
     }
 }
 
@@ -80,13 +88,10 @@ pub(crate) fn check_len(field: &str, text: &str, max: usize) -> Result<(), crate
         return Ok(());
     }
     // The length is said already: the quote is the first characters only.
-    let shown = match text.char_indices().nth(QUOTED) {
-        Some((cut, _)) => &text[..cut],
-        None => text,
-    };
+    let (prefix, _) = shown(text);
     Err(crate::LeadError::new(
         field,
-        format!("expected at most {max} characters, got {n}: {shown:?}…"),
+        format!("expected at most {max} characters, got {n}: {prefix:?}…"),
     ))
 }
 

@@ -49,12 +49,7 @@ impl Default for GenerateConfig {
             window: SendWindow::default(),
             default_zone: TimeZone::UTC,
             min_score: None,
-            actions: Some(
-                Action::ALL
-                    .into_iter()
-                    .filter(|a| a.is_outreach())
-                    .collect(),
-            ),
+            actions: Some(Action::OUTREACH.to_vec()),
             regenerate: false,
             message_domain: "brim.localhost".into(),
             concurrency: 64,

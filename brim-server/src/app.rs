@@ -83,12 +83,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             activation_steps: brim_store::ACTIVATION_STEPS.map(String::from).to_vec(),
-            email_actions: Some(
-                brim_core::Action::ALL
-                    .into_iter()
-                    .filter(|a| a.is_outreach())
-                    .collect(),
-            ),
+            email_actions: Some(brim_core::Action::OUTREACH.to_vec()),
             email_min_score: None,
         }
     }

@@ -18,24 +18,37 @@ pub const EXAMPLES: &str = "Examples:
   brim train Leads.csv --label Converted --drop \"Prospect ID,Lead Number,Tags\" --output model.json
   brim train deals.csv --label outcome --cv 10 --json > report.json";
 
-/// `brim train` settings.
+/// Where the labelled leads come from, for `brim train` and `brim compare`: a CSV, or the
+/// outcomes in the store.
 #[derive(Debug, clap::Args)]
-pub struct TrainArgs {
-    /// A CSV file with a header row, one row per lead and a label column (a CRM export).
+struct Source {
+    /// A CSV file with a header row, one row per lead and a label column (a CRM export). To
+    /// compare models, rows they did not learn from.
     #[arg(
         required_unless_present = "database_url",
         conflicts_with = "database_url"
     )]
     data: Option<PathBuf>,
-    /// Train on the outcomes reported to `brim serve` (POST /api/report-outcome) instead of a
-    /// file: each stored lead with an outcome, labelled by its latest (demo_booked and
-    /// closed_won convert; closed_lost and not_a_fit do not), its features derived from the lead.
+    /// Use the outcomes reported to `brim serve` (POST /api/report-outcome) instead of a file:
+    /// each stored lead with an outcome, labelled by its latest (demo_booked and closed_won
+    /// convert; closed_lost and not_a_fit do not), its features derived from the lead.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
     /// The label column: 1/0, true/false, yes/no or won/lost. Rows without one are left out.
     /// (From a database the label is the outcome.)
     #[arg(long, required_unless_present = "database_url")]
     label: Option<String>,
+    /// Leave out rows whose label is not an outcome (an open deal: "Engaging", "Prospecting")
+    /// instead of stopping at the first.
+    #[arg(long)]
+    skip_unknown: bool,
+}
+
+/// `brim train` settings.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    source: Source,
     /// Cross-validate with this many stratified folds and report the held-out metrics (0: do
     /// not; the model is then trained without an evaluation).
     #[arg(long, default_value_t = 5)]
@@ -48,10 +61,6 @@ pub struct TrainArgs {
     /// logistic regression) or `boosted` (gradient-boosted trees).
     #[arg(long, default_value = "ensemble", value_parser = ["ensemble", "logistic", "boosted"])]
     learner: String,
-    /// Leave out rows whose label is not an outcome (an open deal: "Engaging", "Prospecting")
-    /// instead of stopping at the first.
-    #[arg(long)]
-    skip_unknown: bool,
     /// Refuse to train with fewer rows than this of either class (commercial predictive
     /// scoring asks for 120 conversions).
     #[arg(long, default_value_t = 120)]
@@ -144,9 +153,12 @@ fn store_labelled(url: &str) -> Result<Vec<(brim_core::Lead, brim_store::Outcome
 
 /// Runs `brim train`.
 pub fn run(args: TrainArgs) -> Result<ExitCode, CliError> {
-    let (table, label) = match (&args.data, &args.database_url) {
+    let (table, label) = match (&args.source.data, &args.source.database_url) {
         (_, Some(url)) => (store_table(url)?, "converted".to_string()),
-        (Some(path), None) => (read_table(path)?, args.label.clone().unwrap_or_default()),
+        (Some(path), None) => (
+            read_table(path)?,
+            args.source.label.clone().unwrap_or_default(),
+        ),
         (None, None) => return Err(CliError::Input("give a CSV file or --database-url".into())),
     };
     let options = TrainOptions {
@@ -159,7 +171,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode, CliError> {
         learner: Learner::from_name(&args.learner).unwrap_or_default(),
         seed: args.seed,
         min_per_class: args.min_class,
-        skip_unknown_labels: args.skip_unknown,
+        skip_unknown_labels: args.source.skip_unknown,
         boost: learn::BoostParams {
             iterations: args.trees,
             learning_rate: args.learning_rate,
@@ -280,22 +292,8 @@ pub struct CompareArgs {
     a: PathBuf,
     /// The second model.
     b: PathBuf,
-    /// A CSV of leads with their outcomes (rows the models did not learn from, for an honest
-    /// comparison).
-    #[arg(
-        required_unless_present = "database_url",
-        conflicts_with = "database_url"
-    )]
-    data: Option<PathBuf>,
-    /// Compare on the outcomes reported to `brim serve` instead of a file.
-    #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
-    /// The label column of DATA.
-    #[arg(long, required_unless_present = "database_url")]
-    label: Option<String>,
-    /// Leave out rows whose label is not an outcome (an open deal).
-    #[arg(long)]
-    skip_unknown: bool,
+    #[command(flatten)]
+    source: Source,
     /// The seed of the bootstrap's resamples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -318,7 +316,7 @@ fn read_model(path: &PathBuf) -> Result<learn::LearnedModel, CliError> {
 pub fn run_compare(args: CompareArgs) -> Result<ExitCode, CliError> {
     let (a, b) = (read_model(&args.a)?, read_model(&args.b)?);
     let fail = |e: learn::LearnError| CliError::Input(e.to_string());
-    let (pa, pb, y) = match (&args.data, &args.database_url) {
+    let (pa, pb, y) = match (&args.source.data, &args.source.database_url) {
         (_, Some(url)) => {
             // One read: the leads and their labels in the same order.
             let (leads, y): (Vec<brim_core::Lead>, Vec<bool>) = store_labelled(url)?
@@ -333,8 +331,9 @@ pub fn run_compare(args: CompareArgs) -> Result<ExitCode, CliError> {
         }
         (Some(path), None) => {
             let table = read_table(path)?;
-            let label = args.label.clone().unwrap_or_default();
-            let labels = learn::label_column(&table, &label, args.skip_unknown).map_err(fail)?;
+            let label = args.source.label.clone().unwrap_or_default();
+            let labels =
+                learn::label_column(&table, &label, args.source.skip_unknown).map_err(fail)?;
             let rows: Vec<usize> = (0..labels.len()).filter(|&r| labels[r].is_some()).collect();
             let table = table.select(&rows);
             let y: Vec<bool> = rows.iter().filter_map(|&r| labels[r]).collect();

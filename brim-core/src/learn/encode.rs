@@ -244,11 +244,7 @@ impl Encoder {
                 } => {
                     let deciles = offset + 1 + usize::from(*missing_indicator);
                     for r in 0..rows {
-                        let v = match &column {
-                            Column::Numbers(v) => number(v[r]),
-                            Column::Texts(v) => parse_number(v[r].as_deref()),
-                            Column::Absent => None,
-                        };
+                        let v = numeric_value(&column, r);
                         x[r * width + offset] = (v.unwrap_or(*median) - mean) / sd;
                         if *missing_indicator {
                             x[r * width + offset + 1] = if v.is_none() { 1.0 } else { 0.0 };
@@ -283,12 +279,7 @@ impl Encoder {
                 (0..rows)
                     .map(|r| match &spec.kind {
                         FeatureKind::Numeric { thresholds, .. } => {
-                            let v = match &column {
-                                Column::Numbers(v) => number(v[r]),
-                                Column::Texts(v) => parse_number(v[r].as_deref()),
-                                Column::Absent => None,
-                            };
-                            match v {
+                            match numeric_value(&column, r) {
                                 None => spec.missing_bin() as u8,
                                 Some(v) => thresholds.partition_point(|&t| t < v) as u8,
                             }
@@ -303,8 +294,7 @@ impl Encoder {
 
     /// Columns that rank the training rows almost perfectly on their own (ROC-AUC ≥
     /// [`LEAK_AUC`]): a number by its value, a category by its rate of positives.
-    pub fn leak_warnings(&self, table: &Table, y: &[bool]) -> Vec<LeakWarning> {
-        let binned = self.binned(table);
+    pub(crate) fn leak_warnings(&self, binned: &Binned, y: &[bool]) -> Vec<LeakWarning> {
         let mut out = Vec::new();
         for (i, spec) in self.features.iter().enumerate() {
             let codes = &binned.codes[i];
@@ -335,6 +325,15 @@ impl Encoder {
             }
         }
         out
+    }
+}
+
+/// Row `r` of a numeric feature's column, however it arrived (missing: `None`).
+fn numeric_value(column: &Column<'_>, r: usize) -> Option<f64> {
+    match column {
+        Column::Numbers(v) => number(v[r]),
+        Column::Texts(v) => parse_number(v[r].as_deref()),
+        Column::Absent => None,
     }
 }
 

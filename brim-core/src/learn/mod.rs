@@ -334,10 +334,6 @@ pub fn label_column(
     label: &str,
     skip_unknown: bool,
 ) -> Result<Vec<Option<bool>>, LearnError> {
-    labels(table, label, skip_unknown)
-}
-
-fn labels(table: &Table, label: &str, skip_unknown: bool) -> Result<Vec<Option<bool>>, LearnError> {
     let column = table.column(label).ok_or_else(|| {
         LearnError::Input(format!(
             "no label column {} (columns: {})",
@@ -406,7 +402,7 @@ fn prepare(table: &Table, options: &TrainOptions) -> Result<(Table, Vec<bool>), 
             )));
         }
     }
-    let labels = labels(table, &options.label, options.skip_unknown_labels)?;
+    let labels = label_column(table, &options.label, options.skip_unknown_labels)?;
     let rows: Vec<usize> = (0..labels.len()).filter(|&r| labels[r].is_some()).collect();
     let y: Vec<bool> = rows.iter().filter_map(|&r| labels[r]).collect();
     let positives = y.iter().filter(|&&b| b).count();
@@ -544,11 +540,13 @@ pub fn train(
 
 fn fit(features: &Table, y: &[bool], options: &TrainOptions, trained_at: i64) -> LearnedModel {
     let encoder = Encoder::fit(features);
-    let leak_warnings = encoder.leak_warnings(features, y);
+    // Binned once: the leak check and the trees read the same bins.
+    let binned = encoder.binned(features);
+    let leak_warnings = encoder.leak_warnings(&binned, y);
     let logistic = matches!(options.learner, Learner::Logistic | Learner::Ensemble)
         .then(|| Logistic::fit(&encoder.dense(features), y, options.l2));
     let boosted = matches!(options.learner, Learner::Boosted | Learner::Ensemble)
-        .then(|| Boosted::fit(&encoder.binned(features), &encoder, y, &options.boost));
+        .then(|| Boosted::fit(&binned, &encoder, y, &options.boost));
     let top_features = match &logistic {
         Some(lr) => lr.top_features(&encoder, 10),
         None => Vec::new(),

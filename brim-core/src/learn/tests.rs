@@ -93,7 +93,7 @@ fn a_model_saves_predicts_and_explains() {
 }
 
 fn labels_of(table: &Table) -> Vec<bool> {
-    labels(table, "converted", false)
+    label_column(table, "converted", false)
         .unwrap()
         .into_iter()
         .map(|l| l.unwrap())
@@ -144,14 +144,14 @@ fn text_labels_and_typed_columns() {
     );
     assert!(matches!(table.columns[0], Values::Numbers(_)));
     assert!(matches!(table.columns[1], Values::Texts(_)));
-    let err = labels(&table, "y", false).unwrap_err();
+    let err = label_column(&table, "y", false).unwrap_err();
     assert!(
         err.to_string()
             .starts_with("row 3: y: expected 1/0, true/false, yes/no or won/lost, got \"maybe\""),
         "{err}"
     );
     assert_eq!(
-        labels(&table, "y", true).unwrap(),
+        label_column(&table, "y", true).unwrap(),
         [Some(true), Some(false), None]
     );
 }

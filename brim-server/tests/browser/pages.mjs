@@ -46,6 +46,14 @@ async function noJsValues(p, selector) {
   return text;
 }
 
+/** Waits for the table to show rows, every one of them with action `action`. */
+async function onlyAction(p, action) {
+  await p.waitForFunction((action) => {
+    const cells = [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")];
+    return cells.length > 0 && cells.every((td) => td.textContent === action);
+  }, action);
+}
+
 /** Types into the search box and waits for the table to show `n` rows. */
 async function search(p, text, n) {
   await p.fill("#search", text);
@@ -115,10 +123,7 @@ await page("the table sorts both ways, filters, searches and pages", async (p) =
   await p.waitForFunction(() => document.querySelector("#leads tbody td")?.textContent === "Waiting Inc");
   await p.selectOption("#status", "");
   await p.selectOption("#action", "low_priority_monitoring");
-  await p.waitForFunction(() => {
-    const cells = [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")];
-    return cells.length > 0 && cells.every((td) => td.textContent === "low priority monitoring");
-  });
+  await onlyAction(p, "low priority monitoring");
   const emails = await p.locator("#leads tbody tr.clickable td:nth-child(6)").allTextContents();
   assert.ok(emails.length > 0, "some leads are to monitor");
   assert.ok(emails.every((e) => e === "none"), `a lead to monitor got an e-mail: ${emails}`);
@@ -175,10 +180,7 @@ await page("a lead's panel shows why it scored so, its history, its e-mail as it
   await p.fill("#search", "");
   await p.waitForFunction((n) => document.getElementById("total").textContent === `${n} companies`, process.env.EXPECT_LEADS);
   await p.selectOption("#action", "low_priority_monitoring");
-  await p.waitForFunction(() => {
-    const cells = [...document.querySelectorAll("#leads tbody tr.clickable td:nth-child(5)")];
-    return cells.length > 0 && cells.every((td) => td.textContent === "low priority monitoring");
-  });
+  await onlyAction(p, "low priority monitoring");
   await p.locator("#leads tbody tr.clickable").first().click();
   await p.waitForSelector("#detail h2");
   assert.match(await noJsValues(p, "#detail"), /No e-mail\. Only leads whose action is high priority outreach or medium priority outreach get an e-mail\./);
