@@ -203,6 +203,13 @@ pub struct ScoreReport {
     /// Intent signals found (only when the model reads them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signals: Vec<Signal>,
+    /// The learned model's part, when one was blended in ([`crate::learn::LearnedModel::blend`]).
+    ///
+    /// Not serialized on `wasm32`, where nothing blends: the npm package's size budget (it
+    /// would cost 0.5 KB gzip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub learned: Option<crate::learn::LearnedScore>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -401,14 +408,7 @@ impl Scorer {
         let intent = self.aggregate(self.model.intent.aggregate, &contributions[split..]);
         let blend = self.model.blend;
         let total = (fit as f64 * blend.fit + intent as f64 * blend.intent).clamp(0.0, 100.0) as u8;
-        let t = self.model.thresholds;
-        let action = if i32::from(total) > t.high {
-            Action::HighPriorityOutreach
-        } else if i32::from(total) > t.medium {
-            Action::MediumPriorityOutreach
-        } else {
-            Action::LowPriorityMonitoring
-        };
+        let action = self.action_for(total);
         let present = self
             .confidence_fields
             .iter()
@@ -421,6 +421,18 @@ impl Scorer {
             confidence: self.confidence_table[present],
             action,
             contributions,
+        }
+    }
+
+    /// The action this model's thresholds give a total score.
+    pub fn action_for(&self, total: u8) -> Action {
+        let t = self.model.thresholds;
+        if i32::from(total) > t.high {
+            Action::HighPriorityOutreach
+        } else if i32::from(total) > t.medium {
+            Action::MediumPriorityOutreach
+        } else {
+            Action::LowPriorityMonitoring
         }
     }
 
@@ -453,6 +465,7 @@ impl Scorer {
             reasoning: explanation.reasoning,
             contributions: explanation.contributions,
             signals: explanation.signals,
+            learned: None,
         }
     }
 

@@ -5,17 +5,28 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use brim_core::learn::LearnedModel;
 use brim_core::{Lead, ScoreReport, Scorer};
 use brim_email::{Clock, Composer, Generator};
 use brim_store::{
-    Analytics, Backlog, EmailQueue, EventStore, LeadStore, OutcomeStore, Recorder, ScoreStore,
+    Analytics, Backlog, EmailQueue, EventStore, LeadStore, LearnedModelStore, OutcomeStore,
+    Recorder, ScoreStore,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Everything the server needs from a database (both adapters are one).
 pub trait Store:
-    LeadStore + ScoreStore + EventStore + EmailQueue + Analytics + OutcomeStore + Send + Sync + 'static
+    LeadStore
+    + ScoreStore
+    + EventStore
+    + EmailQueue
+    + Analytics
+    + OutcomeStore
+    + LearnedModelStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
@@ -26,6 +37,7 @@ impl<T> Store for T where
         + EmailQueue
         + Analytics
         + OutcomeStore
+        + LearnedModelStore
         + Send
         + Sync
         + 'static
@@ -63,6 +75,28 @@ pub struct App<S> {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// The activation flow and the e-mail policy, as configured.
     pub settings: Settings,
+    learned: RwLock<LearnedState>,
+}
+
+/// The learned model in force, as this process last read the registry.
+#[derive(Clone, Default)]
+struct LearnedState {
+    /// The activation read last (`None`: none yet, or none in the registry).
+    activation: Option<i64>,
+    active: Option<ActiveLearned>,
+}
+
+/// The learned model that scores with the rules (see [`App::blend`]).
+#[derive(Clone)]
+pub struct ActiveLearned {
+    /// Its id in the registry.
+    pub model_id: i64,
+    /// The activation that made it active.
+    pub activation_id: i64,
+    /// Its share of the total score, 0..=1.
+    pub weight: f64,
+    /// The model.
+    pub model: Arc<LearnedModel>,
 }
 
 /// What a deployment configures about its funnel and its outreach (`brim serve --help`).
@@ -206,6 +240,7 @@ impl<S: Store> App<S> {
             model_uploads: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::channel(false).1,
             settings: Settings::default(),
+            learned: RwLock::default(),
         }
     }
 
@@ -418,6 +453,86 @@ impl<S: Store> App<S> {
     /// The model names, sorted.
     pub fn model_names(&self) -> Vec<String> {
         self.registry().keys().cloned().collect()
+    }
+}
+
+impl<S: Store> App<S> {
+    /// The learned model in force, as last read ([`App::refresh_learned`]).
+    pub fn active_learned(&self) -> Option<ActiveLearned> {
+        self.learned
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .active
+            .clone()
+    }
+
+    /// Reads which learned model is in force from the registry, loading its file when the
+    /// activation changed since the last read (cheap otherwise: one row). Every server and
+    /// batch job on the database follows the registry this way (`brim serve` reads it every
+    /// few seconds). A model file that no longer loads leaves the rules alone, with an error
+    /// in the log.
+    pub async fn refresh_learned(&self) -> Result<(), brim_store::Error> {
+        let latest = self.store.learned_activations(1).await?.into_iter().next();
+        let id = latest.as_ref().map(|a| a.id);
+        if self
+            .learned
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .activation
+            == id
+        {
+            return Ok(());
+        }
+        let active = match latest.as_ref().and_then(|a| a.model_id.map(|m| (a, m))) {
+            None => None,
+            Some((activation, model_id)) => match self.store.learned_model(model_id).await? {
+                None => None,
+                Some((info, body)) => match LearnedModel::from_json(&body) {
+                    Ok(model) => Some(ActiveLearned {
+                        model_id,
+                        activation_id: activation.id,
+                        weight: activation.weight,
+                        model: Arc::new(model),
+                    }),
+                    Err(e) => {
+                        tracing::error!(model = info.id, error = %e, "the active learned model does not load; scoring with the rules alone");
+                        None
+                    }
+                },
+            },
+        };
+        match &active {
+            Some(a) => tracing::info!(
+                model = a.model_id,
+                name = %a.model.name,
+                version = %a.model.version,
+                weight = a.weight,
+                "learned model in force"
+            ),
+            None if id.is_some() => tracing::info!("no learned model in force: the rules alone"),
+            None => {}
+        }
+        *self.learned.write().unwrap_or_else(|p| p.into_inner()) = LearnedState {
+            activation: id,
+            active,
+        };
+        Ok(())
+    }
+}
+
+/// Blends `learned` (when there is one) into the rule scorer's `reports` of `leads`: see
+/// [`LearnedModel::blend`]. A model that cannot score these leads leaves the rule scores as
+/// they are, with a warning in the log: scoring never fails for the learned part.
+pub fn blend(
+    learned: Option<&ActiveLearned>,
+    scorer: &Scorer,
+    leads: &[Lead],
+    reports: &mut [ScoreReport],
+) {
+    if let Some(active) = learned
+        && let Err(e) = active.model.blend(scorer, leads, reports, active.weight)
+    {
+        tracing::warn!(model = active.model_id, error = %e, "the learned model could not score; rule scores kept");
     }
 }
 

@@ -98,8 +98,10 @@ pub async fn run<S: Store>(
             }
         };
         let scoring = scorer.clone();
+        let learned = app.active_learned();
         let Ok((leads, reports)) = tokio::task::spawn_blocking(move || {
-            let reports = scoring.report_batch(&leads);
+            let mut reports = scoring.report_batch(&leads);
+            crate::app::blend(learned.as_ref(), &scoring, &leads, &mut reports);
             (leads, reports)
         })
         .await

@@ -484,6 +484,28 @@ fn llm_config(args: &ServeArgs) -> Result<Option<LlmConfig>, CliError> {
     }
 }
 
+/// How often a server reads which learned model is in force (another server on the database may
+/// have activated one).
+const FOLLOW_LEARNED_EVERY: Duration = Duration::from_secs(5);
+
+/// Follows the learned-model registry until the application is gone (it holds the application
+/// only while it reads, so a shutdown never waits for it).
+async fn follow_learned<S: Store>(app: std::sync::Weak<App<S>>) {
+    let mut tick = tokio::time::interval(FOLLOW_LEARNED_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(app) = app.upgrade() else { return };
+        if *app.stopping.borrow() {
+            return;
+        }
+        if let Err(e) = app.refresh_learned().await {
+            tracing::warn!(error = %e, "cannot read the learned-model registry; keeping the model in force");
+        }
+    }
+}
+
 /// Starts a batch job on a copy of `file` (the job removes its input when done).
 async fn import<S: Store>(app: &Arc<App<S>>, file: &Path, model: &str) -> Result<(), CliError> {
     let scorer = app
@@ -580,6 +602,10 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         .with_models_dir(&args.models_dir)
         .map_err(|e| fail(format!("--models-dir: {e}")))?;
     let app = Arc::new(app);
+    app.refresh_learned()
+        .await
+        .map_err(|e| fail(format!("cannot read the learned-model registry: {e}")))?;
+    tokio::spawn(follow_learned(Arc::downgrade(&app)));
     if let Some(file) = &args.import {
         import(&app, file, &args.import_model).await?;
     }

@@ -371,13 +371,7 @@ pub fn run_compare(args: CompareArgs) -> Result<ExitCode, CliError> {
     text.push_str(&line("A", &a, &c.a));
     text.push_str(&line("B", &b, &c.b));
     let [lo, hi] = c.roc_auc_difference_ci;
-    let verdict = if lo > 0.0 {
-        "B ranks these rows better"
-    } else if hi < 0.0 {
-        "A ranks these rows better"
-    } else {
-        "no clear difference on these rows"
-    };
+    let verdict = c.verdict();
     text.push_str(&format!(
         "B - A: ROC-AUC {:+.4} (95 % paired bootstrap {:+.4} to {:+.4}, {} resamples): {verdict}\n",
         c.roc_auc_difference, lo, hi, c.resamples

@@ -8,7 +8,8 @@
 //! Ports: [`LeadStore`] (leads with a documented merge rule), [`ScoreStore`] (every score with
 //! its model), [`OutcomeStore`], [`EventStore`] (append-only, typed), [`EmailQueue`] (the
 //! durable, prioritised outbound queue with leases, backoff and a suppression list) and
-//! [`Analytics`] (KPIs, funnel, the scored-leads table — all computed in SQL).
+//! [`Analytics`] (KPIs, funnel, the scored-leads table — all computed in SQL) and
+//! [`LearnedModelStore`] (the learned models and which one scores).
 //!
 //! Each adapter is behind a feature: `sqlite` (default) and `postgres`; an embedder of one
 //! does not compile the other. With neither, the crate is the ports alone (for code that is
@@ -32,6 +33,7 @@ mod analytics_sql;
 mod error;
 mod events;
 mod group;
+mod learned;
 mod names;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -50,6 +52,9 @@ pub use brim_core::Backoff;
 pub use error::{Error, Result};
 pub use events::{Event, EventType, NewEvent, Outcome, OutcomeKind};
 pub use group::{Backlog, QUIET, Recorder};
+pub use learned::{
+    Activation, LearnedModelInfo, LearnedModelStore, NewLearnedModel, rollback_target,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 pub use queue::{

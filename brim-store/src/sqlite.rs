@@ -460,6 +460,7 @@ const RESTART_REMAINDER: i64 = 64;
 const WAL_SIZE_LIMIT: &str = "1073741824";
 
 impl_ports!(SqliteStore, sqlx::Sqlite);
+crate::learned::impl_learned!(SqliteStore, "");
 // SQLite has one writer: taking the write lock before the claim reads makes the pick and the
 // lease one step no other connection can interleave with.
 impl_queue!(SqliteStore, sqlx::Sqlite, "");

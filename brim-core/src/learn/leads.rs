@@ -3,8 +3,53 @@
 
 use std::collections::BTreeMap;
 
-use super::{Table, Values};
-use crate::{AttrValue, Lead, SignalKind, extract_signals};
+use serde::{Deserialize, Serialize};
+
+use super::{FeatureContribution, LearnError, Table, Values};
+use crate::{AttrValue, Lead, ScoreReport, Scorer, SignalKind, extract_signals};
+
+/// A learned model's part in a score ([`ScoreReport::learned`]): what it predicted, why, and
+/// how much of the total it makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnedScore {
+    /// The learned model's name.
+    pub model: String,
+    /// Its version.
+    pub version: String,
+    /// The probability of converting it gives the lead (four decimals).
+    pub probability: f64,
+    /// Its share of the total, 0..=1 (1: the total is the probability in per cent).
+    pub weight: f64,
+    /// The rule-based total before blending.
+    pub rule_score: u8,
+    /// The features that moved the probability most, strongest first (log-odds).
+    pub contributions: Vec<FeatureContribution>,
+}
+
+/// The columns of [`lead_table`] that are not one per tool, signal kind or attribute.
+const LEAD_COLUMNS: [&str; 9] = [
+    "employee_count",
+    "industry",
+    "funding_stage",
+    "country",
+    "contact.title",
+    "has contact email",
+    "tech_stack items",
+    "recent_job_posts items",
+    "news_mentions items",
+];
+
+/// Whether [`lead_table`] can give a column named `name`: a model that reads other columns
+/// (one trained on a CRM export's own columns) finds them missing in every lead.
+pub fn is_lead_column(name: &str) -> bool {
+    LEAD_COLUMNS.contains(&name)
+        || ["uses ", "signal ", "attributes."]
+            .iter()
+            .any(|p| name.strip_prefix(p).is_some_and(|rest| !rest.is_empty()))
+}
+
+/// How many features a blended score lists.
+pub const BLEND_REASONS: usize = 5;
 
 /// The prefix of a tool's indicator column: `uses zapier`.
 pub const TOOL_PREFIX: &str = "uses ";
@@ -210,9 +255,72 @@ impl super::LearnedModel {
             .collect()
     }
 
+    /// The columns this model reads that no lead gives ([`is_lead_column`]).
+    pub fn foreign_columns(&self) -> Vec<String> {
+        self.columns()
+            .into_iter()
+            .filter(|c| !is_lead_column(c))
+            .collect()
+    }
+
     /// The probability of converting of each lead (for a model trained on [`lead_table`]).
-    pub fn predict_leads(&self, leads: &[Lead]) -> Result<Vec<f64>, super::LearnError> {
+    pub fn predict_leads(&self, leads: &[Lead]) -> Result<Vec<f64>, LearnError> {
         self.predict(&lead_table(leads, None, Some(&self.columns())))
+    }
+
+    /// Blends this model into `reports` (the rule scorer's reports of `leads`, in order): each
+    /// total becomes `(1 - weight) × rule total + weight × 100 × probability`, rounded, and its
+    /// action follows from `scorer`'s thresholds; fit, intent, confidence and the rule
+    /// explanation stay as the rules gave them, and [`ScoreReport::learned`] records the
+    /// probability, the weight, the rule total and the [`BLEND_REASONS`] strongest features.
+    /// `weight` is clamped to 0..=1. On an error (lengths that differ, a table the model cannot
+    /// read) no report is changed.
+    pub fn blend(
+        &self,
+        scorer: &Scorer,
+        leads: &[Lead],
+        reports: &mut [ScoreReport],
+        weight: f64,
+    ) -> Result<(), LearnError> {
+        if leads.len() != reports.len() {
+            return Err(LearnError::Input(format!(
+                "{} leads for {} reports",
+                leads.len(),
+                reports.len()
+            )));
+        }
+        let weight = if weight.is_finite() {
+            weight.clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let table = lead_table(leads, None, Some(&self.columns()));
+        let p = self.predict(&table)?;
+        // Every explanation first: an error leaves the reports as they were.
+        let explained = (0..leads.len())
+            .map(|row| self.explain(&table, row, BLEND_REASONS))
+            .collect::<Result<Vec<_>, _>>()?;
+        for ((report, contributions), p) in reports.iter_mut().zip(explained).zip(p) {
+            let rule = report.total_score;
+            let total = ((1.0 - weight) * f64::from(rule) + weight * 100.0 * p).round();
+            report.total_score = total.clamp(0.0, 100.0) as u8;
+            report.action = scorer.action_for(report.total_score);
+            report.learned = Some(LearnedScore {
+                model: self.name.clone(),
+                version: self.version.clone(),
+                probability: (p * 1e4).round() / 1e4,
+                weight,
+                rule_score: rule,
+                contributions: contributions
+                    .into_iter()
+                    .map(|c| FeatureContribution {
+                        contribution: (c.contribution * 1e4).round() / 1e4,
+                        ..c
+                    })
+                    .collect(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -249,6 +357,10 @@ mod tests {
             converted.push(i % 2 == 0 && i % 3 != 1);
         }
         let table = lead_table(&leads, Some(&converted), None);
+        for name in &table.names {
+            assert!(is_lead_column(name) || name == "converted", "{name}");
+        }
+        assert!(!is_lead_column("Lead Source") && !is_lead_column("uses "));
         for name in [
             "employee_count",
             "industry",
@@ -273,10 +385,43 @@ mod tests {
         };
         let model = super::super::train(&table, &options, 0).unwrap();
         assert!(model.columns().contains(&"uses zapier".to_string()));
+        assert!(model.foreign_columns().is_empty());
         let p = model.predict_leads(&leads[..2]).unwrap();
         assert!(p[0] > p[1], "{p:?}");
         // One lead alone: the tool columns are the model's, not the lead's.
         let one = model.predict_leads(&leads[1..2]).unwrap();
         assert!((one[0] - p[1]).abs() < 1e-12);
+
+        // Blending: weight 0 keeps the rule total, 1 is the probability in per cent, and the
+        // action follows the rule model's thresholds.
+        let scorer = Scorer::preset("balanced").unwrap();
+        let rules = scorer.report_batch(&leads[..2]);
+        for weight in [0.0, 0.5, 1.0, 7.0] {
+            let mut reports = rules.clone();
+            model
+                .blend(&scorer, &leads[..2], &mut reports, weight)
+                .unwrap();
+            for (i, r) in reports.iter().enumerate() {
+                let w = weight.min(1.0);
+                let want = ((1.0 - w) * f64::from(rules[i].total_score) + w * 100.0 * p[i]).round();
+                assert_eq!(f64::from(r.total_score), want, "weight {weight}");
+                assert_eq!(r.action, scorer.action_for(r.total_score));
+                assert_eq!(
+                    (r.fit_score, &r.reasoning),
+                    (rules[i].fit_score, &rules[i].reasoning)
+                );
+                let learned = r.learned.as_ref().unwrap();
+                assert_eq!(
+                    (learned.rule_score, learned.weight),
+                    (rules[i].total_score, w)
+                );
+                assert!((learned.probability - p[i]).abs() < 1e-4);
+                assert!(!learned.contributions.is_empty());
+                assert!(learned.contributions.len() <= BLEND_REASONS);
+            }
+        }
+        let mut short = rules.clone();
+        assert!(model.blend(&scorer, &leads[..1], &mut short, 1.0).is_err());
+        assert_eq!(short, rules);
     }
 }

@@ -164,6 +164,21 @@ pub struct Comparison {
     pub resamples: usize,
 }
 
+impl Comparison {
+    /// The comparison in words: which model ranks these rows better, when the interval says
+    /// one does.
+    pub fn verdict(&self) -> &'static str {
+        let [lo, hi] = self.roc_auc_difference_ci;
+        if lo > 0.0 {
+            "B ranks these rows better"
+        } else if hi < 0.0 {
+            "A ranks these rows better"
+        } else {
+            "no clear difference on these rows"
+        }
+    }
+}
+
 /// Compares the predictions `a` and `b` of two models on the same rows with labels `y`: each
 /// model's ROC-AUC, log-loss and top-decile lift, and the difference in ROC-AUC with a 95 %
 /// paired-bootstrap interval (1,000 resamples drawn from `seed`). An interval that excludes 0

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use boost::{BoostParams, Boosted};
 pub use encode::{Encoder, FeatureKind, FeatureSpec};
-pub use leads::{TOOL_PREFIX, lead_table};
+pub use leads::{BLEND_REASONS, LearnedScore, TOOL_PREFIX, is_lead_column, lead_table};
 pub use logistic::Logistic;
 pub use metrics::{CalibrationBin, Comparison, Scored, calibration, compare, log_loss, roc_auc};
 

@@ -6,6 +6,7 @@ mod emails;
 mod error;
 mod guard;
 mod leads;
+mod learned;
 pub mod openapi;
 mod pages;
 
@@ -112,6 +113,23 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route(
             "/api/models/{name}",
             get(leads::model::<S>).put(leads::put_model::<S>),
+        )
+        .route(
+            "/api/learned-models",
+            get(learned::list::<S>)
+                .post(learned::upload::<S>)
+                .layer(DefaultBodyLimit::max(learned::MODEL_BODY_LIMIT)),
+        )
+        .route("/api/learned-models/compare", get(learned::compare::<S>))
+        .route(
+            "/api/learned-models/deactivate",
+            post(learned::deactivate::<S>),
+        )
+        .route("/api/learned-models/rollback", post(learned::rollback::<S>))
+        .route("/api/learned-models/{id}", get(learned::get_one::<S>))
+        .route(
+            "/api/learned-models/{id}/activate",
+            post(learned::activate::<S>),
         )
         .route("/api/activation/try", post(activation_try::<S>))
         .route("/openapi.json", get(openapi_json))
@@ -316,7 +334,14 @@ async fn score_company<S: Store>(
         ));
     }
     let lead = Lead::from_json_slice(&bytes).map_err(|e| ApiError::invalid(e.field, e.message))?;
-    let report = scorer.report(&lead);
+    let mut reports = [scorer.report(&lead)];
+    crate::app::blend(
+        app.active_learned().as_ref(),
+        &scorer,
+        std::slice::from_ref(&lead),
+        &mut reports,
+    );
+    let [report] = reports;
     let now = app.clock.now_ms();
     let event = NewEvent::score_calculated(&report, now);
     let (lead, report) = match &app.recorder {

@@ -156,6 +156,157 @@ pub struct Score {
     contributions: Vec<Contribution>,
     #[schema(required = false)]
     signals: Option<Vec<SignalOut>>,
+    /// Present when a learned model is in force (`POST /api/learned-models/{id}/activate`).
+    #[schema(required = false)]
+    learned: Option<LearnedPart>,
+}
+
+/// A learned model's part in a score: total = (1 − weight) × rule_score + weight × 100 ×
+/// probability.
+#[derive(ToSchema)]
+pub struct LearnedPart {
+    model: String,
+    version: String,
+    #[schema(minimum = 0, maximum = 1)]
+    probability: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    weight: f64,
+    /// The rule-based total before blending.
+    #[schema(minimum = 0, maximum = 100)]
+    rule_score: u8,
+    /// The features that moved the probability most, strongest first.
+    contributions: Vec<FeatureContributionOut>,
+}
+
+/// One feature's part in a learned probability.
+#[derive(ToSchema)]
+pub struct FeatureContributionOut {
+    /// `column` or `column = value`.
+    feature: String,
+    /// On the log-odds scale (positive: towards converting).
+    contribution: f64,
+}
+
+/// One bin of a calibration table: predicted against observed conversion.
+#[derive(ToSchema)]
+pub struct CalibrationBinOut {
+    from: f64,
+    to: f64,
+    rows: u64,
+    predicted: f64,
+    observed: f64,
+}
+
+/// A feature's coefficient in the logistic regression (standardised).
+#[derive(ToSchema)]
+pub struct FeatureWeightOut {
+    feature: String,
+    weight: f64,
+}
+
+/// A column that predicts the outcome almost perfectly alone.
+#[derive(ToSchema)]
+pub struct LeakWarningOut {
+    column: String,
+    roc_auc: f64,
+}
+
+/// A learned model of the registry with what training measured (cross-validated; `null` when
+/// it was trained with `--cv 0`).
+#[derive(ToSchema)]
+pub struct LearnedModelItem {
+    id: i64,
+    name: String,
+    version: String,
+    /// Unix ms.
+    uploaded_at: i64,
+    /// Whether it is the model in force.
+    active: bool,
+    /// `logistic`, `boosted` or `ensemble`.
+    learner: String,
+    label: String,
+    trained_at: i64,
+    n_rows: u64,
+    n_positive: u64,
+    folds: Option<u64>,
+    roc_auc: Option<f64>,
+    roc_auc_sd: Option<f64>,
+    log_loss: Option<f64>,
+    top_decile_lift: Option<f64>,
+    calibration: Option<Vec<CalibrationBinOut>>,
+    top_features: Vec<FeatureWeightOut>,
+    leak_warnings: Vec<LeakWarningOut>,
+    /// How many columns it reads.
+    columns: u64,
+    /// Columns it reads that no lead has.
+    foreign_columns: Vec<String>,
+    /// On upload only: what to know before activating it.
+    #[schema(required = false)]
+    warnings: Option<Vec<String>>,
+}
+
+/// A change of the model in force.
+#[derive(ToSchema)]
+pub struct ActivationOut {
+    id: i64,
+    /// `null`: the rules alone.
+    model_id: Option<i64>,
+    #[schema(minimum = 0, maximum = 1)]
+    weight: f64,
+    /// For a rollback: the activation it brought back.
+    restores: Option<i64>,
+    activated_at: i64,
+}
+
+/// The registry: every model, the one in force, the last changes.
+#[derive(ToSchema)]
+pub struct LearnedRegistry {
+    /// `null`: the rules alone.
+    active: Option<ActivationOut>,
+    models: Vec<LearnedModelItem>,
+    history: Vec<ActivationOut>,
+}
+
+/// How much a learned model counts.
+#[derive(ToSchema)]
+pub struct ActivateInput {
+    /// 0 (the rules alone) to 1 (the model alone); default 0.5.
+    #[schema(minimum = 0, maximum = 1)]
+    weight: Option<f64>,
+}
+
+/// One model's quality on the compared rows.
+#[derive(ToSchema)]
+pub struct ScoredOut {
+    roc_auc: f64,
+    log_loss: f64,
+    top_decile_lift: f64,
+}
+
+/// A model named in a comparison.
+#[derive(ToSchema)]
+pub struct ModelRef {
+    id: i64,
+    name: String,
+    version: String,
+}
+
+/// Two learned models on the same reported outcomes.
+#[derive(ToSchema)]
+pub struct ModelComparison {
+    rows: u64,
+    a: ScoredOut,
+    b: ScoredOut,
+    /// B's ROC-AUC minus A's.
+    roc_auc_difference: f64,
+    /// Its 95 % paired-bootstrap interval.
+    #[schema(min_items = 2, max_items = 2)]
+    roc_auc_difference_ci: Vec<f64>,
+    resamples: u64,
+    /// Which ranks better, in words.
+    verdict: String,
+    a_model: ModelRef,
+    b_model: ModelRef,
 }
 
 /// An activation step, as the activation page logs it.
@@ -553,6 +704,13 @@ impl Modify for BearerAuth {
         super::leads::models,
         super::leads::model,
         super::leads::put_model,
+        super::learned::list,
+        super::learned::upload,
+        super::learned::get_one,
+        super::learned::activate,
+        super::learned::deactivate,
+        super::learned::rollback,
+        super::learned::compare,
         super::emails::list,
         super::emails::get,
         super::emails::requeue,
@@ -569,6 +727,7 @@ impl Modify for BearerAuth {
         (name = "analytics", description = "KPIs, the funnel over time, the scored-leads table, the score distribution, the activation funnel, A/B results and the server's settings"),
         (name = "leads", description = "A lead's story, its outcomes, and deleting it"),
         (name = "models", description = "Scoring models: presets and uploads"),
+        (name = "learned models", description = "Models trained on outcomes: upload, activate, roll back, compare"),
         (name = "emails", description = "The e-mail queue: previews, re-queue, cancel"),
         (name = "public", description = "No API key needed: activation, tracking, unsubscribe, health"),
     )
