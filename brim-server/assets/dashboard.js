@@ -214,6 +214,122 @@ async function loadVariants() {
       "No e-mails sent in this period. E-mails go out within the send window (brim serve --send-window); the queue shows what is waiting."))]));
 }
 
+// ---- learned scoring ---------------------------------------------------------------------
+
+let learnedModels = [];
+
+function modelLabel(m) { return `${m.name} ${m.version}`; }
+
+function calibrationChart(model) {
+  const bins = (model.calibration || []).filter((b) => b.rows > 0);
+  if (!bins.length) return el("p", { class: "muted" }, `${modelLabel(model)} was trained without cross-validation: no calibration to show.`);
+  const size = 220, pad = 30;
+  const at = (v) => pad + (size - pad - 8) * v;
+  const yAt = (v) => size - pad - (size - pad - 8) * v;
+  const chart = svg("svg", { viewBox: `0 0 ${size} ${size}`, width: 240, role: "img", id: "calibration",
+    "aria-label": `Calibration of ${modelLabel(model)}: ${bins.map((b) => `predicted ${fmt(100 * b.predicted)} %, observed ${fmt(100 * b.observed)} % (${b.rows} rows)`).join("; ")}` },
+  svg("title", {}, `Calibration of ${modelLabel(model)}: predicted against observed conversion`),
+  svg("line", { x1: at(0), y1: yAt(0), x2: at(1), y2: yAt(1), stroke: "#e3e6ec", "stroke-dasharray": "4 3" }),
+  svg("line", { x1: at(0), y1: yAt(0), x2: at(1), y2: yAt(0), stroke: "#9aa3b5" }),
+  svg("line", { x1: at(0), y1: yAt(0), x2: at(0), y2: yAt(1), stroke: "#9aa3b5" }),
+  svg("text", { x: at(0.5), y: size - 4, "text-anchor": "middle" }, "predicted"),
+  svg("text", { x: 10, y: yAt(0.5), transform: `rotate(-90 10 ${yAt(0.5)})`, "text-anchor": "middle" }, "observed"),
+  svg("text", { x: at(0), y: size - pad + 12, "text-anchor": "middle" }, "0"),
+  svg("text", { x: at(1), y: size - pad + 12, "text-anchor": "middle" }, "1"));
+  chart.append(svg("polyline", { fill: "none", stroke: "#2f6fed", "stroke-width": 2,
+    points: bins.map((b) => `${at(b.predicted).toFixed(1)},${yAt(b.observed).toFixed(1)}`).join(" ") }));
+  for (const b of bins) {
+    chart.append(svg("circle", { cx: at(b.predicted), cy: yAt(b.observed), r: 3, fill: "#2f6fed" },
+      svg("title", {}, `predicted ${fmt(100 * b.predicted, 1)} %, observed ${fmt(100 * b.observed, 1)} %, ${b.rows} rows`)));
+  }
+  return el("div", {}, el("h4", {}, `Calibration of ${modelLabel(model)}`), chart,
+    el("p", { class: "muted small" }, "Points on the dashed line: the predicted probability is what happened."));
+}
+
+function featureList(model) {
+  const features = model.top_features || [];
+  return el("div", {}, el("h4", {}, "What drives conversion (logistic regression's weights)"),
+    features.length ? el("ul", { id: "top-features" }, features.slice(0, 8).map((f) =>
+      el("li", {}, el("span", { class: f.weight >= 0 ? "up" : "down" }, f.weight >= 0 ? "▲ " : "▼ "), `${f.feature} (${f.weight >= 0 ? "+" : ""}${fmt(f.weight, 2)})`)))
+      : el("p", { class: "muted" }, "This learner has no linear weights (trees only)."),
+    (model.leak_warnings || []).length ? el("p", { class: "down small" },
+      `Possible leaks: ${model.leak_warnings.map((w) => `${w.column} (ROC-AUC ${fmt(w.roc_auc, 3)} alone)`).join(", ")}`) : null);
+}
+
+async function learnedAction(path, body, done) {
+  try {
+    await api(path, { method: "POST", headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : "" });
+    notice(done);
+    await loadLearned();
+  } catch (error) {
+    $("learned-active").append(el("p", { class: "error", role: "alert" }, explain(error)));
+  }
+}
+
+function activateModel(m) {
+  const weight = Number($("weight").value);
+  if (!(weight >= 0 && weight <= 1)) {
+    $("learned-active").append(el("p", { class: "error", role: "alert" }, "The weight must be a number from 0 to 1."));
+    return;
+  }
+  learnedAction(`/api/learned-models/${m.id}/activate`, { weight }, `${modelLabel(m)} now scores with weight ${weight}.`);
+}
+
+async function loadLearned() {
+  const registry = await api("/api/learned-models");
+  learnedModels = registry.models;
+  const active = registry.active ? learnedModels.find((m) => m.id === registry.active.model_id) : null;
+  const controls = [];
+  if (registry.history.length && registry.history[0].restores !== 0) controls.push(el("button", { class: "secondary", type: "button", id: "rollback",
+    onclick: () => learnedAction("/api/learned-models/rollback", null, "Rolled back to the model in force before.") }, "Roll back"));
+  if (active) controls.push(el("button", { class: "secondary", type: "button", id: "deactivate",
+    onclick: () => learnedAction("/api/learned-models/deactivate", null, "Scores now come from the rules alone.") }, "Use the rules alone"));
+  $("learned-active").replaceChildren(
+    active
+      ? el("p", { id: "active-model" }, el("strong", {}, `In force: ${modelLabel(active)}`),
+        ` (${active.learner}, ${fmt(active.n_rows)} rows) · weight ${registry.active.weight}: total = ${fmt(100 - 100 * registry.active.weight)} % rules + ${fmt(100 * registry.active.weight)} % model · since ${when(registry.active.activated_at)}`)
+      : el("p", { id: "active-model" }, el("strong", {}, "In force: the rules alone."),
+        learnedModels.length ? " Activate a model below to blend its probability into every score." : " No learned model uploaded yet: train one on your outcomes with brim train (docs/learning.md)."),
+    controls.length ? el("p", { class: "actions" }, controls) : null);
+  const shown = active || learnedModels[0];
+  $("calibration-chart").replaceChildren(shown ? calibrationChart(shown) : "");
+  $("learned-features").replaceChildren(shown ? featureList(shown) : "");
+  $("learned-models").tBodies[0].replaceChildren(...(learnedModels.length ? learnedModels.map((m) => el("tr", { "data-model": m.id },
+    el("td", {}, modelLabel(m), m.active ? el("span", { class: "badge sent" }, " in force") : ""),
+    el("td", {}, m.learner), el("td", { class: "num" }, fmt(m.n_rows)),
+    el("td", { class: "num" }, m.roc_auc === null ? "–" : `${fmt(m.roc_auc, 3)} ± ${fmt(m.roc_auc_sd, 3)}`),
+    el("td", { class: "num" }, fmt(m.log_loss, 3)), el("td", { class: "num" }, m.top_decile_lift === null ? "–" : `${fmt(m.top_decile_lift, 2)}×`),
+    el("td", {}, when(m.uploaded_at)),
+    el("td", {}, el("button", { class: "secondary", type: "button", onclick: () => activateModel(m) }, m.active ? "Change weight" : "Activate"))))
+    : [el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No learned models. brim train DATA --label COL --output model.json, then POST the file to /api/learned-models."))]));
+  for (const [id, pick] of [["compare-a", 1], ["compare-b", 0]]) {
+    const previous = $(id).value;
+    $(id).replaceChildren(...learnedModels.map((m) => el("option", { value: m.id }, `${modelLabel(m)} (#${m.id})`)));
+    if (previous && learnedModels.some((m) => String(m.id) === previous)) $(id).value = previous;
+    else if (learnedModels[pick]) $(id).value = learnedModels[pick].id;
+  }
+  $("compare").disabled = learnedModels.length < 2;
+}
+
+async function compareModels(event) {
+  event.preventDefault();
+  $("comparison").replaceChildren(el("span", { class: "spinner" }), "Comparing…");
+  try {
+    const c = await api(`/api/learned-models/compare?a=${encodeURIComponent($("compare-a").value)}&b=${encodeURIComponent($("compare-b").value)}`);
+    const row = (label, ref, s) => el("tr", {}, el("td", {}, `${label}: ${ref.name} ${ref.version}`),
+      el("td", { class: "num" }, fmt(s.roc_auc, 4)), el("td", { class: "num" }, fmt(s.log_loss, 4)), el("td", { class: "num" }, `${fmt(s.top_decile_lift, 2)}×`));
+    const [lo, hi] = c.roc_auc_difference_ci;
+    $("comparison").replaceChildren(
+      el("table", { id: "comparison-table" },
+        el("thead", {}, el("tr", {}, el("th", {}, `${fmt(c.rows)} leads with an outcome`), el("th", { class: "num" }, "ROC-AUC"), el("th", { class: "num" }, "Log-loss"), el("th", { class: "num" }, "Top-decile lift"))),
+        el("tbody", {}, row("A", c.a_model, c.a), row("B", c.b_model, c.b))),
+      el("p", { id: "verdict" }, el("strong", {}, c.verdict),
+        ` (B − A: ROC-AUC ${c.roc_auc_difference >= 0 ? "+" : ""}${fmt(c.roc_auc_difference, 4)}, 95 % paired bootstrap ${fmt(lo, 4)} to ${fmt(hi, 4)})`));
+  } catch (error) {
+    $("comparison").replaceChildren(el("p", { class: "error", role: "alert" }, `Could not compare: ${explain(error)}`));
+  }
+}
+
 // ---- queue, policy, activation -----------------------------------------------------------
 
 async function loadQueue() {
@@ -317,6 +433,16 @@ function rulesTable(report) {
       el("td", {}, c.rule), el("td", {}, c.category), el("td", {}, c.outcome), el("td", { class: "num" }, c.points)))));
 }
 
+function learnedSection(report) {
+  const l = report.learned;
+  if (!l) return null;
+  return [el("h4", {}, "Learned model"),
+    el("p", { id: "learned-part" }, `${l.model} ${l.version}: ${fmt(100 * l.probability, 1)} % likely to convert. `,
+      el("span", { class: "muted" }, `Score ${report.total_score} = ${fmt(100 - 100 * l.weight)} % of the rule score ${l.rule_score} + ${fmt(100 * l.weight)} % of ${fmt(100 * l.probability)}.`)),
+    el("ul", { id: "learned-reasons" }, l.contributions.map((c) => el("li", {},
+      el("span", { class: c.contribution >= 0 ? "up" : "down" }, c.contribution >= 0 ? "raises " : "lowers "), `${c.feature} (${c.contribution >= 0 ? "+" : ""}${fmt(c.contribution, 2)} log-odds)`)))];
+}
+
 function emailSection(lead) {
   const email = lead.email;
   if (!email) {
@@ -361,9 +487,9 @@ async function openLead(companyId) {
       el("div", { class: "panel-bar" }, closeButton(),
         el("button", { class: "danger", type: "button", id: "delete-lead", onclick: () => deleteLead(lead) }, "Delete lead")),
       el("h2", {}, lead.lead.company_name),
-      report ? el("p", {}, `Score ${report.total_score} (fit ${report.fit_score}, intent ${report.intent_score}) · ${report.action.replaceAll("_", " ")} · model ${report.model}`) : null,
+      report ? el("p", {}, `Score ${report.total_score} (fit ${report.fit_score}, intent ${report.intent_score}) · ${report.action.replaceAll("_", " ")} · model ${report.model}${report.learned ? ` blended with ${report.learned.model} ${report.learned.version}` : ""}`) : null,
       report ? [el("h3", {}, "Why"), el("strong", {}, "For"), list(report.reasoning.positive), el("strong", {}, "Against"), list(report.reasoning.negative),
-        el("strong", {}, "Missing"), list(report.reasoning.missing), el("h4", {}, "Rules"), rulesTable(report),
+        el("strong", {}, "Missing"), list(report.reasoning.missing), el("h4", {}, "Rules"), rulesTable(report), learnedSection(report),
         el("h4", {}, "Signals"),
         list((lead.signals || []).map((s) => `${s.kind.replaceAll("_", " ")}: “${s.text}” (${s.source.replaceAll("_", " ")})`))] : null,
       el("h3", {}, `Score history (${lead.scores.length})`),
@@ -389,7 +515,7 @@ async function loadAll() {
   document.body.dataset.loaded = "false";
   $("period-label").textContent = periodLabel();
   try {
-    await Promise.all([loadSettings(), loadKpis(), loadFunnel(), loadDistribution(), loadVariants(), loadQueue(), loadActivation(), loadLeads()]);
+    await Promise.all([loadSettings(), loadLearned(), loadKpis(), loadFunnel(), loadDistribution(), loadVariants(), loadQueue(), loadActivation(), loadLeads()]);
     $("key-form").classList.add("hidden");
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.loaded = "true";
@@ -404,6 +530,7 @@ function reloadLeads() { loadLeads().catch(showError); }
 $("days").addEventListener("change", choosePeriod);
 $("range").addEventListener("submit", applyRange);
 $("refresh").addEventListener("click", loadAll);
+$("compare-form").addEventListener("submit", compareModels);
 $("key-form").addEventListener("submit", (event) => {
   event.preventDefault();
   sessionStorage.setItem(KEY_STORE, $("key").value.trim());

@@ -106,6 +106,7 @@ fn dashboard_and_activation_page_work_in_a_browser() {
     leads.push(strong("Waiting Inc", None));
     leads.push(strong("Delete Me Ltd", Some("ceo@deleteme.example")));
     leads.push(strong(&long_name, Some("ceo@long.example")));
+    let mut company_ids = Vec::new();
     for lead in &leads {
         let reply = http(port, "POST", "/api/score-company", &lead.to_string());
         assert_eq!(reply.status, 200, "{}", reply.body);
@@ -113,6 +114,42 @@ fn dashboard_and_activation_page_work_in_a_browser() {
         if score["total_score"].as_u64().unwrap() > 75 {
             qualified += 1;
         }
+        company_ids.push(score["company_id"].as_str().unwrap().to_string());
+    }
+    // Two learned models trained on these leads' outcomes (the dashboard's learned panel
+    // activates, compares and rolls them back), and the outcomes the comparison reads.
+    let parsed: Vec<brim_core::Lead> = leads
+        .iter()
+        .map(|l| brim_core::Lead::from_json(&l.to_string()).unwrap())
+        .collect();
+    let converted: Vec<bool> = (0..parsed.len())
+        .map(|i| (i % 3 == 0) ^ (i % 7 == 0) || i >= 58)
+        .collect();
+    for (i, id) in company_ids.iter().enumerate() {
+        let outcome = if converted[i] {
+            "closed_won"
+        } else {
+            "not_a_fit"
+        };
+        let body = serde_json::json!({"company_id": id, "outcome": outcome}).to_string();
+        assert_eq!(http(port, "POST", "/api/report-outcome", &body).status, 201);
+    }
+    for (learner, version) in [
+        (brim_core::learn::Learner::Logistic, "1"),
+        (brim_core::learn::Learner::Ensemble, "2"),
+    ] {
+        let table = brim_core::learn::lead_table(&parsed, Some(&converted), None);
+        let options = brim_core::learn::TrainOptions {
+            learner,
+            min_per_class: 10,
+            ..brim_core::learn::TrainOptions::new("converted")
+        };
+        let mut model = brim_core::learn::train(&table, &options, 0).unwrap();
+        model.evaluation = Some(brim_core::learn::cross_validate(&table, &options, 3).unwrap());
+        model.name = "conversion".into();
+        model.version = version.into();
+        let reply = http(port, "POST", "/api/learned-models", &model.to_json());
+        assert_eq!(reply.status, 201, "{}", reply.body);
     }
     assert!(
         qualified > 0,
@@ -198,7 +235,7 @@ fn dashboard_and_activation_page_work_in_a_browser() {
             .count(),
         "{stdout}"
     );
-    assert!(stdout.matches("ok   ").count() >= 15, "{stdout}");
+    assert!(stdout.matches("ok   ").count() >= 16, "{stdout}");
     drop(keyed);
     drop(server);
 }

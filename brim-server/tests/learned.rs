@@ -276,7 +276,7 @@ async fn a_learned_model_is_uploaded_activated_blended_rolled_back_and_compared(
     assert_eq!(listed["active"]["model_id"], id_b);
     assert_eq!(listed["models"][0]["active"], true);
 
-    // Rollback: back to A at weight 1, then nothing earlier.
+    // Rollback: back to A at weight 1, then to the rules alone of before, then nothing earlier.
     let (status, back) = call(&router, "POST", "/api/learned-models/rollback", "").await;
     assert_eq!(
         (status, &back["model_id"], &back["weight"]),
@@ -284,6 +284,10 @@ async fn a_learned_model_is_uploaded_activated_blended_rolled_back_and_compared(
     );
     let (_, scored) = call(&router, "POST", "/api/score-company", lead).await;
     assert_eq!(scored["learned"]["version"], "1");
+    let (status, start) = call(&router, "POST", "/api/learned-models/rollback", "").await;
+    assert_eq!((status, &start["model_id"]), (StatusCode::OK, &Value::Null));
+    let (_, scored) = call(&router, "POST", "/api/score-company", lead).await;
+    assert!(scored.get("learned").is_none());
     let (status, e) = call(&router, "POST", "/api/learned-models/rollback", "").await;
     assert_eq!(status, StatusCode::CONFLICT, "{e}");
     // Deactivate: the rules alone again.
@@ -294,7 +298,7 @@ async fn a_learned_model_is_uploaded_activated_blended_rolled_back_and_compared(
     assert_eq!(scored["total_score"], rules["total_score"]);
     let (_, listed) = call(&router, "GET", "/api/learned-models", "").await;
     assert_eq!(listed["active"], Value::Null);
-    assert_eq!(listed["history"].as_array().unwrap().len(), 4);
+    assert_eq!(listed["history"].as_array().unwrap().len(), 5);
 
     // Compare: without outcomes a 409 that says what to do; with them, both models' metrics.
     let uri = format!("/api/learned-models/compare?a={id_a}&b={id_b}");

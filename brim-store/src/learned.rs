@@ -44,24 +44,44 @@ pub struct Activation {
     pub activated_at: i64,
 }
 
-/// Which activation a rollback brings back, given the history (any order): the one in force
-/// before the current one — where the current one is itself a rollback, before the one it
-/// restored, so rolling back twice goes back twice. `None`: nothing to go back to.
-pub fn rollback_target(history: &[Activation]) -> Option<&Activation> {
+/// What a rollback brings back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RollbackTarget<'a> {
+    /// An earlier activation (its model and weight).
+    To(&'a Activation),
+    /// The state before the first activation: the rules alone.
+    Start,
+}
+
+/// `restores` of a rollback to [`RollbackTarget::Start`].
+pub const RESTORES_START: i64 = 0;
+
+/// What a rollback brings back, given the history (any order): the activation in force before
+/// the current one — where the current one is itself a rollback, before the one it restored,
+/// so rolling back twice goes back twice — or, before the first activation, the rules alone.
+/// `None`: nothing to go back to (no history, or back at the start already).
+pub fn rollback_target(history: &[Activation]) -> Option<RollbackTarget<'_>> {
     let mut sorted: Vec<&Activation> = history.iter().collect();
     sorted.sort_by_key(|a| a.id);
     let mut current = *sorted.last()?;
     // Bounded by the history's length: a damaged chain cannot loop.
     for _ in 0..sorted.len() {
-        match current
-            .restores
-            .and_then(|r| sorted.iter().find(|a| a.id == r))
-        {
-            Some(restored) => current = restored,
+        match current.restores {
+            Some(RESTORES_START) => return None,
+            Some(r) => match sorted.iter().find(|a| a.id == r) {
+                Some(restored) if restored.id < current.id => current = restored,
+                _ => break,
+            },
             None => break,
         }
     }
-    sorted.iter().rev().find(|a| a.id < current.id).copied()
+    Some(
+        sorted
+            .iter()
+            .rev()
+            .find(|a| a.id < current.id)
+            .map_or(RollbackTarget::Start, |a| RollbackTarget::To(a)),
+    )
 }
 
 /// The registry of learned models and which one scores.
@@ -74,7 +94,8 @@ pub fn rollback_target(history: &[Activation]) -> Option<&Activation> {
 /// - `activate_learned` refuses (answers `None`, adds nothing) a model id that is not in the
 ///   registry.
 /// - `rollback_learned` appends, in one transaction with reading the history, an activation
-///   that brings back the [`rollback_target`] (its model and weight, `restores` naming it); two
+///   that brings back the [`rollback_target`]: its model and weight with `restores` naming it,
+///   or before the first activation the rules alone (`restores` [`RESTORES_START`]). Two
 ///   rollbacks at once on one database go back twice, never both to the same place. `None`
 ///   when there is nothing to go back to.
 pub trait LearnedModelStore {
@@ -253,17 +274,19 @@ macro_rules! impl_learned {
                 .await?;
                 let history: Vec<$crate::Activation> =
                     rows.into_iter().map($crate::learned::activation).collect();
-                let Some(target) = $crate::rollback_target(&history) else {
-                    return Ok(None);
+                let (model_id, weight, restores) = match $crate::rollback_target(&history) {
+                    None => return Ok(None),
+                    Some($crate::RollbackTarget::To(a)) => (a.model_id, a.weight, a.id),
+                    Some($crate::RollbackTarget::Start) => (None, 1.0, $crate::RESTORES_START),
                 };
                 let row: $crate::learned::ActivationRow = sqlx::query_as(
                     "INSERT INTO learned_activations (model_id, weight, restores, activated_at) \
                      VALUES ($1, $2, $3, $4) \
                      RETURNING id, model_id, weight, restores, activated_at",
                 )
-                .bind(target.model_id)
-                .bind(target.weight)
-                .bind(target.id)
+                .bind(model_id)
+                .bind(weight)
+                .bind(restores)
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -306,23 +329,28 @@ mod tests {
 
     #[test]
     fn rolling_back_twice_goes_back_twice() {
-        assert!(rollback_target(&[]).is_none());
-        assert!(rollback_target(&[a(1, 10, None)]).is_none());
+        let id = |t: Option<RollbackTarget<'_>>| match t {
+            Some(RollbackTarget::To(a)) => Some(a.id),
+            Some(RollbackTarget::Start) => Some(RESTORES_START),
+            None => None,
+        };
+        assert_eq!(id(rollback_target(&[])), None);
+        assert_eq!(id(rollback_target(&[a(1, 10, None)])), Some(RESTORES_START));
         let mut history = vec![a(1, 10, None), a(2, 20, None), a(3, 30, None)];
-        assert_eq!(rollback_target(&history).unwrap().id, 2);
+        assert_eq!(id(rollback_target(&history)), Some(2));
         history.push(a(4, 20, Some(2)));
-        assert_eq!(rollback_target(&history).unwrap().id, 1);
+        assert_eq!(id(rollback_target(&history)), Some(1));
         history.push(a(5, 10, Some(1)));
-        assert!(rollback_target(&history).is_none());
+        assert_eq!(id(rollback_target(&history)), Some(RESTORES_START));
+        history.push(a(6, 10, Some(RESTORES_START)));
+        assert_eq!(id(rollback_target(&history)), None);
         // A new activation after rollbacks: back to the one in force before it.
-        history.push(a(6, 40, None));
-        assert_eq!(rollback_target(&history).unwrap().id, 5);
+        history.push(a(7, 40, None));
+        assert_eq!(id(rollback_target(&history)), Some(6));
         // A damaged chain (restoring itself) ends.
         assert_eq!(
-            rollback_target(&[a(1, 1, None), a(2, 2, Some(2))])
-                .unwrap()
-                .id,
-            1
+            id(rollback_target(&[a(1, 1, None), a(2, 2, Some(2))])),
+            Some(1)
         );
     }
 }

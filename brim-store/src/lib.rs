@@ -53,7 +53,8 @@ pub use error::{Error, Result};
 pub use events::{Event, EventType, NewEvent, Outcome, OutcomeKind};
 pub use group::{Backlog, QUIET, Recorder};
 pub use learned::{
-    Activation, LearnedModelInfo, LearnedModelStore, NewLearnedModel, rollback_target,
+    Activation, LearnedModelInfo, LearnedModelStore, NewLearnedModel, RESTORES_START,
+    RollbackTarget, rollback_target,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;

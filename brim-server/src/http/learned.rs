@@ -283,7 +283,8 @@ pub(super) async fn deactivate<S: Store>(State(app): AppState<S>) -> Result<Json
 /// Go back to the model in force before.
 ///
 /// Brings back the model (or the rules alone) and weight in force before the current
-/// activation; rolling back again goes back one more. 409 when there is nothing to go back to.
+/// activation; rolling back again goes back one more, and before the first activation are the
+/// rules alone. 409 when there is nothing to go back to.
 #[utoipa::path(post, path = "/api/learned-models/rollback", tag = "learned models",
     responses((status = 200, body = super::openapi::ActivationOut), super::openapi::Errors))]
 pub(super) async fn rollback<S: Store>(State(app): AppState<S>) -> Result<Json<Value>, ApiError> {

@@ -514,6 +514,50 @@ await page("the API docs load offline", async (p) => {
   assert.ok(await p.locator(".opblock").count() >= 25, "every operation listed");
 });
 
+await page("learned scoring: a model is activated with a weight, explains a score, is compared and rolled back", async (p) => {
+  await p.goto(`${base}/`);
+  await loaded(p);
+  assert.match(await p.locator("#active-model").textContent(), /the rules alone/);
+  assert.equal(await p.locator("#learned-models tbody tr").count(), 2, "two uploaded models");
+  assert.ok(await p.locator("#calibration circle").count() >= 2, "a calibration chart with points");
+  assert.match(await p.locator("#calibration").getAttribute("aria-label"), /predicted \d+ %, observed \d+ %/);
+  // Activate version 1 alone (weight 1).
+  await p.fill("#weight", "1");
+  await p.locator("#learned-models tbody tr", { hasText: "conversion 1" }).getByRole("button", { name: "Activate" }).click();
+  await p.waitForFunction(() => /In force: conversion 1/.test(document.querySelector("#active-model").textContent));
+  assert.match(await p.locator("#active-model").textContent(), /weight 1: total = 0 % rules \+ 100 % model/);
+  assert.match(await p.locator("#notice").textContent(), /conversion 1 now scores with weight 1/);
+  // A bad weight is refused before any request.
+  await p.fill("#weight", "3");
+  await p.locator("#learned-models tbody tr", { hasText: "conversion 2" }).getByRole("button", { name: "Activate" }).click();
+  await p.waitForSelector("#learned-active .error");
+  assert.match(await p.locator("#learned-active .error").textContent(), /from 0 to 1/);
+  // A lead scored now shows the learned part in its panel.
+  const status = await p.evaluate(async () => (await fetch("/api/score-company", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ company_name: "Learned Lead Co", employee_count: 150, industry: "SaaS", tech_stack: ["Salesforce", "Zapier"] }) })).status);
+  assert.equal(status, 200);
+  await search(p, "Learned Lead", 1);
+  await p.locator("#leads tbody tr.clickable").first().click();
+  await p.waitForSelector("#learned-part");
+  assert.match(await p.locator("#learned-part").textContent(), /conversion 1: \d+(\.\d)? % likely to convert/);
+  assert.ok(await p.locator("#learned-reasons li").count() >= 1, "the features behind the probability");
+  await noJsValues(p, "#detail");
+  await p.keyboard.press("Escape");
+  // Compare the two on the reported outcomes.
+  await p.selectOption("#compare-a", { label: await p.locator("#compare-a option", { hasText: "conversion 1" }).textContent() });
+  await p.selectOption("#compare-b", { label: await p.locator("#compare-b option", { hasText: "conversion 2" }).textContent() });
+  await p.click("#compare");
+  await p.waitForSelector("#verdict");
+  assert.match(await p.locator("#verdict").textContent(), /(ranks these rows better|no clear difference).*95 % paired bootstrap/);
+  assert.equal(await p.locator("#comparison-table tbody tr").count(), 2);
+  await noJsValues(p, "#learned");
+  await p.locator("#learned").screenshot({ path: `${shots}/learned.png` });
+  // Roll back: the rules alone again.
+  await p.click("#rollback");
+  await p.waitForFunction(() => /the rules alone/.test(document.querySelector("#active-model").textContent));
+  assert.equal(await p.locator("#deactivate").count(), 0);
+});
+
 await browser.close();
 if (failures.length) {
   console.log(`${failures.length} failed`);

@@ -85,7 +85,8 @@ async fn models_are_kept_and_activations_roll_back_step_by_step() {
             vec![off.clone()]
         );
 
-        // Rolling back: to b, then to a (with its weight), then nothing is left.
+        // Rolling back: to b, then to a (with its weight), then to the rules alone of before
+        // the first activation, then nothing is left.
         let back = store.rollback_learned(600).await.unwrap().unwrap();
         assert_eq!(
             (back.model_id, back.weight, back.restores),
@@ -97,8 +98,13 @@ async fn models_are_kept_and_activations_roll_back_step_by_step() {
             (Some(a), 0.5, Some(first.id))
         );
         assert_eq!(back.activated_at, 700);
-        assert!(store.rollback_learned(800).await.unwrap().is_none());
-        assert_eq!(store.learned_activations(1).await.unwrap()[0], back);
+        let start = store.rollback_learned(800).await.unwrap().unwrap();
+        assert_eq!(
+            (start.model_id, start.restores),
+            (None, Some(brim_store::RESTORES_START))
+        );
+        assert!(store.rollback_learned(900).await.unwrap().is_none());
+        assert_eq!(store.learned_activations(1).await.unwrap()[0], start);
     });
 }
 
