@@ -290,10 +290,10 @@ async function loadLearned() {
         ` (${active.learner}, ${fmt(active.n_rows)} rows) · weight ${registry.active.weight}: total = ${fmt(100 - 100 * registry.active.weight)} % rules + ${fmt(100 * registry.active.weight)} % model · since ${when(registry.active.activated_at)}`)
       : el("p", { id: "active-model" }, el("strong", {}, "In force: the rules alone."),
         learnedModels.length ? " Activate a model below to blend its probability into every score." : " No learned model uploaded yet: train one on your outcomes with brim train (docs/learning.md)."),
-    controls.length ? el("p", { class: "actions" }, controls) : null);
+    ...(controls.length ? [el("p", { class: "actions" }, controls)] : []));
   const shown = active || learnedModels[0];
-  $("calibration-chart").replaceChildren(shown ? calibrationChart(shown) : "");
-  $("learned-features").replaceChildren(shown ? featureList(shown) : "");
+  $("calibration-chart").replaceChildren(...(shown ? [calibrationChart(shown)] : []));
+  $("learned-features").replaceChildren(...(shown ? [featureList(shown)] : []));
   $("learned-models").tBodies[0].replaceChildren(...(learnedModels.length ? learnedModels.map((m) => el("tr", { "data-model": m.id },
     el("td", {}, modelLabel(m), m.active ? el("span", { class: "badge sent" }, " in force") : ""),
     el("td", {}, m.learner), el("td", { class: "num" }, fmt(m.n_rows)),

@@ -357,7 +357,7 @@ await page("the activation page goes upload → result → share and logs each s
   await loaded(p);
   assert.deepEqual(await p.locator("#activation tbody td:first-child").allTextContents(),
     ["file upload", "result viewed", "share step reached"]);
-  await p.screenshot({ path: `${shots}/activation-funnel.png`, clip: await p.locator("#activation").boundingBox() });
+  await p.locator("#activation").screenshot({ path: `${shots}/activation-funnel.png` });
 });
 
 /** A CSV of `n` leads: a hostile name ranked first, and one bad row (line 501). */
