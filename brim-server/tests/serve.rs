@@ -429,3 +429,86 @@ fn sigterm_stops_a_long_batch_job_between_batches() {
     assert!((1..300_000).contains(&total), "{total}");
     server.terminate();
 }
+
+/// The feedback loop with the real programs: leads scored by `brim serve`, outcomes reported,
+/// `brim train --database-url` on its database, the model uploaded and activated over HTTP,
+/// and the next score blends it in; a rollback brings the rules back.
+#[test]
+fn outcomes_teach_a_model_that_the_server_then_scores_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let server = common::serve(dir.path(), port, &["--no-worker"]);
+    for i in 0..300 {
+        let zapier = i % 2 == 0;
+        let lead = serde_json::json!({
+            "id": format!("c{i}"), "company_name": format!("Company {i}"),
+            "employee_count": 10 + (i * 7) % 300,
+            "tech_stack": if zapier { vec!["Zapier"] } else { vec!["AWS"] },
+            "attributes": {"visits": i % 13},
+        });
+        let reply = common::http(port, "POST", "/api/score-company", &lead.to_string());
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let won = (zapier && i % 5 != 1) || i % 11 == 0;
+        let outcome = serde_json::json!({"company_id": format!("c{i}"),
+            "outcome": if won { "closed_won" } else { "closed_lost" }});
+        let reply = common::http(port, "POST", "/api/report-outcome", &outcome.to_string());
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    let out = common::brim(
+        dir.path(),
+        &[
+            "train",
+            "--database-url",
+            "sqlite://brim.db",
+            "--min-class",
+            "50",
+            "--name",
+            "from-outcomes",
+            "--output",
+            "model.json",
+        ],
+    )
+    .stderr(std::process::Stdio::piped())
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let model = std::fs::read_to_string(dir.path().join("model.json")).unwrap();
+    let reply = common::http(port, "POST", "/api/learned-models", &model);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let uploaded: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(uploaded["warnings"], serde_json::json!([]));
+    let id = uploaded["id"].as_i64().unwrap();
+    let path = format!("/api/learned-models/{id}/activate");
+    assert_eq!(
+        common::http(port, "POST", &path, r#"{"weight": 1}"#).status,
+        200
+    );
+    let score = |company: &str| -> serde_json::Value {
+        let lead = serde_json::json!({"id": company, "company_name": company,
+            "employee_count": 50, "tech_stack": ["Zapier"], "attributes": {"visits": 3}});
+        let reply = common::http(port, "POST", "/api/score-company", &lead.to_string());
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        serde_json::from_str(&reply.body).unwrap()
+    };
+    let blended = score("new-zapier-user");
+    assert_eq!(blended["learned"]["model"], "from-outcomes", "{blended}");
+    let p = blended["learned"]["probability"].as_f64().unwrap();
+    assert!(
+        p > 0.6,
+        "a Zapier user converts in these outcomes: {blended}"
+    );
+    assert_eq!(
+        blended["total_score"],
+        serde_json::json!((100.0 * p).round() as u8)
+    );
+    assert_eq!(
+        common::http(port, "POST", "/api/learned-models/rollback", "").status,
+        200
+    );
+    assert!(score("after-rollback").get("learned").is_none());
+    drop(server);
+}
