@@ -358,10 +358,21 @@ test("the README's examples run", () => {
   const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
   assert.ok(blocks.length >= 1);
   const dir = mkdtempSync(join(tmpdir(), "brim-wasm-readme-"));
+  // The learned-model example reads model.json: one trained by brim on lead fields.
+  const csv = join(dir, "outcomes.csv");
+  writeFileSync(csv, "employee_count,industry,converted\n" + Array.from({ length: 600 }, (_, i) => {
+    const employees = 10 + ((i * 37) % 500);
+    const industry = ["SaaS", "Retail", "Logistics"][i % 3];
+    return `${employees},${industry},${(employees > 200) === (industry === "SaaS") ? 1 : 0}`;
+  }).join("\n") + "\n");
+  execFileSync(brim, ["train", csv, "--label", "converted", "--name", "conversion", "--output", join(dir, "model.json")],
+    { stdio: ["ignore", "ignore", "pipe"] });
   blocks.forEach((code, i) => {
     const file = join(dir, `example${i}.mjs`);
-    writeFileSync(file, code.replaceAll('from "brim-wasm"', `from ${JSON.stringify(pathToFileURL(join(pkg, "node.js")).href)}`));
-    const out = execFileSync(process.execPath, [file]).toString();
+    writeFileSync(file, code
+      .replaceAll('from "brim-wasm"', `from ${JSON.stringify(pathToFileURL(join(pkg, "node.js")).href)}`)
+      .replaceAll('from "brim-wasm/learn"', `from ${JSON.stringify(pathToFileURL(join(pkg, "learn-node.js")).href)}`));
+    const out = execFileSync(process.execPath, [file], { cwd: dir }).toString();
     // Each `console.log(...); // expected` comment is what the line prints.
     const expected = [...code.matchAll(/console\.log\(.*\);\s*\/\/ (.*)$/gm)].map((m) => m[1].replaceAll('"', ""));
     assert.deepEqual(out.trim().split("\n"), expected);

@@ -51,7 +51,10 @@ pub struct Node {
 pub struct Split {
     /// The feature (the encoder's column index).
     pub feature: usize,
-    /// The bins that go left, as 256 bits.
+    /// The bins that go left, as 256 bits. Written as 64 hexadecimal digits (bin 255 first):
+    /// a JSON number above 2^53 would not survive JavaScript's `JSON.parse`. Format version 1
+    /// files wrote four numbers, which are still read.
+    #[serde(with = "bins_text")]
     pub left_bins: [u64; 4],
     /// The left child's index.
     pub left: usize,
@@ -437,5 +440,42 @@ impl Grower<'_> {
             }
         }
         Tree { nodes }
+    }
+}
+
+/// [`Split::left_bins`] as text: 64 hex digits, most significant word first.
+mod bins_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bins: &[u64; 4], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!(
+            "{:016x}{:016x}{:016x}{:016x}",
+            bins[3], bins[2], bins[1], bins[0]
+        ))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Bins {
+        Text(String),
+        Words([u64; 4]),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u64; 4], D::Error> {
+        match Bins::deserialize(d)? {
+            Bins::Words(words) => Ok(words),
+            Bins::Text(text) => {
+                let bad = || serde::de::Error::custom("left_bins: expected 64 hexadecimal digits");
+                if text.len() != 64 || !text.is_ascii() {
+                    return Err(bad());
+                }
+                let mut out = [0u64; 4];
+                for (i, word) in out.iter_mut().enumerate() {
+                    let from = (3 - i) * 16;
+                    *word = u64::from_str_radix(&text[from..from + 16], 16).map_err(|_| bad())?;
+                }
+                Ok(out)
+            }
+        }
     }
 }

@@ -268,6 +268,17 @@ impl super::LearnedModel {
         self.predict(&lead_table(leads, None, Some(&self.columns())))
     }
 
+    /// One lead's probability of converting and the `n` features that moved it most.
+    pub fn explain_lead(
+        &self,
+        lead: &Lead,
+        n: usize,
+    ) -> Result<(f64, Vec<FeatureContribution>), LearnError> {
+        let table = lead_table(std::slice::from_ref(lead), None, Some(&self.columns()));
+        let p = self.predict(&table)?;
+        Ok((p[0], self.explain(&table, 0, n)?))
+    }
+
     /// Blends this model into `reports` (the rule scorer's reports of `leads`, in order): each
     /// total becomes `(1 - weight) × rule total + weight × 100 × probability`, rounded, and its
     /// action follows from `scorer`'s thresholds; fit, intent, confidence and the rule
@@ -391,6 +402,8 @@ mod tests {
         // One lead alone: the tool columns are the model's, not the lead's.
         let one = model.predict_leads(&leads[1..2]).unwrap();
         assert!((one[0] - p[1]).abs() < 1e-12);
+        let (p1, why) = model.explain_lead(&leads[1], 3).unwrap();
+        assert!((p1 - p[1]).abs() < 1e-12 && !why.is_empty() && why.len() <= 3);
 
         // Blending: weight 0 keeps the rule total, 1 is the probability in per cent, and the
         // action follows the rule model's thresholds.

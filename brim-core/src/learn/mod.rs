@@ -54,8 +54,8 @@ pub const RARE: usize = 10;
 /// The format tag of a saved model.
 pub const FORMAT: &str = "brim-learned-model";
 
-/// The version of the saved-model format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the saved-model format this build writes; it reads this and every earlier one.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A column of a [`Table`].
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +130,7 @@ impl Table {
     /// let t = Table::from_json_rows(r#"[{"a": 1, "b": "x"}, {"a": null, "c": true}]"#).unwrap();
     /// assert_eq!(t.names, ["a", "b", "c"]);
     /// assert_eq!(t.columns[0], Values::Numbers(vec![Some(1.0), None]));
+    /// assert!(Table::from_json_rows("[{}, {}]").is_err());
     /// ```
     pub fn from_json_rows(text: &str) -> Result<Table, LearnError> {
         use serde_json::Value;
@@ -144,6 +145,12 @@ impl Table {
                     names.push(key.clone());
                 }
             }
+        }
+        if names.is_empty() && !rows.is_empty() {
+            // A table knows its rows by its columns: without one, the rows would be lost.
+            return Err(LearnError::Input(
+                "rows: the objects have no keys; give at least one column".into(),
+            ));
         }
         let columns = names
             .iter()
@@ -769,7 +776,8 @@ impl LearnedModel {
                 crate::quote(&model.format)
             )));
         }
-        if model.format_version != FORMAT_VERSION {
+        // Version 1 differs only in how a tree split's bins are written (read either way).
+        if !(1..=FORMAT_VERSION).contains(&model.format_version) {
             return Err(LearnError::Model(format!(
                 "format version {} (this build reads {FORMAT_VERSION})",
                 model.format_version

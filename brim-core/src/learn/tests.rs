@@ -176,6 +176,50 @@ fn a_damaged_model_file_is_refused_not_followed() {
     let mut short = model.clone();
     short.logistic.as_mut().unwrap().weights.pop();
     assert!(LearnedModel::from_json(&short.to_json()).is_err());
+    // Bins are text: no number in the file exceeds what JavaScript's JSON.parse keeps exactly
+    // (2^53), and a version 1 file (bins as four numbers) still reads the same.
+    let text = model.to_json();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn check(v: &serde_json::Value) {
+        match v {
+            serde_json::Value::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    assert!(u < 1 << 53, "{u}");
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(check),
+            serde_json::Value::Object(o) => o.values().for_each(check),
+            _ => {}
+        }
+    }
+    check(&value);
+    let mut v1 = value.clone();
+    v1["format_version"] = 1.into();
+    for tree in v1["boosted"]["trees"].as_array_mut().unwrap() {
+        for node in tree["nodes"].as_array_mut().unwrap() {
+            if let Some(split) = node.get_mut("split").filter(|s| !s.is_null()) {
+                let hex = split["left_bins"].as_str().unwrap().to_string();
+                let words: Vec<u64> = (0..4)
+                    .map(|i| u64::from_str_radix(&hex[(3 - i) * 16..(4 - i) * 16], 16).unwrap())
+                    .collect();
+                split["left_bins"] = serde_json::json!(words);
+            }
+        }
+    }
+    let old = LearnedModel::from_json(&v1.to_string()).unwrap();
+    let new = LearnedModel::from_json(&text).unwrap();
+    assert!(
+        old.boosted == new.boosted,
+        "version 1's bins read as version 2's"
+    );
+    assert!(new == model, "a saved model reads back exactly");
+    assert_eq!(old.predict(&table).unwrap(), new.predict(&table).unwrap());
+    let mut bad_bins = value.clone();
+    bad_bins["boosted"]["trees"][0]["nodes"][0]["split"]["left_bins"] = "zz".into();
+    assert!(LearnedModel::from_json(&bad_bins.to_string()).is_err());
+    let mut future = value;
+    future["format_version"] = 3.into();
+    assert!(LearnedModel::from_json(&future.to_string()).is_err());
     // Two columns of one name are refused.
     let mut twice = table.clone();
     twice.names[1] = "x".into();

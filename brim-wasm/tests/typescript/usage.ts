@@ -76,3 +76,25 @@ function describe(error: unknown): string {
 
 export const used = [action, total, first, kinds, reasons, names, many, again, one, label, rows, bad,
   read, ignored, whole, stream, describe];
+
+// brim-wasm/learn: a learned model, loaded when needed.
+import {
+  loadLearnedModel, LearnedModel, type Explained, type FeatureContribution, type LearnedModelInfo,
+  type Row,
+} from "brim-wasm/learn";
+
+async function learned(text: string): Promise<number> {
+  const m: LearnedModel = await loadLearnedModel(text);
+  const again: LearnedModel = LearnedModel.parse(JSON.parse(text) as object);
+  const info: LearnedModelInfo = m.info();
+  const auc: number | undefined = info.evaluation?.roc_auc;
+  const p: Float64Array = m.predictLeads([lead]);
+  const why: Explained = m.explainLead(lead, 3);
+  const first: FeatureContribution | undefined = why.contributions[0];
+  const row: Row = { employee_count: 40, industry: "SaaS", trial: true, plan: null };
+  const q: Float64Array = m.predictRows([row]);
+  const r: Explained = m.explainRow(row);
+  again.free();
+  return p[0] + q[0] + r.probability + (auc ?? 0) + (first?.contribution ?? 0) + m.name.length + m.version.length;
+}
+void learned;
