@@ -23,6 +23,7 @@
 
 mod delivery;
 mod engine;
+pub mod enrich;
 mod error;
 mod lead;
 pub mod learn;

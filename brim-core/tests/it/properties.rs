@@ -376,3 +376,114 @@ proptest! {
         prop_assert_eq!(whole, pieces);
     }
 }
+
+// ---- enrichment: the merge ---------------------------------------------------------------
+
+fn found() -> impl Strategy<Value = brim_core::enrich::Found> {
+    use brim_core::enrich::Found;
+    prop_oneof![
+        prop_oneof![any::<f64>(), 0.0..5000.0f64, Just(120.0)].prop_map(Found::Number),
+        text().prop_map(Found::Text),
+        "\\PC{290,320}".prop_map(Found::Text),
+        vec(text(), 0..6).prop_map(Found::List),
+        vec("x{0,400}", 95..105).prop_map(Found::List),
+        any::<bool>().prop_map(Found::Flag),
+    ]
+}
+
+fn provider_record() -> impl Strategy<Value = brim_core::enrich::ProviderRecord> {
+    let field = prop::sample::select(vec![
+        "employee_count",
+        "industry",
+        "funding_stage",
+        "tech_stack",
+        "recent_job_posts",
+        "news_mentions",
+        "country",
+        "domain",
+        "timezone",
+        "attributes.seats",
+        "attributes.revenue",
+        "company_name",
+        "id",
+        "contact.email",
+        "nonsense",
+    ]);
+    (
+        vec((field, found()), 0..12),
+        prop::option::of("[a-z0-9]{1,12}"),
+        any::<i64>(),
+    )
+        .prop_map(
+            |(values, provider_id, fetched_at)| brim_core::enrich::ProviderRecord {
+                provider: "p".into(),
+                provider_id,
+                fetched_at,
+                values: values
+                    .into_iter()
+                    .map(|(f, v)| (f.to_string(), v))
+                    .collect(),
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Idempotent; the lead's own values preserved; every changed field has its provenance and
+    /// nothing else does; the result is still a valid lead.
+    #[test]
+    fn enrichment_merges_keep_the_leads_values_and_say_where_each_new_one_came_from(
+        lead in arb_lead(), record in provider_record(), overwrite in any::<bool>(),
+    ) {
+        use brim_core::enrich::{ENRICHABLE, MergePolicy, current, merge};
+        prop_assume!(lead.validate().is_ok());
+        let policy = if overwrite {
+            MergePolicy { overwrite: ["industry".to_string(), "tech_stack".to_string()].into() }
+        } else {
+            MergePolicy::default()
+        };
+        let mut once = lead.clone();
+        let report = merge(&mut once, &record, &policy);
+        prop_assert!(once.validate().is_ok(), "{:?}", once.validate());
+        let mut twice = once.clone();
+        merge(&mut twice, &record, &policy);
+        prop_assert_eq!(&twice, &once, "merging again changes nothing");
+        // Identity and contact never change.
+        prop_assert_eq!(&once.company_name, &lead.company_name);
+        prop_assert_eq!(&once.id, &lead.id);
+        prop_assert_eq!(&once.contact, &lead.contact);
+        let fields = ENRICHABLE.iter().map(|f| f.to_string())
+            .chain(["attributes.seats".to_string(), "attributes.revenue".to_string()]);
+        for field in fields {
+            let (before, after) = (current(&lead, &field), current(&once, &field));
+            let has_provenance = report.filled.iter().any(|p| p.field == field);
+            if before.is_some() && !policy.overwrite.contains(&field) {
+                prop_assert_eq!(&after, &before, "{} was the lead's own", field);
+            }
+            if after != before {
+                prop_assert!(has_provenance, "{} changed without provenance", field);
+            }
+            if has_provenance {
+                let p = report.filled.iter().find(|p| p.field == field).unwrap();
+                prop_assert_eq!(&p.provider, &record.provider);
+                prop_assert_eq!(&p.provider_id, &record.provider_id);
+                prop_assert_eq!(p.fetched_at, record.fetched_at);
+                prop_assert!(after.is_some());
+            }
+        }
+        for r in &report.refused {
+            prop_assert!(r.reason.chars().count() < 400, "{:?}", r);
+        }
+    }
+
+    #[test]
+    fn provider_answers_never_panic(body in "\\PC{0,300}", json in proptest::arbitrary::any::<u8>()) {
+        let config = brim_core::enrich::preset("apollo").unwrap();
+        let _ = config.record(&body, 0);
+        let doc = format!(r#"{{"organization": {{"industry": {json}, "technology_names": [{json}, "x"], "id": [1]}}}}"#);
+        let rec = config.record(&doc, 0).unwrap();
+        let mut lead = Lead { company_name: "A".into(), ..Lead::default() };
+        brim_core::enrich::merge(&mut lead, &rec, &Default::default());
+    }
+}
