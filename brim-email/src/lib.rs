@@ -17,6 +17,7 @@
 
 mod author;
 mod draft;
+mod enrich;
 mod error;
 mod llm;
 mod mailer;
@@ -30,6 +31,10 @@ mod worker;
 pub use author::{Author, Written};
 pub use draft::{
     Draft, InvalidReply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS, escape_html, parse_reply, text_to_html,
+};
+pub use enrich::{
+    CIRCUIT_COOLDOWN, CIRCUIT_FAILURES, EnrichError, Enricher, HttpEnricher, Lookup, MAX_ANSWER,
+    MAX_WAIT,
 };
 pub use error::{Error, Result};
 pub use llm::{ApiKey, LlmClient, LlmConfig, LlmError, LlmProvider, Prompt, build_prompt};

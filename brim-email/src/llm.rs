@@ -29,7 +29,7 @@ impl ApiKey {
     pub fn new(key: impl Into<String>) -> ApiKey {
         ApiKey(key.into())
     }
-    fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -277,7 +277,7 @@ fn parse_seconds(text: &str) -> Option<Duration> {
 
 /// How long the server asked us to wait: `Retry-After` (seconds) or Gemini's
 /// `error.details[].retryDelay` (`google.rpc.RetryInfo`).
-fn server_delay(headers: &reqwest::header::HeaderMap, body: &str) -> Option<Duration> {
+pub(crate) fn server_delay(headers: &reqwest::header::HeaderMap, body: &str) -> Option<Duration> {
     if let Some(secs) = headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -292,7 +292,7 @@ fn server_delay(headers: &reqwest::header::HeaderMap, body: &str) -> Option<Dura
         .find_map(|d| d["retryDelay"].as_str().and_then(parse_seconds))
 }
 
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match one_line.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &one_line[..i]),
@@ -301,7 +301,7 @@ fn shorten(text: &str) -> String {
 }
 
 /// A number in [0, 1) that differs per call (jitter; not security-relevant).
-fn jitter_unit(counter: u64) -> f64 {
+pub(crate) fn jitter_unit(counter: u64) -> f64 {
     use std::hash::{BuildHasher, RandomState};
     let h = RandomState::new().hash_one(counter);
     (h >> 11) as f64 / (1u64 << 53) as f64
