@@ -528,6 +528,24 @@ impl Scorer {
                     tpl.to_string()
                 }
             });
+            // A reason resting on a value a data provider filled in says so.
+            let reason = match reason {
+                // (The npm package reads no provenance: the check is compiled out there.)
+                Some(r)
+                    if !cfg!(target_arch = "wasm32")
+                        && !lead.sources.is_empty()
+                        && c.outcome != Outcome::Missing =>
+                {
+                    match input_fields(&spec.field)
+                        .iter()
+                        .find_map(|f| lead.sources.get(*f))
+                    {
+                        Some(source) => Some(format!("{r} (from {})", source.provider)),
+                        None => Some(r),
+                    }
+                }
+                other => other,
+            };
             if let Some(r) = reason
                 && (c.outcome != Outcome::Missing || spec.missing.is_some())
             {

@@ -63,6 +63,24 @@ pub struct Lead {
     /// The user's own signals: string, number or bool values by name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, AttrValue>,
+    /// Where values came from when a data provider filled them in (`employee_count` →
+    /// Apollo, its id, when): set by [`crate::enrich::merge`], kept by [`Lead::merge`] until a
+    /// newer record states the field itself. Absent: the values are the user's own. (Read from
+    /// JSON everywhere but in the npm package, which scores without it.)
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, FieldSource>,
+}
+
+/// Where one of a lead's values came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FieldSource {
+    /// The data provider.
+    pub provider: String,
+    /// The provider's own id for the company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// When the provider's answer was fetched (Unix ms).
+    pub fetched_at: i64,
 }
 
 /// The person at a lead to write to.
@@ -256,6 +274,10 @@ impl Lead {
                 check_len(&format!("attributes.{name}"), text, limits::ATTRIBUTE_TEXT)?;
             }
         }
+        // (The npm package reads no provenance: compiled out there.)
+        if !cfg!(target_arch = "wasm32") {
+            self.validate_sources()?;
+        }
         if let Some(email) = self.contact.as_ref().and_then(|c| c.email.as_deref())
             && !looks_like_email(email)
         {
@@ -277,6 +299,30 @@ impl Lead {
                     limits::quote(tz)
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// [`Lead::validate`]'s check of `sources`: enrichable fields, short provider names and ids.
+    fn validate_sources(&self) -> Result<(), LeadError> {
+        use crate::limits::{self, check_count, check_len};
+        check_count(
+            "sources",
+            self.sources.len(),
+            crate::enrich::ENRICHABLE.len() + limits::ATTRIBUTES,
+            "entries",
+        )?;
+        for (field, source) in &self.sources {
+            if !crate::enrich::enrichable(field) {
+                return Err(LeadError::new(
+                    "sources",
+                    format!("{} is not a field a provider may set", limits::quote(field)),
+                ));
+            }
+            check_len(&format!("sources.{field}.provider"), &source.provider, 64)?;
+            if let Some(id) = &source.id {
+                check_len(&format!("sources.{field}.id"), id, limits::ID)?;
+            }
         }
         Ok(())
     }
@@ -375,7 +421,7 @@ impl Lead {
     /// assert_eq!(stored.employee_count, Some(50));
     /// assert!(stored.contact.is_some());
     /// ```
-    pub fn merge(&mut self, newer: Lead) {
+    pub fn merge(&mut self, mut newer: Lead) {
         fn keep<T>(old: &mut Option<T>, new: Option<T>) {
             if new.is_some() {
                 *old = new;
@@ -386,6 +432,19 @@ impl Lead {
                 *old = new;
             }
         }
+        // A field the newer record states is its own now, unless it says where it came from.
+        if !self.sources.is_empty() {
+            let stated: Vec<String> = self
+                .sources
+                .keys()
+                .filter(|f| crate::enrich::current(&newer, f).is_some())
+                .cloned()
+                .collect();
+            for field in stated {
+                self.sources.remove(&field);
+            }
+        }
+        self.sources.extend(std::mem::take(&mut newer.sources));
         keep(&mut self.id, newer.id);
         if !newer.company_name.is_empty() {
             self.company_name = newer.company_name;
@@ -952,7 +1011,7 @@ impl Seen {
 }
 
 /// The fields of a lead object.
-const LEAD_FIELDS: [&str; 13] = [
+const LEAD_FIELDS: [&str; 14] = [
     "company_name",
     "id",
     "employee_count",
@@ -966,6 +1025,7 @@ const LEAD_FIELDS: [&str; 13] = [
     "country",
     "domain",
     "attributes",
+    "sources",
 ];
 
 /// Reads a lead object; `check`: validated (limits included), as every lead that enters
@@ -1009,6 +1069,11 @@ impl<'de> Visitor<'de> for LeadVisitor {
                 "country" => lead.country = map.next_value_seed(OptText("country"))?,
                 "domain" => lead.domain = map.next_value_seed(OptText("domain"))?,
                 "attributes" => lead.attributes = map.next_value_seed(AttributesSeed(check))?,
+                // The npm package scores without provenance (its size budget): ignored there.
+                #[cfg(not(target_arch = "wasm32"))]
+                "sources" => {
+                    lead.sources = map.next_value()?;
+                }
                 _ => {
                     map.next_value::<de::IgnoredAny>()?;
                 }

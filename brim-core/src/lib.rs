@@ -44,7 +44,9 @@ pub use engine::{
 };
 pub use error::{Error, LeadError, ModelError, ModelProblem, Result};
 pub use jiff::tz::TimeZone;
-pub use lead::{AttrValue, Contact, Lead, ORIGINAL_FIELDS, UncheckedLead, company_id_for_name};
+pub use lead::{
+    AttrValue, Contact, FieldSource, Lead, ORIGINAL_FIELDS, UncheckedLead, company_id_for_name,
+};
 pub use limits::quote;
 pub use model::{
     Aggregate, Blend, Case, Category, MissingPolicy, Outcome as RuleOutcome, PRESETS, Polarity,

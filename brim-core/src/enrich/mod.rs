@@ -235,6 +235,14 @@ pub fn merge(lead: &mut Lead, record: &ProviderRecord, policy: &MergePolicy) -> 
             }),
             Ok(()) => {
                 let changed = current(&candidate, field) != before;
+                candidate.sources.insert(
+                    field.to_string(),
+                    crate::FieldSource {
+                        provider: record.provider.clone(),
+                        id: record.provider_id.as_deref().map(crate::limits::clip),
+                        fetched_at: record.fetched_at,
+                    },
+                );
                 *lead = candidate;
                 if changed || before.is_none() {
                     report.filled.push(Provenance {

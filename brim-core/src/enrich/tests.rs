@@ -247,3 +247,54 @@ fn requests_escape_the_leads_values() {
     assert!(config.uses_key());
     assert_eq!(config.request(&l, None), Err("no API key".into()));
 }
+
+#[test]
+fn provenance_travels_with_the_lead_and_the_explanation_names_it() {
+    let mut l = lead(r#"{"company_name": "Acme", "domain": "acme.com"}"#);
+    let r = record(vec![
+        ("employee_count", Found::Number(150.0)),
+        ("industry", Found::Text("SaaS".into())),
+    ]);
+    merge(&mut l, &r, &MergePolicy::default());
+    assert_eq!(l.sources["employee_count"].provider, "apollo");
+    assert_eq!(l.sources["industry"].id.as_deref(), Some("org-1"));
+    // It survives JSON (as the store keeps leads) and validation.
+    let back = Lead::from_json(&serde_json::to_string(&l).unwrap()).unwrap();
+    assert_eq!(back, l);
+    // The score's reasons say which rested on enriched values.
+    let scorer = crate::Scorer::preset("balanced").unwrap();
+    let report = scorer.report(&l);
+    assert!(
+        report
+            .reasoning
+            .positive
+            .iter()
+            .any(|r| r.ends_with("(from apollo)")),
+        "{:?}",
+        report.reasoning
+    );
+    let plain = scorer.report(&lead(
+        r#"{"company_name": "Acme", "employee_count": 150, "industry": "SaaS"}"#,
+    ));
+    assert!(
+        plain
+            .reasoning
+            .positive
+            .iter()
+            .all(|r| !r.contains("(from"))
+    );
+    assert_eq!(report.total_score, plain.total_score);
+    assert_eq!(
+        report.confidence, plain.confidence,
+        "enriched values count as known"
+    );
+    // A newer record stating a field makes it the user's own again.
+    let mut stored = l.clone();
+    stored.merge(lead(r#"{"company_name": "Acme", "industry": "Retail"}"#));
+    assert!(!stored.sources.contains_key("industry"));
+    assert!(stored.sources.contains_key("employee_count"));
+    // Provenance from input is checked like any field.
+    let bad =
+        r#"{"company_name": "A", "sources": {"company_name": {"provider": "x", "fetched_at": 1}}}"#;
+    assert_eq!(Lead::from_json(bad).unwrap_err().field, "sources");
+}
