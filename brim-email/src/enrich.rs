@@ -1,9 +1,13 @@
 //! The enrichment port and its HTTP adapter: a data provider asked about a lead, as a
 //! [`ProviderConfig`](brim_core::enrich::ProviderConfig) describes it.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use brim_store::{CachedAnswer, EnrichmentStore};
 
 use brim_core::Lead;
 use brim_core::enrich::{ProviderConfig, ProviderRecord};
@@ -112,6 +116,91 @@ pub const CIRCUIT_COOLDOWN: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` a lookup waits for.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 
+/// Where a provider's request slots come from: this process alone ([`LocalGate`]) or every
+/// process on a database ([`SharedGate`]).
+pub trait RateGate: Send + Sync {
+    /// Waits until `provider` may send its next request, at most `per_second` a second.
+    fn wait_turn<'a>(
+        &'a self,
+        provider: &'a str,
+        per_second: f64,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// Request slots of this process alone.
+#[derive(Debug, Default)]
+pub struct LocalGate {
+    next: tokio::sync::Mutex<HashMap<String, Instant>>,
+}
+
+impl RateGate for LocalGate {
+    fn wait_turn<'a>(
+        &'a self,
+        provider: &'a str,
+        per_second: f64,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let interval = Duration::from_secs_f64(1.0 / per_second);
+            let at = {
+                let mut next = self.next.lock().await;
+                let now = Instant::now();
+                let slot = next.entry(provider.to_string()).or_insert(now);
+                let at = (*slot).max(now);
+                *slot = at + interval;
+                at
+            };
+            tokio::time::sleep_until(at.into()).await;
+        })
+    }
+}
+
+/// Request slots shared by every process on one database ([`EnrichmentStore::take_slot`]), so
+/// that several servers and workers together keep a provider's limit. If the database cannot
+/// be reached, this process keeps the limit alone until it can.
+pub struct SharedGate<S> {
+    store: Arc<S>,
+    fallback: LocalGate,
+}
+
+impl<S> SharedGate<S> {
+    /// Slots from `store`.
+    pub fn new(store: Arc<S>) -> SharedGate<S> {
+        SharedGate {
+            store,
+            fallback: LocalGate::default(),
+        }
+    }
+}
+
+impl<S: EnrichmentStore + Send + Sync> RateGate for SharedGate<S> {
+    fn wait_turn<'a>(
+        &'a self,
+        provider: &'a str,
+        per_second: f64,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let interval_us = (1e6 / per_second).ceil() as i64;
+            let now_us = || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as i64)
+            };
+            match self.store.take_slot(provider, interval_us, now_us()).await {
+                Ok(slot) => {
+                    let wait = slot - now_us();
+                    if wait > 0 {
+                        tokio::time::sleep(Duration::from_micros(wait as u64)).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(provider, error = %e, "the shared rate limit is unreachable; keeping it in this process");
+                    self.fallback.wait_turn(provider, per_second).await;
+                }
+            }
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 struct Circuit {
     failures: u32,
@@ -119,7 +208,8 @@ struct Circuit {
 }
 
 /// A provider over HTTP, as its configuration says: requests at most
-/// `requests_per_second` (this process), each with its deadline, retried with exponential
+/// `requests_per_second` (this process's, or with [`HttpEnricher::with_gate`] every process's
+/// on a database), each with its deadline, retried with exponential
 /// backoff and full jitter on 429, 5xx and timeouts (a `Retry-After` is honoured up to
 /// [`MAX_WAIT`]), and a circuit that stops calling a provider after [`CIRCUIT_FAILURES`]
 /// failed lookups in a row, for [`CIRCUIT_COOLDOWN`].
@@ -128,7 +218,7 @@ pub struct HttpEnricher {
     key: Option<ApiKey>,
     key_setting: String,
     client: reqwest::Client,
-    next_slot: tokio::sync::Mutex<Instant>,
+    gate: Arc<dyn RateGate>,
     circuit: Mutex<Circuit>,
     calls: AtomicU64,
     base_delay: Duration,
@@ -181,7 +271,7 @@ impl HttpEnricher {
             key,
             key_setting,
             client,
-            next_slot: tokio::sync::Mutex::new(Instant::now()),
+            gate: Arc::new(LocalGate::default()),
             circuit: Mutex::default(),
             calls: AtomicU64::new(0),
             base_delay: Duration::from_millis(250),
@@ -199,17 +289,11 @@ impl HttpEnricher {
         &self.config
     }
 
-    /// Waits for this process's next request slot (`requests_per_second`).
-    async fn take_slot(&self) {
-        let interval = Duration::from_secs_f64(1.0 / self.config.requests_per_second);
-        let at = {
-            let mut next = self.next_slot.lock().await;
-            let now = Instant::now();
-            let at = (*next).max(now);
-            *next = at + interval;
-            at
-        };
-        tokio::time::sleep_until(at.into()).await;
+    /// Takes request slots from `gate` ([`SharedGate`]: every process on a database
+    /// together) instead of this process's own.
+    pub fn with_gate(mut self, gate: Arc<dyn RateGate>) -> HttpEnricher {
+        self.gate = gate;
+        self
     }
 
     fn circuit_check(&self) -> std::result::Result<(), EnrichError> {
@@ -303,7 +387,9 @@ impl Enricher for HttpEnricher {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            self.take_slot().await;
+            self.gate
+                .wait_turn(&self.config.name, self.config.requests_per_second)
+                .await;
             self.calls.fetch_add(1, Ordering::Relaxed);
             let (retryable, wait, error) = match self.attempt(&request).await {
                 Ok((_, _, None)) => {
@@ -390,5 +476,93 @@ impl Enricher for HttpEnricher {
             tracing::debug!(provider = %provider, attempt, ?wait, %error, "enrichment lookup failed; retrying");
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// An [`HttpEnricher`] behind the store's cache: a company's answer (found, or unknown to the
+/// provider) is reused for the provider's `cache_hours`, so it is not looked up twice a day;
+/// errors and pending lookups are not kept. A cache the database cannot serve is passed by
+/// (logged): enrichment goes on uncached.
+pub struct CachedEnricher<S> {
+    inner: HttpEnricher,
+    store: Arc<S>,
+    hits: AtomicU64,
+}
+
+impl<S> CachedEnricher<S> {
+    /// `inner` behind `store`'s cache.
+    pub fn new(inner: HttpEnricher, store: Arc<S>) -> CachedEnricher<S> {
+        CachedEnricher {
+            inner,
+            store,
+            hits: AtomicU64::new(0),
+        }
+    }
+
+    /// Lookups answered from the cache so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// The adapter behind the cache.
+    pub fn inner(&self) -> &HttpEnricher {
+        &self.inner
+    }
+}
+
+impl<S: EnrichmentStore + Send + Sync> Enricher for CachedEnricher<S> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn lookup(&self, lead: &Lead, now_ms: i64) -> std::result::Result<Lookup, EnrichError> {
+        let config = self.inner.config();
+        let Some(key) = config.lookup_key(lead) else {
+            return self.inner.lookup(lead, now_ms).await;
+        };
+        match self.store.cached_answer(&config.name, &key, now_ms).await {
+            Ok(Some(answer)) => {
+                let cached = if answer.found {
+                    answer
+                        .record
+                        .as_deref()
+                        .and_then(|r| serde_json::from_str::<ProviderRecord>(r).ok())
+                        .map(Lookup::Found)
+                } else {
+                    Some(Lookup::NotFound)
+                };
+                if let Some(lookup) = cached {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(lookup);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(provider = %config.name, error = %e, "the enrichment cache is unreachable; looking up")
+            }
+        }
+        let lookup = self.inner.lookup(lead, now_ms).await?;
+        let ttl_ms = (config.cache_hours * 3_600_000.0) as i64;
+        let answer = match &lookup {
+            Lookup::Found(record) => Some(CachedAnswer {
+                found: true,
+                record: serde_json::to_string(record).ok(),
+                fetched_at: now_ms,
+                expires_at: now_ms.saturating_add(ttl_ms),
+            }),
+            Lookup::NotFound => Some(CachedAnswer {
+                found: false,
+                record: None,
+                fetched_at: now_ms,
+                expires_at: now_ms.saturating_add(ttl_ms),
+            }),
+            _ => None,
+        };
+        if let Some(answer) = answer.filter(|_| ttl_ms > 0)
+            && let Err(e) = self.store.cache_answer(&config.name, &key, &answer).await
+        {
+            tracing::warn!(provider = %config.name, error = %e, "could not keep the answer in the enrichment cache");
+        }
+        Ok(lookup)
     }
 }

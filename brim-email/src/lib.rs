@@ -33,8 +33,8 @@ pub use draft::{
     Draft, InvalidReply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS, escape_html, parse_reply, text_to_html,
 };
 pub use enrich::{
-    CIRCUIT_COOLDOWN, CIRCUIT_FAILURES, EnrichError, Enricher, HttpEnricher, Lookup, MAX_ANSWER,
-    MAX_WAIT,
+    CIRCUIT_COOLDOWN, CIRCUIT_FAILURES, CachedEnricher, EnrichError, Enricher, HttpEnricher,
+    LocalGate, Lookup, MAX_ANSWER, MAX_WAIT, RateGate, SharedGate,
 };
 pub use error::{Error, Result};
 pub use llm::{ApiKey, LlmClient, LlmConfig, LlmError, LlmProvider, Prompt, build_prompt};

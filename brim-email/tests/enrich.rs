@@ -306,3 +306,83 @@ async fn requests_keep_to_the_configured_rate() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn answers_are_cached_for_the_providers_hours_and_unknown_companies_too() {
+    use brim_email::CachedEnricher;
+    let server = MockServer::start().await;
+    Mock::given(query_param("domain", "acme.com"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(APOLLO))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(query_param("domain", "Unknown.com"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = std::sync::Arc::new(
+        brim_store::SqliteStore::connect("sqlite::memory:")
+            .await
+            .unwrap(),
+    );
+    let cached = CachedEnricher::new(enricher(provider("apollo", &server)), store);
+    let day = 24 * 3_600_000;
+    let first = cached.lookup(&lead(), 1_000).await.unwrap();
+    let again = cached.lookup(&lead(), 1_000 + day - 1).await.unwrap();
+    assert_eq!(again, first, "the record as fetched, with its fetched_at");
+    assert_eq!(cached.hits(), 1);
+    // A day later it is looked up again.
+    let Lookup::Found(fresh) = cached.lookup(&lead(), 1_000 + day).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(fresh.fetched_at, 1_000 + day);
+    let unknown = Lead::from_json(r#"{"company_name": "U", "domain": "Unknown.com"}"#).unwrap();
+    assert_eq!(cached.lookup(&unknown, 0).await.unwrap(), Lookup::NotFound);
+    // The cache keys the domain without case.
+    let lower = Lead::from_json(r#"{"company_name": "U", "domain": "unknown.com"}"#).unwrap();
+    assert_eq!(cached.lookup(&lower, 10).await.unwrap(), Lookup::NotFound);
+    assert_eq!(cached.hits(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_database_keep_one_rate_together() {
+    use brim_email::SharedGate;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/brim.db", dir.path().display());
+    let mut enrichers = Vec::new();
+    for _ in 0..2 {
+        // Each its own store on the same file, as two processes would have.
+        let store = std::sync::Arc::new(brim_store::SqliteStore::connect(&url).await.unwrap());
+        let mut config = provider("apollo", &server);
+        config.requests_per_second = 20.0;
+        enrichers.push(std::sync::Arc::new(
+            enricher(config).with_gate(std::sync::Arc::new(SharedGate::new(store))),
+        ));
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let e = enrichers[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let l = Lead::from_json(&format!(r#"{{"company_name": "C", "domain": "c{i}.com"}}"#))
+                .unwrap();
+            e.lookup(&l, 0).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), Lookup::NotFound);
+    }
+    // Twelve requests at 20 per second between them: at least eleven intervals of 50 ms (each
+    // alone at 20 per second would take half that).
+    assert!(
+        started.elapsed() >= Duration::from_millis(530),
+        "{:?}",
+        started.elapsed()
+    );
+}

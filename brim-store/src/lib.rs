@@ -9,7 +9,8 @@
 //! its model), [`OutcomeStore`], [`EventStore`] (append-only, typed), [`EmailQueue`] (the
 //! durable, prioritised outbound queue with leases, backoff and a suppression list) and
 //! [`Analytics`] (KPIs, funnel, the scored-leads table — all computed in SQL) and
-//! [`LearnedModelStore`] (the learned models and which one scores).
+//! [`LearnedModelStore`] (the learned models and which one scores) and [`EnrichmentStore`]
+//! (providers' answers with a time to live, and their request slots shared across processes).
 //!
 //! Each adapter is behind a feature: `sqlite` (default) and `postgres`; an embedder of one
 //! does not compile the other. With neither, the crate is the ports alone (for code that is
@@ -30,6 +31,7 @@
 mod adapter;
 mod analytics;
 mod analytics_sql;
+mod enrichment;
 mod error;
 mod events;
 mod group;
@@ -49,6 +51,7 @@ pub use analytics::{
     Period, QUALIFIED_SCORE, ScoreBin, ScoredLead, StatusFilter, StepCount, VariantStats,
 };
 pub use brim_core::Backoff;
+pub use enrichment::{CachedAnswer, EnrichmentStore};
 pub use error::{Error, Result};
 pub use events::{Event, EventType, NewEvent, Outcome, OutcomeKind};
 pub use group::{Backlog, QUIET, Recorder};

@@ -81,6 +81,7 @@ impl<'a> PgTurn<'a> {
 
 impl_ports!(PgStore, sqlx::Postgres);
 crate::learned::impl_learned!(PgStore, "LOCK TABLE learned_activations IN EXCLUSIVE MODE");
+crate::enrichment::impl_enrichment!(PgStore, "GREATEST");
 // Concurrent claims skip the rows another transaction has locked instead of waiting for them.
 impl_queue!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
 impl_analytics!(PgStore, sqlx::Postgres);

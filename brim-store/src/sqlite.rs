@@ -461,6 +461,7 @@ const WAL_SIZE_LIMIT: &str = "1073741824";
 
 impl_ports!(SqliteStore, sqlx::Sqlite);
 crate::learned::impl_learned!(SqliteStore, "");
+crate::enrichment::impl_enrichment!(SqliteStore, "max");
 // SQLite has one writer: taking the write lock before the claim reads makes the pick and the
 // lease one step no other connection can interleave with.
 impl_queue!(SqliteStore, sqlx::Sqlite, "");

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 mod analytics;
 mod concurrency;
+mod enrichment;
 mod learned;
 mod migrations;
 mod queue;
