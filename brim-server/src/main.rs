@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use brim_server::input;
+mod enrich;
 mod error;
 mod models;
 mod output;
@@ -33,6 +34,10 @@ enum Command {
     /// Score leads from a file or stdin and print one result per lead.
     #[command(after_help = score::EXAMPLES)]
     Score(score::ScoreArgs),
+    /// Fill in what leads are missing (head count, industry, funding, tools...) from a data
+    /// provider, keeping the leads' own values and saying where each new one came from.
+    #[command(after_help = enrich::EXAMPLES)]
+    Enrich(enrich::EnrichArgs),
     /// List the scoring presets or print one as TOML to copy and edit.
     Models {
         #[command(subcommand)]
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Score(args) => score::run(args),
+        Command::Enrich(args) => enrich::run(args),
         Command::Models { command } => models::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Worker(args) => serve::run_worker(args),

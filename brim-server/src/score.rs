@@ -22,6 +22,7 @@ Examples:
   brim score leads.csv --model conservative -o out.jsonl
   cat leads.json | brim score - --format csv
   brim score leads.jsonl --model my-model.toml --strict
+  brim score leads.csv --enrich apollo --format table   fill in from Apollo, then score
 
 Input: JSON lines, a JSON array or CSV (lists in a cell separated by ';'), detected from the
 file extension or the content. A bad line is reported on stderr with its line number and does
@@ -56,6 +57,13 @@ pub struct ScoreArgs {
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Fill in what each lead is missing from a data provider first (`apollo`, `clearbit`, or
+    /// a configuration file); the reasons say which values came from it.
+    #[arg(long, value_name = "PROVIDER")]
+    pub enrich: Option<String>,
+    /// With --enrich: how (cache, rate sharing, overwrites).
+    #[command(flatten)]
+    pub enrich_options: crate::enrich::EnrichOptions,
 }
 
 /// The result of scoring part of a batch.
@@ -76,6 +84,18 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
     let started = Instant::now();
     let model = crate::load_model(&args.model)?;
     let scorer = Scorer::new(model).map_err(brim_core::Error::from)?;
+    if let Some(provider) = &args.enrich {
+        return crate::enrich::run_score(
+            provider,
+            &args.enrich_options,
+            &scorer,
+            args.input.as_deref().filter(|p| p.as_os_str() != "-"),
+            args.input_format,
+            args.output.as_deref(),
+            args.format,
+            args.quiet,
+        );
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()

@@ -1,0 +1,209 @@
+//! `brim enrich` and `brim score --enrich` against a local HTTP server answering as Apollo does:
+//! leads filled in with their sources, the user's values kept, per-row outcomes, bad input
+//! lines reported, the cache serving a second run, a refused key stopping the run with a clear
+//! message, and the key never printed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use wiremock::matchers::{header, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "apollo-secret-key-1234";
+
+fn provider_file(dir: &Path, server: &MockServer) -> std::path::PathBuf {
+    let text = brim_core::enrich::PRESETS[0]
+        .1
+        .replace("https://api.apollo.io", &server.uri())
+        .replace("requests_per_second = 5", "requests_per_second = 200");
+    let path = dir.join("apollo-local.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn brim(dir: &Path, args: &[&str], key: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_brim"))
+        .args(args)
+        .current_dir(dir)
+        .env("APOLLO_API_KEY", key)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+async fn run(dir: &Path, args: Vec<String>, key: &'static str) -> Output {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        brim(&dir, &args, key)
+    })
+    .await
+    .unwrap()
+}
+
+fn lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_are_enriched_with_their_sources_and_a_second_run_comes_from_the_cache() {
+    let server = MockServer::start().await;
+    Mock::given(query_param("domain", "acme.com"))
+        .and(header("x-api-key", KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"organization": {"id": "org-1", "estimated_num_employees": 140,
+                "industry": "computer software", "technology_names": ["Zapier", "HubSpot"],
+                "latest_funding_stage": "Series A"}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(query_param("domain", "ghost.com"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(query_param("domain", "down.com"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = provider_file(dir.path(), &server);
+    std::fs::write(
+        dir.path().join("leads.csv"),
+        "company_name,domain,industry,employee_count\n\
+         Acme,acme.com,Logistics,\n\
+         Ghost,ghost.com,,\n\
+         Nodomain,,,\n\
+         Bad,x.com,,many\n\
+         Down,down.com,,\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "enrich",
+            "leads.csv",
+            "--provider",
+            config.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = run(dir.path(), args(&[]), KEY).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 5: employee_count"), "{stderr}");
+    assert!(stderr.contains("line 6: apollo: HTTP 500"), "{stderr}");
+    assert!(
+        stderr.contains("1 found, 1 not found, 0 pending, 1 skipped, 1 failed, 1 bad input"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(KEY) && !String::from_utf8_lossy(&out.stdout).contains(KEY));
+    let rows = lines(&out);
+    assert_eq!(rows.len(), 4, "every lead but the bad line, in input order");
+    let acme = &rows[0];
+    assert_eq!(acme["company_name"], "Acme");
+    assert_eq!(acme["industry"], "Logistics", "the user's value wins");
+    assert_eq!(acme["employee_count"], 140);
+    assert_eq!(acme["funding_stage"], "Series A");
+    assert_eq!(acme["sources"]["employee_count"]["provider"], "apollo");
+    assert_eq!(acme["sources"]["employee_count"]["id"], "org-1");
+    assert!(acme["sources"].get("industry").is_none());
+    assert_eq!(acme["enrichment"]["status"], "found");
+    assert_eq!(acme["enrichment"]["kept"], serde_json::json!(["industry"]));
+    assert_eq!(rows[1]["enrichment"]["status"], "not_found");
+    assert_eq!(rows[2]["enrichment"]["status"], "skipped");
+    assert_eq!(rows[2]["enrichment"]["reason"], "no domain to look up");
+    assert_eq!(rows[3]["enrichment"]["status"], "failed");
+    // The output is input for brim score: the reasons say what came from Apollo.
+    std::fs::write(dir.path().join("enriched.jsonl"), &out.stdout).unwrap();
+    let scored = run(
+        dir.path(),
+        vec!["score".into(), "enriched.jsonl".into()],
+        KEY,
+    )
+    .await;
+    let reports = lines(&scored);
+    let reasons = reports[0]["reasoning"]["positive"].to_string();
+    assert!(reasons.contains("(from apollo)"), "{reasons}");
+
+    // Again, the same day: Acme and Ghost from the cache (the mocks expect one call each).
+    let again = run(dir.path(), args(&["--quiet"]), KEY).await;
+    assert_eq!(lines(&again)[0]["enrichment"]["cached"], true);
+    assert_eq!(lines(&again)[0]["employee_count"], 140);
+
+    // brim score --enrich does both in one go.
+    let mut score_args: Vec<String> = ["score", "leads.csv", "--enrich", config.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    score_args.push("--quiet".into());
+    let scored = run(dir.path(), score_args, KEY).await;
+    let reports = lines(&scored);
+    assert_eq!(reports.len(), 4);
+    assert!(
+        reports[0]["reasoning"]
+            .to_string()
+            .contains("(from apollo)")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_stops_the_run_naming_the_provider_and_the_setting() {
+    let server = MockServer::start().await;
+    Mock::given(query_param("domain", "acme.com"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_string(r#"{"error": "Invalid access credentials."}"#),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = provider_file(dir.path(), &server);
+    std::fs::write(
+        dir.path().join("leads.csv"),
+        "company_name,domain\nAcme,acme.com\nBeta,acme.com\n",
+    )
+    .unwrap();
+    let args: Vec<String> = [
+        "enrich",
+        "leads.csv",
+        "--no-cache",
+        "--provider",
+        config.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = run(dir.path(), args.clone(), "wrong-key").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("apollo: the API key was refused (HTTP 401); check APOLLO_API_KEY"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong-key"));
+    // No key at all: refused before any request.
+    let out = run(dir.path(), args, "").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("APOLLO_API_KEY"), "{stderr}");
+    // An unknown provider names the shipped ones.
+    let out = run(
+        dir.path(),
+        vec![
+            "enrich".into(),
+            "leads.csv".into(),
+            "--provider".into(),
+            "zoominfo".into(),
+        ],
+        KEY,
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("apollo, clearbit"));
+}
