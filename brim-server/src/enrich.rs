@@ -215,7 +215,7 @@ async fn run_pipeline<E: Enricher>(
             let mut owned = None;
             leads.push((
                 record.locator,
-                record.lead(&batch.data, &mut owned).map(Lead::clone),
+                record.lead(&batch.data, &mut owned).cloned(),
             ));
         }
         let policy = &policy;
