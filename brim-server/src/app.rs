@@ -9,8 +9,8 @@ use brim_core::learn::LearnedModel;
 use brim_core::{Lead, ScoreReport, Scorer};
 use brim_email::{Clock, Composer, Generator};
 use brim_store::{
-    Analytics, Backlog, EmailQueue, EventStore, LeadStore, LearnedModelStore, OutcomeStore,
-    Recorder, ScoreStore,
+    Analytics, Backlog, EmailQueue, EnrichmentStore, EventStore, LeadStore, LearnedModelStore,
+    OutcomeStore, Recorder, ScoreStore,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -24,6 +24,7 @@ pub trait Store:
     + Analytics
     + OutcomeStore
     + LearnedModelStore
+    + EnrichmentStore
     + Send
     + Sync
     + 'static
@@ -38,6 +39,7 @@ impl<T> Store for T where
         + Analytics
         + OutcomeStore
         + LearnedModelStore
+        + EnrichmentStore
         + Send
         + Sync
         + 'static
@@ -76,6 +78,8 @@ pub struct App<S> {
     /// The activation flow and the e-mail policy, as configured.
     pub settings: Settings,
     learned: RwLock<LearnedState>,
+    /// The data provider leads can be filled in from (`brim serve --enrich`); `None`: none.
+    pub enricher: Option<Arc<brim_email::CachedEnricher<S>>>,
 }
 
 /// The learned model in force, as this process last read the registry.
@@ -241,7 +245,15 @@ impl<S: Store> App<S> {
             stopping: tokio::sync::watch::channel(false).1,
             settings: Settings::default(),
             learned: RwLock::default(),
+            enricher: None,
         }
+    }
+
+    /// Fills leads in from `enricher` when asked (`?enrich=true`, `POST /api/leads/{id}/enrich`,
+    /// batch jobs with `enrich=true`).
+    pub fn with_enricher(mut self, enricher: Arc<brim_email::CachedEnricher<S>>) -> App<S> {
+        self.enricher = Some(enricher);
+        self
     }
 
     /// Uses `settings` (the activation flow, the e-mail policy) instead of the defaults.
@@ -517,6 +529,105 @@ impl<S: Store> App<S> {
             active,
         };
         Ok(())
+    }
+}
+
+/// What asking the data provider about one lead did: the `lead_enriched` event's payload and
+/// the `enrichment` part of an answer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EnrichOutcome {
+    /// The provider.
+    pub provider: String,
+    /// `found`, `not_found`, `pending` (ask again later), `skipped` (nothing to look it up
+    /// by), `failed` or `timeout` (no answer within the budget: scored with what it had).
+    pub status: &'static str,
+    /// Fields filled in.
+    pub filled: Vec<String>,
+    /// Fields the lead had: its own values kept.
+    pub kept: Vec<String>,
+    /// Values refused, and why.
+    pub refused: Vec<brim_core::enrich::Refused>,
+    /// Why nothing was filled in, when that is worth saying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl EnrichOutcome {
+    /// The `lead_enriched` event of `company_id` at `now`.
+    pub fn event(&self, company_id: &str, now: i64) -> brim_store::NewEvent {
+        brim_store::NewEvent {
+            event_type: brim_store::EventType::LeadEnriched,
+            occurred_at: now,
+            user_id: None,
+            company_id: Some(company_id.to_string()),
+            payload: serde_json::to_value(self).unwrap_or_default(),
+        }
+    }
+}
+
+impl<S: Store> App<S> {
+    /// Asks the provider about `lead` and merges what it knows (the lead's own values win):
+    /// within `budget` when given — past it, the lead is returned as it was, with status
+    /// `timeout`, while the lookup finishes in the background so its answer reaches the cache.
+    /// Never fails: a failed lookup is an outcome. `None` when no provider is configured.
+    pub async fn enrich(
+        &self,
+        lead: Lead,
+        budget: Option<std::time::Duration>,
+    ) -> Option<(Lead, EnrichOutcome)> {
+        use brim_email::{Enricher, Lookup};
+        let enricher = self.enricher.clone()?;
+        let provider = enricher.name().to_string();
+        let now = self.clock.now_ms();
+        let asked = lead.clone();
+        let task = tokio::spawn(async move { enricher.lookup(&asked, now).await });
+        let joined = match budget {
+            Some(budget) => match tokio::time::timeout(budget, task).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    let outcome = EnrichOutcome {
+                        provider,
+                        status: "timeout",
+                        filled: Vec::new(),
+                        kept: Vec::new(),
+                        refused: Vec::new(),
+                        reason: Some(format!("no answer within {} ms", budget.as_millis())),
+                    };
+                    return Some((lead, outcome));
+                }
+            },
+            None => task.await,
+        };
+        let mut lead = lead;
+        let mut outcome = EnrichOutcome {
+            provider,
+            status: "failed",
+            filled: Vec::new(),
+            kept: Vec::new(),
+            refused: Vec::new(),
+            reason: None,
+        };
+        match joined {
+            Ok(Ok(Lookup::Found(record))) => {
+                let report = brim_core::enrich::merge(&mut lead, &record, &Default::default());
+                outcome.status = "found";
+                outcome.filled = report.filled.into_iter().map(|p| p.field).collect();
+                outcome.kept = report.kept;
+                outcome.refused = report.refused;
+            }
+            Ok(Ok(Lookup::NotFound)) => outcome.status = "not_found",
+            Ok(Ok(Lookup::Pending)) => outcome.status = "pending",
+            Ok(Ok(Lookup::Skipped(why))) => {
+                outcome.status = "skipped";
+                outcome.reason = Some(why);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "enrichment failed; scoring with what the lead has");
+                outcome.reason = Some(e.to_string());
+            }
+            Err(_) => outcome.reason = Some("the lookup stopped unexpectedly".into()),
+        }
+        Some((lead, outcome))
     }
 }
 

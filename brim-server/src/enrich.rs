@@ -80,7 +80,7 @@ struct Enriched {
     cached: bool,
 }
 
-fn load_provider(name: &str) -> Result<ProviderConfig, CliError> {
+pub fn load_provider(name: &str) -> Result<ProviderConfig, CliError> {
     if let Some(config) = brim_core::enrich::preset(name) {
         return Ok(config);
     }
@@ -343,7 +343,7 @@ async fn with_enricher<T>(
     }
 }
 
-fn cached<S: EnrichmentStore + Send + Sync + 'static>(
+pub fn cached<S: EnrichmentStore + Send + Sync + 'static>(
     http: HttpEnricher,
     store: Arc<S>,
 ) -> CachedEnricher<S> {

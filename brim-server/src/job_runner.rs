@@ -17,8 +17,8 @@ fn lock(status: &Arc<Mutex<JobStatus>>) -> std::sync::MutexGuard<'_, JobStatus> 
     status.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Starts a job scoring the file at `path` (which it removes when done) with `model`; returns
-/// the job's id.
+/// Starts a job scoring the file at `path` (which it removes when done) with `model`, each
+/// lead first filled in from the server's data provider when `enrich`; returns the job's id.
 pub fn spawn<S: Store>(
     app: &Arc<App<S>>,
     model: &str,
@@ -26,14 +26,19 @@ pub fn spawn<S: Store>(
     path: PathBuf,
     format: InputFormat,
     bytes: u64,
+    enrich: bool,
 ) -> String {
     let status = app
         .jobs
         .start(model, format.as_str(), bytes, app.clock.now_ms());
     let id = lock(&status).id.clone();
-    tokio::spawn(run(app.clone(), scorer, path, format, status));
+    tokio::spawn(run(app.clone(), scorer, path, format, status, enrich));
     id
 }
+
+/// Lookups in flight at most while a job enriches (the provider's rate is kept whatever this
+/// is).
+const ENRICH_IN_FLIGHT: usize = 32;
 
 /// Scores the spooled file at `path` into the store, updating `status`; removes the file.
 pub async fn run<S: Store>(
@@ -42,6 +47,7 @@ pub async fn run<S: Store>(
     path: PathBuf,
     format: InputFormat,
     status: Arc<Mutex<JobStatus>>,
+    enrich: bool,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Lead>, String>>(2);
     let reader_status = status.clone();
@@ -97,6 +103,33 @@ pub async fn run<S: Store>(
                 break;
             }
         };
+        // Enrichment first (a failed lookup leaves the lead as it was: scored with what it has).
+        let mut enrich_events = Vec::new();
+        let leads = if enrich && app.enricher.is_some() {
+            use futures_util::StreamExt;
+            let app_ref = &app;
+            let done: Vec<Option<(Lead, crate::app::EnrichOutcome)>> =
+                futures_util::stream::iter(leads.into_iter().map(|lead| async move {
+                    let fallback = lead.clone();
+                    app_ref
+                        .enrich(lead, None)
+                        .await
+                        .or(Some((fallback, empty_outcome())))
+                }))
+                .buffered(ENRICH_IN_FLIGHT)
+                .collect()
+                .await;
+            let now = app.clock.now_ms();
+            done.into_iter()
+                .flatten()
+                .map(|(lead, outcome)| {
+                    enrich_events.push(outcome.event(&lead.company_id(), now));
+                    lead
+                })
+                .collect()
+        } else {
+            leads
+        };
         let scoring = scorer.clone();
         let learned = app.active_learned();
         let Ok((leads, reports)) = tokio::task::spawn_blocking(move || {
@@ -120,6 +153,7 @@ pub async fn run<S: Store>(
         let events: Vec<brim_store::NewEvent> = reports
             .iter()
             .map(|report| brim_store::NewEvent::score_calculated(report, now))
+            .chain(enrich_events)
             .collect();
         if let Err(e) = app.store.record_scored(&leads, now, &scores, &events).await {
             tracing::error!(error = %e, "batch job: storing failed");
@@ -154,5 +188,17 @@ pub async fn run<S: Store>(
             s.error = Some("the server stopped before the job finished; the leads counted as scored are stored, the rest are not: upload the file again".into());
         }
         None => s.status = "done",
+    }
+}
+
+/// The outcome of a lead no provider was asked about (never used: `enrich` needs one).
+fn empty_outcome() -> crate::app::EnrichOutcome {
+    crate::app::EnrichOutcome {
+        provider: String::new(),
+        status: "skipped",
+        filled: Vec::new(),
+        kept: Vec::new(),
+        refused: Vec::new(),
+        reason: Some("no data provider".into()),
     }
 }

@@ -89,6 +89,12 @@ pub struct ServeArgs {
         default_value = "file_upload,result_viewed,share_step_reached"
     )]
     activation_steps: Vec<String>,
+    /// A data provider to fill leads in from (`apollo`, `clearbit`, or a configuration file):
+    /// used by `POST /api/score-company?enrich=true`, `POST /api/leads/{id}/enrich` and batch
+    /// jobs with `enrich=true`. Its key comes from the variable or file its configuration
+    /// names; answers are cached and its rate shared in the database.
+    #[arg(long, env = "BRIM_ENRICH", value_name = "PROVIDER")]
+    enrich: Option<String>,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -521,7 +527,7 @@ async fn import<S: Store>(app: &Arc<App<S>>, file: &Path, model: &str) -> Result
     // The copy keeps the file's name, so its extension counts as in `brim score`.
     let format = brim_server::jobs::detect_format(&copy, None)
         .map_err(|e| fail(format!("--import {}: {e}", file.display())))?;
-    let id = brim_server::job_runner::spawn(app, model, scorer, copy, format, bytes);
+    let id = brim_server::job_runner::spawn(app, model, scorer, copy, format, bytes, false);
     tracing::info!(file = %file.display(), job = %id, "importing leads");
     eprintln!(
         "brim: importing {} as job {id} (GET /api/jobs/{id})",
@@ -601,6 +607,17 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         .with_stopping(stopping)
         .with_models_dir(&args.models_dir)
         .map_err(|e| fail(format!("--models-dir: {e}")))?;
+    if let Some(provider) = &args.enrich {
+        let config =
+            crate::enrich::load_provider(provider).map_err(|e| fail(format!("--enrich: {e}")))?;
+        let http = brim_email::HttpEnricher::new(config, |name| {
+            std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+        })
+        .map_err(|e| fail(format!("--enrich: {e}")))?;
+        tracing::info!(provider = %http.config().name, "enrichment on");
+        let store = app.store.clone();
+        app = app.with_enricher(Arc::new(crate::enrich::cached(http, store)));
+    }
     let app = Arc::new(app);
     app.refresh_learned()
         .await

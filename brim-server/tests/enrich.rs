@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
 use wiremock::matchers::{header, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -206,4 +208,177 @@ async fn a_refused_key_stops_the_run_naming_the_provider_and_the_setting() {
     )
     .await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("apollo, clearbit"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brim_serve_enriches_on_request_within_a_budget_on_demand_and_in_batch_jobs() {
+    let server = MockServer::start().await;
+    Mock::given(query_param("domain", "acme.com"))
+        .and(header("x-api-key", KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"organization": {"id": "org-1", "estimated_num_employees": 140,
+                "industry": "computer software", "technology_names": ["Zapier"]}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(query_param("domain", "slow.com"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"organization": {"estimated_num_employees": 9}}"#)
+                .set_delay(std::time::Duration::from_millis(1500)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(query_param("domain", "beta.com"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(
+                r#"{"organization": {"id": "org-2", "estimated_num_employees": 75}}"#,
+            ),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("key"), KEY).unwrap();
+    let config = provider_file(dir.path(), &server);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "env = \"APOLLO_API_KEY\"",
+        &format!("file = {:?}", dir.path().join("key")),
+    );
+    std::fs::write(&config, text).unwrap();
+    let port = common::free_port();
+    let dir_path = dir.path().to_path_buf();
+    let config_arg = config.to_str().unwrap().to_string();
+    let serve = tokio::task::spawn_blocking(move || {
+        common::serve(&dir_path, port, &["--no-worker", "--enrich", &config_arg])
+    })
+    .await
+    .unwrap();
+    let http = move |method: &'static str, path: String, body: String| {
+        tokio::task::spawn_blocking(move || common::http(port, method, &path, &body))
+    };
+    let settings = http("GET", "/api/settings".into(), String::new())
+        .await
+        .unwrap();
+    assert!(
+        settings.body.contains(r#""provider":"apollo""#),
+        "{}",
+        settings.body
+    );
+
+    // Within the budget: filled in, scored on it, and the answer says so.
+    let acme =
+        r#"{"id": "acme", "company_name": "Acme", "domain": "acme.com", "industry": "Logistics"}"#;
+    let reply = http("POST", "/api/score-company?enrich=true".into(), acme.into())
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let scored: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(scored["enrichment"]["status"], "found");
+    assert_eq!(
+        scored["enrichment"]["kept"],
+        serde_json::json!(["industry"])
+    );
+    assert!(
+        scored["reasoning"].to_string().contains("(from apollo)"),
+        "{scored}"
+    );
+    let page = http("GET", "/api/leads/acme".into(), String::new())
+        .await
+        .unwrap();
+    let page: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(page["lead"]["sources"]["employee_count"]["id"], "org-1");
+    assert_eq!(page["lead"]["industry"], "Logistics");
+    assert!(page["events"].to_string().contains("lead_enriched"));
+
+    // Past the budget: scored with what it had, and the reason given.
+    let slow = r#"{"id": "slow", "company_name": "Slow", "domain": "slow.com"}"#;
+    let reply = http(
+        "POST",
+        "/api/score-company?enrich=true&enrich_budget_ms=200".into(),
+        slow.into(),
+    )
+    .await
+    .unwrap();
+    let scored: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(scored["enrichment"]["status"], "timeout", "{scored}");
+    assert_eq!(scored["enrichment"]["reason"], "no answer within 200 ms");
+    // The answer still reaches the cache: enriching the lead later needs no second call.
+    tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+    let reply = http("POST", "/api/leads/slow/enrich".into(), String::new())
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let done: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(done["enrichment"]["status"], "found");
+    assert_eq!(
+        done["enrichment"]["filled"],
+        serde_json::json!(["employee_count"])
+    );
+    let page = http("GET", "/api/leads/slow".into(), String::new())
+        .await
+        .unwrap();
+    assert!(page.body.contains(r#""employee_count":9"#), "{}", page.body);
+
+    // Bad parameters are named.
+    let reply = http(
+        "POST",
+        "/api/score-company?enrich=maybe".into(),
+        acme.into(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        reply.status == 422 && reply.body.contains(r#""field":"enrich""#),
+        "{}",
+        reply.body
+    );
+    let reply = http(
+        "POST",
+        "/api/score-company?enrich=true&enrich_budget_ms=0".into(),
+        acme.into(),
+    )
+    .await
+    .unwrap();
+    assert!(reply.body.contains("enrich_budget_ms"), "{}", reply.body);
+    let reply = http("POST", "/api/leads/nobody/enrich".into(), String::new())
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 404);
+
+    // A batch job with enrich=true.
+    let batch = "{\"id\": \"beta\", \"company_name\": \"Beta\", \"domain\": \"beta.com\"}\n{\"company_name\": \"NoDomain\"}\n";
+    let reply = http(
+        "POST",
+        "/api/leads/batch-score?enrich=true&format=jsonl".into(),
+        batch.into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let job: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let status_url = job["status_url"].as_str().unwrap().to_string();
+    let mut done = false;
+    for _ in 0..100 {
+        let s = http("GET", status_url.clone(), String::new())
+            .await
+            .unwrap();
+        if s.body.contains(r#""status":"done""#) {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(done, "the job finished");
+    let page = http("GET", "/api/leads/beta".into(), String::new())
+        .await
+        .unwrap();
+    assert!(
+        page.body.contains(r#""employee_count":75"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("lead_enriched"));
+    drop(serve);
 }

@@ -23,6 +23,8 @@ names! {
         OutcomeReported = "outcome_reported",
         /// A visitor completed a step of the activation flow.
         ActivationStepCompleted = "activation_step_completed",
+        /// A data provider was asked about a lead (found or not, and what it filled in).
+        LeadEnriched = "lead_enriched",
     }
 }
 

@@ -26,6 +26,7 @@ static UPLOADS: AtomicU64 = AtomicU64::new(0);
 pub(super) struct BatchQuery {
     model: Option<String>,
     format: Option<String>,
+    enrich: Option<String>,
 }
 
 /// The upload being written to a temporary file; the file is removed if the upload fails
@@ -102,9 +103,11 @@ fn read_error() -> ApiError {
 /// `POST /api/leads/batch-score?model=balanced&format=jsonl|json|csv` → 202 {job_id}. The leads
 /// come as a multipart file (the original's form: any file field) or as the request body; the
 /// format is the parameter, else detected from the first bytes. Streamed to disk, then scored
-/// in the background.
+/// in the background; with `enrich=true`, each lead is first filled in from the server's data
+/// provider (at its rate: a job of many leads takes as long as the provider's limit allows).
 #[utoipa::path(post, path = "/api/leads/batch-score", tag = "scoring",
-    params(("model" = Option<String>, Query, description = "a model name; default balanced"), ("format" = Option<String>, Query, description = "jsonl, json or csv; default detected")),
+    params(("model" = Option<String>, Query, description = "a model name; default balanced"), ("format" = Option<String>, Query, description = "jsonl, json or csv; default detected"),
+        ("enrich" = Option<bool>, Query, description = "fill each lead in from the server's data provider first (--enrich)")),
     request_body(content(
         (super::openapi::BatchUpload = "multipart/form-data"),
         (String = "application/x-ndjson"),
@@ -120,6 +123,13 @@ pub(super) async fn batch_score<S: Store>(
     let scorer = app
         .scorer_for(&model)
         .map_err(|e| ApiError::invalid("model", e))?;
+    let enrich = super::enrich_flag(q.enrich.as_deref())?;
+    if enrich && app.enricher.is_none() {
+        return Err(ApiError::invalid(
+            "enrich",
+            "this server has no data provider: start it with --enrich PROVIDER",
+        ));
+    }
     let format = match q.format.as_deref() {
         None => None,
         Some(f) => Some(
@@ -175,7 +185,7 @@ pub(super) async fn batch_score<S: Store>(
             .map_err(|_| unavailable())?
             .map_err(|e| ApiError::invalid("format", e))?
     };
-    let id = crate::job_runner::spawn(&app, &model, scorer, path, detected, bytes);
+    let id = crate::job_runner::spawn(&app, &model, scorer, path, detected, bytes, enrich);
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({

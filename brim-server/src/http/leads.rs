@@ -106,7 +106,94 @@ pub(super) async fn settings<S: Store>(State(app): AppState<S>) -> Json<Value> {
             "min_score": s.email_min_score,
             "summary": s.email_policy(),
         },
+        "enrichment": app.enricher.as_ref().map(|e| {
+            let c = e.inner().config();
+            json!({
+                "provider": c.name,
+                "description": c.description,
+                "requests_per_second": c.requests_per_second,
+                "cache_hours": c.cache_hours,
+            })
+        }),
     }))
+}
+
+#[derive(Deserialize)]
+pub(super) struct EnrichQuery {
+    model: Option<String>,
+}
+
+/// Fill a stored lead in from the data provider now.
+///
+/// `POST /api/leads/{company_id}/enrich?model=`: asks the server's data provider (`brim serve
+/// --enrich`) about the stored lead, merges what it knows (the lead's own values win; each
+/// filled value keeps its source), stores the lead, scores it again (with `model`, else the
+/// model of its latest score) and logs `lead_enriched` and `score_calculated`. Answers
+/// `{company_id, enrichment, score}`; a provider that fails leaves the lead as it was
+/// (`enrichment.status`: failed, with the reason).
+#[utoipa::path(post, path = "/api/leads/{company_id}/enrich", tag = "leads",
+    params(("company_id" = String, Path), ("model" = Option<String>, Query, description = "default: the latest score's model")),
+    responses((status = 200, body = super::openapi::Enriched), super::openapi::Errors))]
+pub(super) async fn enrich<S: Store>(
+    State(app): AppState<S>,
+    Path(company_id): Path<String>,
+    Query(q): Query<EnrichQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if app.enricher.is_none() {
+        return Err(ApiError::conflict(
+            "this server has no data provider: start it with --enrich PROVIDER",
+        ));
+    }
+    let stored = app.store.get_lead(&company_id).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no lead with company_id {}",
+            brim_core::quote(&company_id)
+        ))
+    })?;
+    let model = match q.model {
+        Some(m) => m,
+        None => app
+            .store
+            .latest_score(&company_id)
+            .await?
+            .map_or_else(|| "balanced".to_string(), |s| s.report.model),
+    };
+    let scorer = app
+        .scorer_for(&model)
+        .map_err(|e| ApiError::invalid("model", e))?;
+    let (lead, outcome) = app
+        .enrich(stored.lead, None)
+        .await
+        .ok_or_else(ApiError::unavailable)?;
+    let mut reports = [scorer.report(&lead)];
+    crate::app::blend(
+        app.active_learned().as_ref(),
+        &scorer,
+        std::slice::from_ref(&lead),
+        &mut reports,
+    );
+    let [report] = reports;
+    let now = app.clock.now_ms();
+    let events = [
+        outcome.event(&company_id, now),
+        NewEvent::score_calculated(&report, now),
+    ];
+    app.store
+        .record_scored(
+            std::slice::from_ref(&lead),
+            now,
+            &[brim_store::NewScore {
+                report: report.clone(),
+                scored_at: now,
+            }],
+            &events,
+        )
+        .await?;
+    Ok(Json(json!({
+        "company_id": company_id,
+        "enrichment": outcome,
+        "score": report,
+    })))
 }
 
 #[derive(Deserialize)]

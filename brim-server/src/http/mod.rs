@@ -103,6 +103,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
             get(leads::lead::<S>).delete(leads::delete_lead::<S>),
         )
         .route("/api/settings", get(leads::settings::<S>))
+        .route("/api/leads/{company_id}/enrich", post(leads::enrich::<S>))
         .route("/api/report-outcome", post(leads::report_outcome::<S>))
         .route(
             "/api/leads/batch-score",
@@ -308,25 +309,68 @@ struct ModelQuery {
     model: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct ScoreQuery {
+    model: Option<String>,
+    enrich: Option<String>,
+    enrich_budget_ms: Option<u64>,
+}
+
+/// The default budget of `?enrich=true` (ms).
+pub const ENRICH_BUDGET_MS: u64 = 1_000;
+/// The longest budget `?enrich_budget_ms` may ask for.
+pub const ENRICH_BUDGET_MAX_MS: u64 = 30_000;
+
+/// `?enrich=` as a flag: `true`/`1`, `false`/`0`/absent; anything else names the parameter.
+pub(super) fn enrich_flag(value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(ApiError::invalid(
+            "enrich",
+            format!("expected true or false, got {}", brim_core::quote(other)),
+        )),
+    }
+}
+
 /// Score one lead (stores it, logs score_calculated, queues its e-mail).
 ///
 /// `POST /api/score-company?model=balanced`: the score in the original's shape (plus
 /// contributions); stores the lead and the score, logs `score_calculated`, and queues the lead
-/// for its e-mail.
+/// for its e-mail. With `enrich=true` (a server started with `--enrich`), the data provider is
+/// asked first, for at most `enrich_budget_ms` (default 1000): what it knows fills in what the
+/// lead lacks (the lead's own values win), the answer says so in `enrichment`, and
+/// `lead_enriched` is logged; past the budget the lead is scored with what it has.
 #[utoipa::path(post, path = "/api/score-company", tag = "scoring",
-    params(("model" = Option<String>, Query, description = "a model name; default balanced")),
+    params(("model" = Option<String>, Query, description = "a model name; default balanced"),
+        ("enrich" = Option<bool>, Query, description = "ask the server's data provider first"),
+        ("enrich_budget_ms" = Option<u64>, Query, minimum = 1, maximum = 30000, description = "the longest the provider is waited for; default 1000")),
     request_body = openapi::LeadInput,
     responses((status = 200, body = openapi::Score), openapi::Errors))]
 async fn score_company<S: Store>(
     State(app): AppState<S>,
-    Query(query): Query<ModelQuery>,
+    Query(query): Query<ScoreQuery>,
     bytes: Result<Bytes, BytesRejection>,
-) -> Result<Json<brim_core::ScoreReport>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let bytes = body(bytes)?;
     let model = query.model.as_deref().unwrap_or("balanced");
     let scorer = app
         .scorer_for(model)
         .map_err(|e| ApiError::invalid("model", e))?;
+    let enrich = enrich_flag(query.enrich.as_deref())?;
+    if enrich && app.enricher.is_none() {
+        return Err(ApiError::invalid(
+            "enrich",
+            "this server has no data provider: start it with --enrich PROVIDER",
+        ));
+    }
+    let budget = query.enrich_budget_ms.unwrap_or(ENRICH_BUDGET_MS);
+    if !(1..=ENRICH_BUDGET_MAX_MS).contains(&budget) {
+        return Err(ApiError::invalid(
+            "enrich_budget_ms",
+            format!("expected 1 to {ENRICH_BUDGET_MAX_MS} ms, got {budget}"),
+        ));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid(
             "body",
@@ -334,6 +378,17 @@ async fn score_company<S: Store>(
         ));
     }
     let lead = Lead::from_json_slice(&bytes).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let (lead, enrichment) = if enrich {
+        match app
+            .enrich(lead, Some(std::time::Duration::from_millis(budget)))
+            .await
+        {
+            Some((lead, outcome)) => (lead, Some(outcome)),
+            None => return Err(ApiError::unavailable()),
+        }
+    } else {
+        (lead, None)
+    };
     let mut reports = [scorer.report(&lead)];
     crate::app::blend(
         app.active_learned().as_ref(),
@@ -384,7 +439,15 @@ async fn score_company<S: Store>(
             }
         }
     }
-    Ok(Json(report))
+    let Some(enrichment) = enrichment else {
+        return Ok(Json(report).into_response());
+    };
+    app.store
+        .append_events(&[enrichment.event(&report.company_id, now)])
+        .await?;
+    let mut out = serde_json::to_value(&report).unwrap_or_default();
+    out["enrichment"] = serde_json::to_value(&enrichment).unwrap_or_default();
+    Ok(Json(out).into_response())
 }
 
 #[derive(Deserialize)]

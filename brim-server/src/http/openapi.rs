@@ -159,6 +159,41 @@ pub struct Score {
     /// Present when a learned model is in force (`POST /api/learned-models/{id}/activate`).
     #[schema(required = false)]
     learned: Option<LearnedPart>,
+    /// With `?enrich=true`: what the data provider did.
+    #[schema(required = false)]
+    enrichment: Option<EnrichmentOut>,
+}
+
+/// What asking the data provider about a lead did.
+#[derive(ToSchema)]
+pub struct EnrichmentOut {
+    provider: String,
+    /// `found`, `not_found`, `pending`, `skipped`, `failed` or `timeout`.
+    status: String,
+    /// Fields filled in (each with its source in the lead's `sources`).
+    filled: Vec<String>,
+    /// Fields the lead had: its own values kept.
+    kept: Vec<String>,
+    /// Values refused, and why.
+    refused: Vec<RefusedOut>,
+    /// Why nothing was filled in, when worth saying.
+    #[schema(required = false)]
+    reason: Option<String>,
+}
+
+/// A provider's value that was not used.
+#[derive(ToSchema)]
+pub struct RefusedOut {
+    field: String,
+    reason: String,
+}
+
+/// `POST /api/leads/{company_id}/enrich`'s answer.
+#[derive(ToSchema)]
+pub struct Enriched {
+    company_id: String,
+    enrichment: EnrichmentOut,
+    score: Score,
 }
 
 /// A learned model's part in a score: total = (1 − weight) × rule_score + weight × 100 ×
@@ -474,6 +509,18 @@ pub struct SettingsOut {
     /// The step that counts as an activation.
     activation_step: String,
     email_policy: EmailPolicyOut,
+    /// The data provider of `?enrich=true` and `POST /api/leads/{company_id}/enrich`; `null`:
+    /// none (`brim serve --enrich`).
+    enrichment: Option<EnrichmentSettings>,
+}
+
+/// The server's data provider.
+#[derive(ToSchema)]
+pub struct EnrichmentSettings {
+    provider: String,
+    description: String,
+    requests_per_second: f64,
+    cache_hours: f64,
 }
 
 /// An e-mail as it will be sent, and where it is.
@@ -701,6 +748,7 @@ impl Modify for BearerAuth {
         super::leads::delete_lead,
         super::leads::settings,
         super::leads::report_outcome,
+        super::leads::enrich,
         super::leads::models,
         super::leads::model,
         super::leads::put_model,
