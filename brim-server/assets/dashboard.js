@@ -433,6 +433,46 @@ function rulesTable(report) {
       el("td", {}, c.rule), el("td", {}, c.category), el("td", {}, c.outcome), el("td", { class: "num" }, c.points)))));
 }
 
+function valueOf(lead, field) {
+  const v = field.startsWith("attributes.") ? (lead.attributes || {})[field.slice(11)] : lead[field];
+  return Array.isArray(v) ? v.join(", ") : String(v);
+}
+
+function sourcesSection(lead) {
+  const sources = Object.entries(lead.lead.sources || {});
+  const enrichButton = settings && settings.enrichment
+    ? el("p", { class: "actions" }, el("button", { class: "secondary", type: "button", id: "enrich-lead", onclick: () => enrichLead(lead) },
+      `Enrich now from ${settings.enrichment.provider}`))
+    : null;
+  return [el("h3", {}, "Where the data came from"),
+    sources.length
+      ? el("table", { class: "rules", id: "sources" },
+        el("thead", {}, el("tr", {}, el("th", {}, "Field"), el("th", {}, "Value"), el("th", {}, "From"), el("th", {}, "Fetched"))),
+        el("tbody", {}, sources.map(([field, s]) => el("tr", {},
+          el("td", {}, field), el("td", {}, valueOf(lead.lead, field)),
+          el("td", {}, s.provider, s.id ? el("span", { class: "muted" }, ` (${s.id})`) : ""), el("td", {}, when(s.fetched_at))))))
+      : el("p", { class: "muted" }, "Every value is the lead's own: none came from a data provider."),
+    enrichButton];
+}
+
+async function enrichLead(lead) {
+  const button = $("enrich-lead");
+  button.disabled = true;
+  button.textContent = "Asking the provider…";
+  try {
+    const done = await api(`/api/leads/${encodeURIComponent(lead.company_id)}/enrich`, { method: "POST" });
+    const e = done.enrichment;
+    notice(e.status === "found"
+      ? `${lead.lead.company_name}: ${e.filled.length ? `filled in ${e.filled.join(", ")}` : "nothing new"} from ${e.provider}; score ${done.score.total_score}.`
+      : `${lead.lead.company_name}: ${e.provider} says ${e.status.replaceAll("_", " ")}${e.reason ? ` (${e.reason})` : ""}.`);
+    await openLead(lead.company_id);
+    await loadLeads();
+  } catch (error) {
+    $("detail").append(el("p", { class: "error", role: "alert" }, `Could not enrich this lead: ${explain(error)}`));
+    button.disabled = false;
+  }
+}
+
 function learnedSection(report) {
   const l = report.learned;
   if (!l) return null;
@@ -477,7 +517,7 @@ async function openLead(companyId) {
   panel.replaceChildren(closeButton(), el("p", {}, el("span", { class: "spinner" }), "Loading…"));
   try {
     const lead = await api(`/api/leads/${encodeURIComponent(companyId)}`);
-    const latest = lead.scores[lead.scores.length - 1];
+    const latest = lead.scores[0]; // newest first
     const report = latest ? latest.report : null;
     const list = (items) => items.length ? el("ul", {}, items.map((t) => el("li", {}, t))) : el("p", { class: "muted" }, "none");
     // Sections are arrays or null when they do not apply: flattened and dropped here, since
@@ -492,6 +532,7 @@ async function openLead(companyId) {
         el("strong", {}, "Missing"), list(report.reasoning.missing), el("h4", {}, "Rules"), rulesTable(report), learnedSection(report),
         el("h4", {}, "Signals"),
         list((lead.signals || []).map((s) => `${s.kind.replaceAll("_", " ")}: “${s.text}” (${s.source.replaceAll("_", " ")})`))] : null,
+      sourcesSection(lead),
       el("h3", {}, `Score history (${lead.scores.length})`),
       list(lead.scores.map((s) => `${when(s.scored_at)}: ${s.report.total_score} with ${s.report.model}`)),
       el("h3", {}, "E-mail"),

@@ -50,6 +50,36 @@ fn dashboard_and_activation_page_work_in_a_browser() {
     std::fs::create_dir_all(&inbox).unwrap();
     let _smtp = common::smtp_server(smtp_port, &inbox);
     let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    // A data provider: a local static HTTP server with one company's record (any other
+    // domain: 404), described by a configuration file as any provider would be.
+    let data = dir.path().join("provider");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("globex.example.json"),
+        r#"{"id": "gx-7", "employees": 5000, "tech": ["Snowflake", "Zapier"], "founded": 1999}"#,
+    )
+    .unwrap();
+    let data_port = common::free_port();
+    let _provider = common::Proc::spawn({
+        let mut c = Command::new("python3");
+        c.args(["-m", "http.server", &data_port.to_string(), "--bind", "127.0.0.1"])
+            .current_dir(&data)
+            .stdout(std::process::Stdio::null());
+        c
+    });
+    common::wait_for("the provider to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", data_port)).is_ok()
+    });
+    let provider_file = dir.path().join("localdata.toml");
+    std::fs::write(
+        &provider_file,
+        format!(
+            "name = \"localdata\"\n[request]\nurl = \"http://127.0.0.1:{data_port}/{{domain}}.json\"\n\
+             [response]\nid = \"/id\"\n[fields]\nemployee_count = \"/employees\"\n\
+             tech_stack = \"/tech\"\n\"attributes.founded_year\" = \"/founded\"\n"
+        ),
+    )
+    .unwrap();
     let server = serve(
         dir.path(),
         port,
@@ -60,6 +90,8 @@ fn dashboard_and_activation_page_work_in_a_browser() {
             "1",
             "--smtp-url",
             &smtp_url,
+            "--enrich",
+            provider_file.to_str().unwrap(),
         ],
     );
     // 60 leads of varied fit, one named like an attack, one to search for.
@@ -102,6 +134,7 @@ fn dashboard_and_activation_page_work_in_a_browser() {
         "Longest Name {}",
         "x".repeat(brim_core::limits::COMPANY_NAME - 13)
     );
+    leads[58]["domain"] = serde_json::json!("globex.example");
     leads.push(strong("Bounce Corp", Some("bounce@bounce.example")));
     leads.push(strong("Waiting Inc", None));
     leads.push(strong("Delete Me Ltd", Some("ceo@deleteme.example")));
@@ -235,7 +268,7 @@ fn dashboard_and_activation_page_work_in_a_browser() {
             .count(),
         "{stdout}"
     );
-    assert!(stdout.matches("ok   ").count() >= 16, "{stdout}");
+    assert!(stdout.matches("ok   ").count() >= 17, "{stdout}");
     drop(keyed);
     drop(server);
 }

@@ -165,7 +165,7 @@ await page("a lead's panel shows why it scored so, its history, its e-mail as it
   assert.ok(await p.locator("#detail table.rules tbody tr").count() > 0, "the rules that fired");
   assert.match(detail, /company_size\s+fit\s+matched/);
   // The intent signal behind ops_hiring, with its evidence.
-  assert.match(detail, /Signals\n[^]*ops hiring: “Head of Operations” \(recent job posts\)\nScore history/);
+  assert.match(detail, /Signals\n[^]*ops hiring: “Head of Operations” \(recent job posts\)\nWhere the data came from\n[^]*Score history/);
   assert.match(detail, /Score history \(1\)/);
   assert.match(detail, /Events \(\d+\)/);
   assert.match(detail, /score calculated/);
@@ -556,6 +556,29 @@ await page("learned scoring: a model is activated with a weight, explains a scor
   await p.click("#rollback");
   await p.waitForFunction(() => /the rules alone/.test(document.querySelector("#active-model").textContent));
   assert.equal(await p.locator("#deactivate").count(), 0);
+});
+
+await page("a lead is enriched from its panel and shows where each value came from", async (p) => {
+  await p.goto(`${base}/`);
+  await loaded(p);
+  await search(p, "Globex", 1);
+  await p.locator("#leads tbody tr.clickable").first().click();
+  await p.waitForSelector("#enrich-lead");
+  assert.match(await p.locator("#detail").innerText(), /Every value is the lead's own/);
+  await p.click("#enrich-lead");
+  await p.waitForSelector("#sources tbody tr");
+  const rows = await p.locator("#sources tbody tr").allInnerTexts();
+  assert.ok(rows.some((r) => /tech_stack\s+Snowflake, Zapier\s+localdata \(gx-7\)/.test(r)), rows.join(" | "));
+  assert.ok(rows.some((r) => /attributes\.founded_year\s+1999\s+localdata/.test(r)), rows.join(" | "));
+  assert.ok(!rows.some((r) => r.startsWith("employee_count")), "the lead's own head count is kept");
+  assert.match(await p.locator("#notice").textContent(), /Globex Logistics: filled in .*tech_stack.* from localdata; score \d+/);
+  // The panel shows the new score: its reasons say what rested on the provider's values.
+  const detail = await p.locator("#detail").innerText();
+  assert.match(detail, /\(from localdata\)/);
+  assert.doesNotMatch(detail, /Missing\n[^]*tech_stack[^]*\nRules/);
+  assert.match(detail, /Score history \(2\)/);
+  await noJsValues(p, "#detail");
+  await p.locator("#detail").screenshot({ path: `${shots}/lead-sources.png` });
 });
 
 await browser.close();
