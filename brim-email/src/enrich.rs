@@ -322,8 +322,11 @@ impl HttpEnricher {
         if failed {
             c.failures += 1;
             if c.failures >= CIRCUIT_FAILURES {
-                c.open_until = Some(Instant::now() + CIRCUIT_COOLDOWN);
-                tracing::warn!(provider = %self.config.name, failures = c.failures, "enrichment provider keeps failing; pausing it");
+                // Lookups in flight when it opened add their failures without reopening it.
+                if c.open_until.is_none() {
+                    tracing::warn!(provider = %self.config.name, failures = c.failures, seconds = CIRCUIT_COOLDOWN.as_secs(), "enrichment provider keeps failing; pausing it");
+                    c.open_until = Some(Instant::now() + CIRCUIT_COOLDOWN);
+                }
             }
         } else {
             c.failures = 0;

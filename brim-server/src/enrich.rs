@@ -46,12 +46,101 @@ pub struct EnrichArgs {
     /// Input format, when the extension and content do not tell.
     #[arg(long, value_enum)]
     pub input_format: Option<InputFormat>,
-    /// Write the enriched leads here (JSON lines) instead of stdout.
+    /// Write the enriched leads here instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// `jsonl` (streamed) or `csv` (held until the end, to know every attribute column; `brim
+    /// score` reads it back).
+    #[arg(short, long, value_enum, default_value_t = EnrichFormat::Jsonl)]
+    pub format: EnrichFormat,
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// The output formats of `brim enrich`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnrichFormat {
+    /// One JSON object per lead: the lead with `sources`, and `enrichment`.
+    Jsonl,
+    /// A header row, then one row per lead: the lead's fields (lists joined by `;`), then
+    /// `enrichment_status`, `enrichment_reason` and `sources` (`field=provider;...`).
+    Csv,
+}
+
+/// The lead columns of `brim enrich --format csv`, before the attributes.
+const CSV_FIELDS: [&str; 14] = [
+    "id",
+    "company_name",
+    "employee_count",
+    "industry",
+    "funding_stage",
+    "tech_stack",
+    "recent_job_posts",
+    "news_mentions",
+    "contact.name",
+    "contact.email",
+    "contact.title",
+    "timezone",
+    "country",
+    "domain",
+];
+
+/// Writes the leads as CSV: the lead columns, every attribute seen, and what enrichment did.
+fn write_csv(rows: &[serde_json::Value], out: &mut impl Write) -> Result<(), CliError> {
+    let mut attributes: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r["attributes"].as_object())
+        .flat_map(|a| a.keys().cloned())
+        .collect();
+    attributes.sort();
+    attributes.dedup();
+    let mut w = csv::Writer::from_writer(out);
+    let header: Vec<String> = CSV_FIELDS
+        .iter()
+        .map(|f| f.to_string())
+        .chain(attributes.iter().map(|a| format!("attributes.{a}")))
+        .chain(["enrichment_status", "enrichment_reason", "sources"].map(String::from))
+        .collect();
+    w.write_record(&header)
+        .map_err(|e| CliError::Write(e.into()))?;
+    let cell = |v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(";"),
+            other => other.to_string(),
+        }
+    };
+    for row in rows {
+        let mut record: Vec<String> = CSV_FIELDS
+            .iter()
+            .map(|f| match f.split_once('.') {
+                Some((a, b)) => cell(&row[a][b]),
+                None => cell(&row[*f]),
+            })
+            .collect();
+        record.extend(attributes.iter().map(|a| cell(&row["attributes"][a])));
+        record.push(cell(&row["enrichment"]["status"]));
+        record.push(cell(&row["enrichment"]["reason"]));
+        let sources = row["sources"]
+            .as_object()
+            .map(|s| {
+                s.iter()
+                    .map(|(f, src)| format!("{f}={}", cell(&src["provider"])))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
+            .unwrap_or_default();
+        record.push(sources);
+        w.write_record(&record)
+            .map_err(|e| CliError::Write(e.into()))?;
+    }
+    w.flush().map_err(CliError::Write)
 }
 
 /// What `brim enrich` and `brim score --enrich` share.
@@ -403,6 +492,7 @@ pub fn run(args: EnrichArgs) -> Result<ExitCode, CliError> {
         None => Box::new(std::io::stdout()),
     };
     let mut out = BufWriter::new(sink);
+    let mut held: Vec<serde_json::Value> = Vec::new();
     let tally = runtime()?.block_on(with_enricher(
         &args.provider,
         &args.options,
@@ -416,6 +506,10 @@ pub fn run(args: EnrichArgs) -> Result<ExitCode, CliError> {
                 args.quiet,
                 |result| {
                     let line = enriched_line(&result, &provider);
+                    if args.format == EnrichFormat::Csv {
+                        held.push(line);
+                        return Ok(());
+                    }
                     serde_json::to_writer(&mut out, &line)
                         .map_err(|e| CliError::Write(e.into()))?;
                     out.write_all(b"\n").map_err(CliError::write)
@@ -424,6 +518,9 @@ pub fn run(args: EnrichArgs) -> Result<ExitCode, CliError> {
             .await
         },
     ))?;
+    if args.format == EnrichFormat::Csv {
+        write_csv(&held, &mut out)?;
+    }
     out.flush().map_err(CliError::write)?;
     if !args.quiet {
         eprintln!(

@@ -1245,6 +1245,7 @@ async fn the_openapi_document_describes_every_route_and_docs_are_served() {
         ("/api/report-outcome", "post"),
         ("/api/models/{name}", "put"),
         ("/api/learned-models", "post"),
+        ("/api/leads/{company_id}/enrich", "post"),
         ("/api/learned-models/{id}/activate", "post"),
         ("/api/learned-models/rollback", "post"),
         ("/api/learned-models/compare", "get"),

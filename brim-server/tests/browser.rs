@@ -62,9 +62,15 @@ fn dashboard_and_activation_page_work_in_a_browser() {
     let data_port = common::free_port();
     let _provider = common::Proc::spawn({
         let mut c = Command::new("python3");
-        c.args(["-m", "http.server", &data_port.to_string(), "--bind", "127.0.0.1"])
-            .current_dir(&data)
-            .stdout(std::process::Stdio::null());
+        c.args([
+            "-m",
+            "http.server",
+            &data_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(&data)
+        .stdout(std::process::Stdio::null());
         c
     });
     common::wait_for("the provider to listen", || {

@@ -140,6 +140,48 @@ async fn leads_are_enriched_with_their_sources_and_a_second_run_comes_from_the_c
     assert_eq!(lines(&again)[0]["enrichment"]["cached"], true);
     assert_eq!(lines(&again)[0]["employee_count"], 140);
 
+    // CSV, which brim score reads back.
+    let out = run(
+        dir.path(),
+        args(&["--quiet", "--format", "csv", "-o", "enriched.csv"]),
+        KEY,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let csv = std::fs::read_to_string(dir.path().join("enriched.csv")).unwrap();
+    let mut rows = csv.lines();
+    let header = rows.next().unwrap();
+    assert!(
+        header.starts_with("id,company_name,employee_count,industry,funding_stage,tech_stack,"),
+        "{header}"
+    );
+    assert!(
+        header.ends_with(",enrichment_status,enrichment_reason,sources"),
+        "{header}"
+    );
+    let acme = rows.next().unwrap();
+    assert!(
+        acme.contains(",140,Logistics,Series A,Zapier;HubSpot,"),
+        "{acme}"
+    );
+    assert!(acme.contains(",found,,"), "{acme}");
+    assert!(
+        acme.contains("employee_count=apollo;funding_stage=apollo;tech_stack=apollo"),
+        "{acme}"
+    );
+    let rescored = run(
+        dir.path(),
+        vec!["score".into(), "enriched.csv".into(), "--quiet".into()],
+        KEY,
+    )
+    .await;
+    assert_eq!(
+        lines(&rescored).len(),
+        4,
+        "{}",
+        String::from_utf8_lossy(&rescored.stderr)
+    );
+
     // brim score --enrich does both in one go.
     let mut score_args: Vec<String> = ["score", "leads.csv", "--enrich", config.to_str().unwrap()]
         .iter()
@@ -381,4 +423,134 @@ async fn brim_serve_enriches_on_request_within_a_budget_on_demand_and_in_batch_j
     );
     assert!(page.body.contains("lead_enriched"));
     drop(serve);
+}
+
+/// A provider that answers 404 to everything and records when each request came.
+async fn recording_provider() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut head = Vec::new();
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                    if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        log.lock().unwrap().push(std::time::Instant::now());
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                            .await;
+                        head.clear();
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// Two `brim enrich` processes on one database keep the provider's rate together.
+async fn two_processes_share_the_rate(database_url: &str) {
+    let (url, seen) = recording_provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("rated.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "name = \"rated\"\n[request]\nurl = \"{url}/lookup?d={{domain}}\"\n[limits]\nrequests_per_second = 20\ncache_hours = 0\n[fields]\nindustry = \"/industry\"\n"
+        ),
+    )
+    .unwrap();
+    for half in ["a", "b"] {
+        let csv: String = std::iter::once("company_name,domain\n".to_string())
+            .chain((0..15).map(|i| format!("C{half}{i},{half}{i}.example\n")))
+            .collect();
+        std::fs::write(dir.path().join(format!("{half}.csv")), csv).unwrap();
+    }
+    // The database's tables first (two first starts would both migrate it).
+    std::fs::write(dir.path().join("none.csv"), "company_name,domain\n").unwrap();
+    let args = [
+        "enrich",
+        "none.csv",
+        "--provider",
+        config.to_str().unwrap(),
+        "--database-url",
+        database_url,
+        "--quiet",
+    ];
+    let first = run(
+        dir.path(),
+        args.iter().map(|s| s.to_string()).collect(),
+        KEY,
+    )
+    .await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let started = std::time::Instant::now();
+    let runs: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|half| {
+            let args: Vec<String> = vec![
+                "enrich".into(),
+                format!("{half}.csv"),
+                "--provider".into(),
+                config.to_str().unwrap().into(),
+                "--database-url".into(),
+                database_url.into(),
+                "--quiet".into(),
+            ];
+            run(dir.path(), args, KEY)
+        })
+        .collect();
+    for r in futures_util::future::join_all(runs).await {
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert_eq!(lines(&r).len(), 15);
+    }
+    let mut times = seen.lock().unwrap().clone();
+    times.sort();
+    assert_eq!(times.len(), 30);
+    // 30 requests at 20 per second between the two: at least 29 intervals of 50 ms; in any
+    // half second, at most 11 (each alone would have sent 20).
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1400));
+    for (i, t) in times.iter().enumerate() {
+        let within = times[i..]
+            .iter()
+            .take_while(|u| u.duration_since(*t) < std::time::Duration::from_millis(500))
+            .count();
+        assert!(within <= 11, "{within} requests within 500 ms");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_brim_processes_on_sqlite_share_a_providers_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    two_processes_share_the_rate(&format!("sqlite://{}/shared.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_brim_processes_on_postgres_share_a_providers_rate() {
+    let Some((url, schema)) = common::postgres_schema("brim_enrich_rate") else {
+        return;
+    };
+    let separator = if url.contains('?') { '&' } else { '?' };
+    two_processes_share_the_rate(&format!("{url}{separator}options=-csearch_path%3D{schema}"))
+        .await;
+    let _ = common::psql(&url, &format!("DROP SCHEMA {schema} CASCADE"));
 }

@@ -89,7 +89,7 @@ struct KeyFile {
     file: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResponseFile {
     #[serde(default)]
@@ -104,6 +104,18 @@ struct ResponseFile {
 
 fn not_found() -> Vec<u16> {
     vec![404]
+}
+
+// By hand: a file without `[response]` must get the same defaults as one with an empty one.
+impl Default for ResponseFile {
+    fn default() -> Self {
+        ResponseFile {
+            root: String::new(),
+            id: None,
+            not_found: not_found(),
+            pending: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
