@@ -185,8 +185,14 @@ pub fn load_provider(name: &str) -> Result<ProviderConfig, CliError> {
         path: path.to_path_buf(),
         source,
     })?;
-    ProviderConfig::from_toml(&text)
-        .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+    ProviderConfig::from_toml(&text).map_err(|e| {
+        CliError::Input(format!(
+            "{}: {} problem(s):\n  - {}",
+            path.display(),
+            e.problems.len(),
+            e.problems.join("\n  - ")
+        ))
+    })
 }
 
 fn now_ms() -> i64 {
