@@ -80,6 +80,8 @@ pub struct App<S> {
     learned: RwLock<LearnedState>,
     /// The data provider leads can be filled in from (`brim serve --enrich`); `None`: none.
     pub enricher: Option<Arc<brim_email::CachedEnricher<S>>>,
+    /// Which fields the provider's value may replace (`--enrich-overwrite`; by default none).
+    pub enrich_policy: brim_core::enrich::MergePolicy,
 }
 
 /// The learned model in force, as this process last read the registry.
@@ -246,6 +248,7 @@ impl<S: Store> App<S> {
             settings: Settings::default(),
             learned: RwLock::default(),
             enricher: None,
+            enrich_policy: Default::default(),
         }
     }
 
@@ -253,6 +256,12 @@ impl<S: Store> App<S> {
     /// batch jobs with `enrich=true`).
     pub fn with_enricher(mut self, enricher: Arc<brim_email::CachedEnricher<S>>) -> App<S> {
         self.enricher = Some(enricher);
+        self
+    }
+
+    /// Lets the provider's values replace the lead's own in `policy`'s fields.
+    pub fn with_enrich_policy(mut self, policy: brim_core::enrich::MergePolicy) -> App<S> {
+        self.enrich_policy = policy;
         self
     }
 
@@ -609,7 +618,7 @@ impl<S: Store> App<S> {
         };
         match joined {
             Ok(Ok(Lookup::Found(record))) => {
-                let report = brim_core::enrich::merge(&mut lead, &record, &Default::default());
+                let report = brim_core::enrich::merge(&mut lead, &record, &self.enrich_policy);
                 outcome.status = "found";
                 outcome.filled = report.filled.into_iter().map(|p| p.field).collect();
                 outcome.kept = report.kept;

@@ -95,6 +95,15 @@ pub struct ServeArgs {
     /// names; answers are cached and its rate shared in the database.
     #[arg(long, env = "BRIM_ENRICH", value_name = "PROVIDER")]
     enrich: Option<String>,
+    /// Fields the provider's value replaces although the lead has one (comma-separated; by
+    /// default none: the lead's own values win).
+    #[arg(
+        long,
+        env = "BRIM_ENRICH_OVERWRITE",
+        value_delimiter = ',',
+        requires = "enrich"
+    )]
+    enrich_overwrite: Vec<String>,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -614,7 +623,21 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
             std::env::var(name).ok().filter(|v| !v.trim().is_empty())
         })
         .map_err(|e| fail(format!("--enrich: {e}")))?;
-        tracing::info!(provider = %http.config().name, "enrichment on");
+        let overwrite: std::collections::BTreeSet<String> = args
+            .enrich_overwrite
+            .iter()
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect();
+        if let Some(bad) = overwrite.iter().find(|f| !brim_core::enrich::enrichable(f)) {
+            return Err(fail(format!(
+                "--enrich-overwrite: {} is not a field a provider may set ({}, or attributes.NAME)",
+                brim_core::quote(bad),
+                brim_core::enrich::ENRICHABLE.join(", ")
+            )));
+        }
+        tracing::info!(provider = %http.config().name, ?overwrite, "enrichment on");
+        app = app.with_enrich_policy(brim_core::enrich::MergePolicy { overwrite });
         let store = app.store.clone();
         app = app.with_enricher(Arc::new(crate::enrich::cached(http, store)));
     }

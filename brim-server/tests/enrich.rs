@@ -237,6 +237,32 @@ async fn a_refused_key_stops_the_run_naming_the_provider_and_the_setting() {
     let out = run(dir.path(), args, "").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("APOLLO_API_KEY"), "{stderr}");
+    // brim serve refuses an overwrite of a field no provider may set, at start.
+    let port = common::free_port().to_string();
+    let out = run(
+        dir.path(),
+        [
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--enrich",
+            config.to_str().unwrap(),
+            "--enrich-overwrite",
+            "company_name",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        KEY,
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr
+                .contains("--enrich-overwrite: \"company_name\" is not a field a provider may set"),
+        "{stderr}"
+    );
     // An unknown provider names the shipped ones.
     let out = run(
         dir.path(),

@@ -248,7 +248,14 @@ fn requests_escape_the_leads_values() {
     assert_eq!(config.request(&l, None), Err("no API key".into()));
     // Without a [response] table: the same defaults as with an empty one.
     assert_eq!(config.not_found, [404]);
-    assert_eq!((config.requests_per_second, config.cache_hours, config.retries), (5.0, 24.0, 3));
+    assert_eq!(
+        (
+            config.requests_per_second,
+            config.cache_hours,
+            config.retries
+        ),
+        (5.0, 24.0, 3)
+    );
 }
 
 #[test]
