@@ -259,6 +259,19 @@ impl<S: Store> App<S> {
         self
     }
 
+    /// `lead`'s report with `scorer`, the learned model in force blended in.
+    pub fn report(&self, scorer: &Scorer, lead: &Lead) -> ScoreReport {
+        let mut reports = [scorer.report(lead)];
+        blend(
+            self.active_learned().as_ref(),
+            scorer,
+            std::slice::from_ref(lead),
+            &mut reports,
+        );
+        let [report] = reports;
+        report
+    }
+
     /// Lets the provider's values replace the lead's own in `policy`'s fields.
     pub fn with_enrich_policy(mut self, policy: brim_core::enrich::MergePolicy) -> App<S> {
         self.enrich_policy = policy;

@@ -272,20 +272,7 @@ async fn run_pipeline<E: Enricher>(
     let format = input::detect(input_format, input, &mut reader)?;
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut source = Source::open(format, reader, bytes_read.clone());
-    let progress = match (!quiet && std::io::stderr().is_terminal(), size) {
-        (true, Some(len)) => {
-            let bar = indicatif::ProgressBar::new(len);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        }
-        (true, None) => indicatif::ProgressBar::new_spinner(),
-        _ => indicatif::ProgressBar::hidden(),
-    };
+    let progress = crate::output::progress_bar(!quiet && std::io::stderr().is_terminal(), size);
     let policy = MergePolicy {
         overwrite: options
             .overwrite

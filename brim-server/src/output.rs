@@ -155,3 +155,22 @@ pub fn write_table(
     }
     Ok(())
 }
+
+/// The progress bar of `brim score` and `brim enrich`: bytes of a file of `size`, a spinner
+/// for a stream of unknown size, nothing when `show` is false (not a terminal, `--quiet`).
+pub fn progress_bar(show: bool, size: Option<u64>) -> indicatif::ProgressBar {
+    match (show, size) {
+        (true, Some(len)) => {
+            let bar = indicatif::ProgressBar::new(len);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        (true, None) => indicatif::ProgressBar::new_spinner(),
+        _ => indicatif::ProgressBar::hidden(),
+    }
+}

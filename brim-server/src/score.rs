@@ -137,20 +137,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
     // Smaller than a chunk's output, so chunks go to the sink without a copy through the buffer.
     let mut out = BufWriter::with_capacity(64 << 10, sink);
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let progress = match (show_progress, size) {
-        (true, Some(len)) => {
-            let bar = indicatif::ProgressBar::new(len);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        }
-        (true, None) => indicatif::ProgressBar::new_spinner(),
-        _ => indicatif::ProgressBar::hidden(),
-    };
+    let progress = crate::output::progress_bar(show_progress, size);
 
     out.write_all(output::prologue(args.format))
         .map_err(CliError::write)?;

@@ -11,6 +11,10 @@ use brim_store::{Analytics, EmailQueue, EventStore, EventType, LeadStore, Sqlite
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+#[path = "common/router.rs"]
+mod router;
+use router::call;
+
 struct FixedClock(AtomicI64);
 impl Clock for FixedClock {
     fn now_ms(&self) -> i64 {
@@ -86,27 +90,6 @@ async fn app(
     let composer = composer(true);
     let app = Arc::new(App::new(store.clone(), clock, composer, generation));
     (router(app), store, task)
-}
-
-async fn call(router: &axum::Router, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {
-    let response = router
-        .clone()
-        .oneshot(
-            Request::builder()
-                .method(method)
-                .uri(uri)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, value)
 }
 
 #[tokio::test]

@@ -4,15 +4,17 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use brim_core::Lead;
 use brim_core::learn::{self, Learner, TrainOptions};
 use brim_email::Clock;
 use brim_server::{App, router};
 use brim_store::SqliteStore;
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+#[path = "common/router.rs"]
+mod router;
+use router::call;
 
 struct FixedClock;
 impl Clock for FixedClock {
@@ -33,29 +35,6 @@ fn composer() -> Arc<brim_email::Composer> {
 async fn app_on(store: Arc<SqliteStore>) -> (axum::Router, Arc<App<SqliteStore>>) {
     let app = Arc::new(App::new(store, Arc::new(FixedClock), composer(), None));
     (router(app.clone()), app)
-}
-
-async fn call(router: &axum::Router, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {
-    let response = router
-        .clone()
-        .oneshot(
-            Request::builder()
-                .method(method)
-                .uri(uri)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 /// 400 leads in which using Zapier and hiring for operations make conversion likely, and

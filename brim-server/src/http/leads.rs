@@ -165,14 +165,7 @@ pub(super) async fn enrich<S: Store>(
         .enrich(stored.lead, None)
         .await
         .ok_or_else(ApiError::unavailable)?;
-    let mut reports = [scorer.report(&lead)];
-    crate::app::blend(
-        app.active_learned().as_ref(),
-        &scorer,
-        std::slice::from_ref(&lead),
-        &mut reports,
-    );
-    let [report] = reports;
+    let report = app.report(&scorer, &lead);
     let now = app.clock.now_ms();
     let events = [
         outcome.event(&company_id, now),

@@ -389,14 +389,7 @@ async fn score_company<S: Store>(
     } else {
         (lead, None)
     };
-    let mut reports = [scorer.report(&lead)];
-    crate::app::blend(
-        app.active_learned().as_ref(),
-        &scorer,
-        std::slice::from_ref(&lead),
-        &mut reports,
-    );
-    let [report] = reports;
+    let report = app.report(&scorer, &lead);
     let now = app.clock.now_ms();
     let event = NewEvent::score_calculated(&report, now);
     let (lead, report) = match &app.recorder {
