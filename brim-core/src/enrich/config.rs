@@ -443,17 +443,23 @@ impl ProviderConfig {
     /// The request for `lead`, with `key` in place; an error names what the lead lacks
     /// (`no domain to look up`).
     pub fn request(&self, lead: &Lead, key: Option<&str>) -> Result<RequestSpec, String> {
+        // One pass over the template: a value that looks like a placeholder stays text.
         let fill = |text: &str, escape: fn(&str) -> String| -> Result<String, String> {
-            let mut out = text.to_string();
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text;
             for p in placeholders(text) {
+                let at = rest.find(&format!("{{{p}}}")).unwrap_or(rest.len());
+                out.push_str(&rest[..at]);
                 let value = if p == "key" {
                     key.map(str::to_string)
                         .ok_or_else(|| "no API key".to_string())?
                 } else {
                     escape(&value_of(lead, p).ok_or_else(|| format!("no {p} to look up"))?)
                 };
-                out = out.replace(&format!("{{{p}}}"), &value);
+                out.push_str(&value);
+                rest = rest.get(at + p.len() + 2..).unwrap_or("");
             }
+            out.push_str(rest);
             Ok(out)
         };
         let json_escape = |s: &str| {

@@ -246,6 +246,14 @@ fn requests_escape_the_leads_values() {
     );
     assert!(config.uses_key());
     assert_eq!(config.request(&l, None), Err("no API key".into()));
+    // A lead's value that looks like a placeholder is text: the key goes nowhere else.
+    let sneaky = lead(r#"{"company_name": "{key}", "domain": "{key}"}"#);
+    let req = config.request(&sneaky, Some("t")).unwrap();
+    assert_eq!(req.url, "https://data.example/lookup?name=%7Bkey%7D");
+    assert_eq!(
+        req.body.as_deref(),
+        Some(r#"{"domain": "{key}", "token": "t"}"#)
+    );
     // Without a [response] table: the same defaults as with an empty one.
     assert_eq!(config.not_found, [404]);
     assert_eq!(
