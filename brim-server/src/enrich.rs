@@ -2,11 +2,11 @@
 //! --enrich`: scored after that), in input order, with where each value came from.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use brim_core::enrich::{MergePolicy, MergeReport, ProviderConfig, merge};
@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::error::CliError;
-use crate::input::{self, InputFormat, Locator, Source};
+use crate::input::{InputFormat, Locator};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -169,7 +169,7 @@ struct Enriched {
     cached: bool,
 }
 
-pub fn load_provider(name: &str) -> Result<ProviderConfig, CliError> {
+fn load_provider(name: &str) -> Result<ProviderConfig, CliError> {
     if let Some(config) = brim_core::enrich::preset(name) {
         return Ok(config);
     }
@@ -201,14 +201,24 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The HTTP adapter for `provider` (a preset's name or a file), its key from the environment
+/// or the file its configuration names.
+pub fn http_enricher(provider: &str) -> Result<HttpEnricher, CliError> {
+    let config = load_provider(provider)?;
+    HttpEnricher::new(config, |name| {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    })
+    .map_err(|e| CliError::Input(e.to_string()))
+}
+
 /// Looks `lead` up and merges what was found.
-async fn enrich_one<E: Enricher>(
-    enricher: &E,
+async fn enrich_one(
+    enricher: &dyn DynEnricher,
     policy: &MergePolicy,
     mut lead: Lead,
 ) -> Result<Enriched, EnrichError> {
     let now = now_ms();
-    let lookup = enricher.lookup(&lead, now).await?;
+    let lookup = enricher.lookup_boxed(&lead, now).await?;
     let (status, report, cached) = match lookup {
         Lookup::Found(record) => {
             let cached = record.fetched_at < now;
@@ -249,47 +259,23 @@ struct Tally {
 
 /// Reads leads from `args`' input and hands each, enriched or not, to `emit` in input order.
 /// A refused key stops the run (every later lookup would fail the same way).
-async fn run_pipeline<E: Enricher>(
-    enricher: &E,
+async fn run_pipeline(
+    enricher: &dyn DynEnricher,
     options: &EnrichOptions,
     input: Option<&Path>,
     input_format: Option<InputFormat>,
     quiet: bool,
     mut emit: impl FnMut(Result<Enriched, (Lead, String)>) -> Result<(), CliError>,
 ) -> Result<Tally, CliError> {
-    let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match input {
-        Some(p) => {
-            let file = File::open(p).map_err(|source| CliError::Read {
-                path: p.to_path_buf(),
-                source,
-            })?;
-            let size = file.metadata().ok().map(|m| m.len());
-            (Box::new(file), size)
-        }
-        None => (Box::new(std::io::stdin()), None),
-    };
-    let mut reader = BufReader::with_capacity(1 << 16, raw);
-    let format = input::detect(input_format, input, &mut reader)?;
-    let bytes_read = Arc::new(AtomicU64::new(0));
-    let mut source = Source::open(format, reader, bytes_read.clone());
+    let crate::score::Opened {
+        mut source,
+        size,
+        bytes_read,
+        ..
+    } = crate::score::open_input(input, input_format, quiet, "enrich")?;
     let progress = crate::output::progress_bar(!quiet && std::io::stderr().is_terminal(), size);
-    let policy = MergePolicy {
-        overwrite: options
-            .overwrite
-            .iter()
-            .map(|f| f.trim().to_string())
-            .filter(|f| !f.is_empty())
-            .collect(),
-    };
-    for field in &policy.overwrite {
-        if !brim_core::enrich::enrichable(field) {
-            return Err(CliError::Input(format!(
-                "--overwrite: {} is not a field a provider may set ({}, or attributes.NAME)",
-                brim_core::quote(field),
-                brim_core::enrich::ENRICHABLE.join(", ")
-            )));
-        }
-    }
+    let policy = MergePolicy::overwriting(options.overwrite.iter().map(String::as_str))
+        .map_err(|e| CliError::Input(format!("--overwrite: {e}")))?;
     let mut tally = Tally::default();
     while let Some(batch) = source.next_batch()? {
         let mut leads: Vec<(Locator, Result<Lead, LeadError>)> = Vec::new();
@@ -399,11 +385,7 @@ async fn with_enricher<T>(
     options: &EnrichOptions,
     f: impl AsyncFnOnce(&dyn DynEnricher) -> Result<T, CliError>,
 ) -> Result<T, CliError> {
-    let config = load_provider(provider)?;
-    let http = HttpEnricher::new(config, |name| {
-        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-    })
-    .map_err(|e| CliError::Input(e.to_string()))?;
+    let http = http_enricher(provider)?;
     if options.no_cache {
         return f(&http).await;
     }
@@ -456,18 +438,6 @@ impl<E: Enricher> DynEnricher for E {
     }
 }
 
-/// The object back as an [`Enricher`].
-struct Boxed<'a>(&'a dyn DynEnricher);
-
-impl Enricher for Boxed<'_> {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-    async fn lookup(&self, lead: &Lead, now_ms: i64) -> Result<Lookup, EnrichError> {
-        self.0.lookup_boxed(lead, now_ms).await
-    }
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -492,7 +462,7 @@ pub fn run(args: EnrichArgs) -> Result<ExitCode, CliError> {
         async |enricher| {
             let provider = enricher.name().to_string();
             run_pipeline(
-                &Boxed(enricher),
+                enricher,
                 &args.options,
                 input,
                 args.input_format,
@@ -553,32 +523,25 @@ pub fn run_score(
         .map_err(CliError::write)?;
     let mut first = true;
     let tally = runtime()?.block_on(with_enricher(provider, options, async |enricher| {
-        run_pipeline(
-            &Boxed(enricher),
-            options,
-            input,
-            input_format,
-            quiet,
-            |result| {
-                let lead = match &result {
-                    Ok(e) => &e.lead,
-                    Err((lead, _)) => lead,
-                };
-                let report = scorer.report(lead);
-                if format == crate::output::OutputFormat::Table {
-                    rows.push(crate::output::TableRow::from_report(&report));
-                    return Ok(());
-                }
-                let mut bytes = Vec::new();
-                crate::output::append(format, &report, &mut bytes);
-                let mut slice: &[u8] = &bytes;
-                if format == crate::output::OutputFormat::Json && first {
-                    slice = &slice[2..];
-                }
-                first = false;
-                out.write_all(slice).map_err(CliError::write)
-            },
-        )
+        run_pipeline(enricher, options, input, input_format, quiet, |result| {
+            let lead = match &result {
+                Ok(e) => &e.lead,
+                Err((lead, _)) => lead,
+            };
+            let report = scorer.report(lead);
+            if format == crate::output::OutputFormat::Table {
+                rows.push(crate::output::TableRow::from_report(&report));
+                return Ok(());
+            }
+            let mut bytes = Vec::new();
+            crate::output::append(format, &report, &mut bytes);
+            let mut slice: &[u8] = &bytes;
+            if format == crate::output::OutputFormat::Json && first {
+                slice = &slice[2..];
+            }
+            first = false;
+            out.write_all(slice).map_err(CliError::write)
+        })
         .await
     }))?;
     if format == crate::output::OutputFormat::Table {

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -66,6 +66,57 @@ pub struct ScoreArgs {
     pub enrich_options: crate::enrich::EnrichOptions,
 }
 
+/// An input opened for reading leads.
+pub struct Opened {
+    /// Its batches.
+    pub source: Source,
+    /// Its format.
+    pub format: InputFormat,
+    /// The file's size (none for stdin), for the progress bar.
+    pub size: Option<u64>,
+    /// Bytes read so far, for the progress bar.
+    pub bytes_read: Arc<AtomicU64>,
+}
+
+/// Opens `path` (`None`: stdin, with a hint on a terminal unless `quiet`, naming `brim
+/// {command} --help`) and detects its format (`format` when given, else the extension or the
+/// first bytes): what `brim score` and `brim enrich` read.
+pub fn open_input(
+    path: Option<&Path>,
+    format: Option<InputFormat>,
+    quiet: bool,
+    command: &str,
+) -> Result<Opened, CliError> {
+    let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match path {
+        Some(p) => {
+            let file = File::open(p).map_err(|source| CliError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?;
+            let size = file.metadata().ok().map(|m| m.len());
+            (Box::new(file), size)
+        }
+        None => {
+            if std::io::stdin().is_terminal() && !quiet {
+                eprintln!(
+                    "brim: reading leads from stdin (end with Ctrl-D; `brim {command} --help` for files)"
+                );
+            }
+            (Box::new(std::io::stdin()), None)
+        }
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, raw);
+    let format = input::detect(format, path, &mut reader)?;
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let source = Source::open(format, reader, bytes_read.clone());
+    Ok(Opened {
+        source,
+        format,
+        size,
+        bytes_read,
+    })
+}
+
 /// The result of scoring part of a batch.
 #[derive(Default)]
 struct ChunkOut {
@@ -101,34 +152,14 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|e| CliError::Input(format!("cannot start worker threads: {e}")))?;
 
-    let path = args
-        .input
-        .as_ref()
-        .filter(|p| p.as_os_str() != "-")
-        .cloned();
-    let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match &path {
-        Some(p) => {
-            let file = File::open(p).map_err(|source| CliError::Read {
-                path: p.clone(),
-                source,
-            })?;
-            let size = file.metadata().ok().map(|m| m.len());
-            (Box::new(file), size)
-        }
-        None => {
-            if std::io::stdin().is_terminal() && !args.quiet {
-                eprintln!(
-                    "brim: reading leads from stdin (end with Ctrl-D; `brim score --help` for files)"
-                );
-            }
-            (Box::new(std::io::stdin()), None)
-        }
-    };
-    let mut reader = BufReader::with_capacity(1 << 16, raw);
-    let format = input::detect(args.input_format, path.as_deref(), &mut reader)?;
+    let path = args.input.as_deref().filter(|p| p.as_os_str() != "-");
+    let Opened {
+        mut source,
+        format,
+        size,
+        bytes_read,
+    } = open_input(path, args.input_format, args.quiet, "score")?;
     tracing::info!(?format, model = %scorer.model().name, "scoring");
-    let bytes_read = Arc::new(AtomicU64::new(0));
-    let mut source = Source::open(format, reader, bytes_read.clone());
 
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(File::create(p).map_err(CliError::Write)?),

@@ -617,27 +617,14 @@ async fn serve<S: Store>(store: Arc<S>, args: ServeArgs) -> Result<(), CliError>
         .with_models_dir(&args.models_dir)
         .map_err(|e| fail(format!("--models-dir: {e}")))?;
     if let Some(provider) = &args.enrich {
-        let config =
-            crate::enrich::load_provider(provider).map_err(|e| fail(format!("--enrich: {e}")))?;
-        let http = brim_email::HttpEnricher::new(config, |name| {
-            std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-        })
-        .map_err(|e| fail(format!("--enrich: {e}")))?;
-        let overwrite: std::collections::BTreeSet<String> = args
-            .enrich_overwrite
-            .iter()
-            .map(|f| f.trim().to_string())
-            .filter(|f| !f.is_empty())
-            .collect();
-        if let Some(bad) = overwrite.iter().find(|f| !brim_core::enrich::enrichable(f)) {
-            return Err(fail(format!(
-                "--enrich-overwrite: {} is not a field a provider may set ({}, or attributes.NAME)",
-                brim_core::quote(bad),
-                brim_core::enrich::ENRICHABLE.join(", ")
-            )));
-        }
-        tracing::info!(provider = %http.config().name, ?overwrite, "enrichment on");
-        app = app.with_enrich_policy(brim_core::enrich::MergePolicy { overwrite });
+        let http =
+            crate::enrich::http_enricher(provider).map_err(|e| fail(format!("--enrich: {e}")))?;
+        let policy = brim_core::enrich::MergePolicy::overwriting(
+            args.enrich_overwrite.iter().map(String::as_str),
+        )
+        .map_err(|e| fail(format!("--enrich-overwrite: {e}")))?;
+        tracing::info!(provider = %http.config().name, overwrite = ?policy.overwrite, "enrichment on");
+        app = app.with_enrich_policy(policy);
         let store = app.store.clone();
         app = app.with_enricher(Arc::new(crate::enrich::cached(http, store)));
     }

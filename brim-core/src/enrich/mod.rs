@@ -89,6 +89,27 @@ pub struct MergePolicy {
     pub overwrite: BTreeSet<String>,
 }
 
+impl MergePolicy {
+    /// A policy overwriting `fields` (trimmed; empty names skipped); an error names the first
+    /// that is not [enrichable] and lists those that are.
+    pub fn overwriting<'a>(
+        fields: impl IntoIterator<Item = &'a str>,
+    ) -> Result<MergePolicy, String> {
+        let mut overwrite = BTreeSet::new();
+        for field in fields.into_iter().map(str::trim).filter(|f| !f.is_empty()) {
+            if !enrichable(field) {
+                return Err(format!(
+                    "{} is not a field a provider may set ({}, or attributes.NAME)",
+                    crate::quote(field),
+                    ENRICHABLE.join(", ")
+                ));
+            }
+            overwrite.insert(field.to_string());
+        }
+        Ok(MergePolicy { overwrite })
+    }
+}
+
 /// The fields a provider may set: identity (`id`, `company_name`) and the person to write to
 /// (`contact.*`) are the user's alone.
 pub const ENRICHABLE: [&str; 9] = [

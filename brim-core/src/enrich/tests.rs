@@ -50,9 +50,13 @@ fn the_leads_own_values_win_and_each_filled_value_says_where_it_came_from() {
     assert_eq!(report.refused[0].field, "company_name");
 
     // Asked to, the provider's value replaces the lead's.
-    let policy = MergePolicy {
-        overwrite: ["industry".to_string()].into(),
-    };
+    let policy = MergePolicy::overwriting([" industry", ""]).unwrap();
+    assert_eq!(policy.overwrite, ["industry".to_string()].into());
+    let e = MergePolicy::overwriting(["industry", "company_name"]).unwrap_err();
+    assert!(
+        e.starts_with("\"company_name\" is not a field a provider may set (employee_count,"),
+        "{e}"
+    );
     let report = merge(&mut l, &r, &policy);
     assert_eq!(l.industry.as_deref(), Some("Software"));
     assert_eq!(report.filled.len(), 1);

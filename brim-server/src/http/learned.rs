@@ -154,7 +154,7 @@ pub(super) async fn upload<S: Store>(
             ),
         ));
     }
-    let summary = summary(&model);
+    let summary = summary(&model).to_string();
     let now = app.clock.now_ms();
     let id = app
         .store
@@ -162,22 +162,22 @@ pub(super) async fn upload<S: Store>(
             &NewLearnedModel {
                 name: &model.name,
                 version: &model.version,
-                summary: &summary.to_string(),
+                summary: &summary,
                 body: &text,
             },
             now,
         )
         .await?;
     tracing::info!(id, name = %model.name, version = %model.version, "learned model uploaded");
-    let current = app.store.learned_activations(1).await?;
     let info = LearnedModelInfo {
         id,
         name: model.name.clone(),
         version: model.version.clone(),
-        summary: summary.to_string(),
+        summary,
         uploaded_at: now,
     };
-    let mut v = item(&info, current.first());
+    // A model just added has never been activated: no need to ask which one is in force.
+    let mut v = item(&info, None);
     v["warnings"] = json!(
         foreign
             .iter()
