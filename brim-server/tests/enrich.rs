@@ -33,8 +33,10 @@ fn brim(dir: &Path, args: &[&str], key: &str) -> Output {
         .unwrap()
 }
 
-async fn run(dir: &Path, args: Vec<String>, key: &'static str) -> Output {
+/// `brim ARGS` in `dir` with `key` as APOLLO_API_KEY, off the async threads.
+async fn run<A: AsRef<str>>(dir: &Path, args: &[A], key: &'static str) -> Output {
     let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         brim(&dir, &args, key)
@@ -91,13 +93,12 @@ async fn leads_are_enriched_with_their_sources_and_a_second_run_comes_from_the_c
             "--provider",
             config.to_str().unwrap(),
         ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        .map(String::from)
+        .to_vec();
         a.extend(extra.iter().map(|s| s.to_string()));
         a
     };
-    let out = run(dir.path(), args(&[]), KEY).await;
+    let out = run(dir.path(), &args(&[]), KEY).await;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("line 5: employee_count"), "{stderr}");
@@ -125,25 +126,20 @@ async fn leads_are_enriched_with_their_sources_and_a_second_run_comes_from_the_c
     assert_eq!(rows[3]["enrichment"]["status"], "failed");
     // The output is input for brim score: the reasons say what came from Apollo.
     std::fs::write(dir.path().join("enriched.jsonl"), &out.stdout).unwrap();
-    let scored = run(
-        dir.path(),
-        vec!["score".into(), "enriched.jsonl".into()],
-        KEY,
-    )
-    .await;
+    let scored = run(dir.path(), &["score", "enriched.jsonl"], KEY).await;
     let reports = lines(&scored);
     let reasons = reports[0]["reasoning"]["positive"].to_string();
     assert!(reasons.contains("(from apollo)"), "{reasons}");
 
     // Again, the same day: Acme and Ghost from the cache (the mocks expect one call each).
-    let again = run(dir.path(), args(&["--quiet"]), KEY).await;
+    let again = run(dir.path(), &args(&["--quiet"]), KEY).await;
     assert_eq!(lines(&again)[0]["enrichment"]["cached"], true);
     assert_eq!(lines(&again)[0]["employee_count"], 140);
 
     // CSV, which brim score reads back.
     let out = run(
         dir.path(),
-        args(&["--quiet", "--format", "csv", "-o", "enriched.csv"]),
+        &args(&["--quiet", "--format", "csv", "-o", "enriched.csv"]),
         KEY,
     )
     .await;
@@ -169,12 +165,7 @@ async fn leads_are_enriched_with_their_sources_and_a_second_run_comes_from_the_c
         acme.contains("employee_count=apollo;funding_stage=apollo;tech_stack=apollo"),
         "{acme}"
     );
-    let rescored = run(
-        dir.path(),
-        vec!["score".into(), "enriched.csv".into(), "--quiet".into()],
-        KEY,
-    )
-    .await;
+    let rescored = run(dir.path(), &["score", "enriched.csv", "--quiet"], KEY).await;
     assert_eq!(
         lines(&rescored).len(),
         4,
@@ -183,12 +174,14 @@ async fn leads_are_enriched_with_their_sources_and_a_second_run_comes_from_the_c
     );
 
     // brim score --enrich does both in one go.
-    let mut score_args: Vec<String> = ["score", "leads.csv", "--enrich", config.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    score_args.push("--quiet".into());
-    let scored = run(dir.path(), score_args, KEY).await;
+    let score_args = [
+        "score",
+        "leads.csv",
+        "--enrich",
+        config.to_str().unwrap(),
+        "--quiet",
+    ];
+    let scored = run(dir.path(), &score_args, KEY).await;
     let reports = lines(&scored);
     assert_eq!(reports.len(), 4);
     assert!(
@@ -215,17 +208,14 @@ async fn a_refused_key_stops_the_run_naming_the_provider_and_the_setting() {
         "company_name,domain\nAcme,acme.com\nBeta,acme.com\n",
     )
     .unwrap();
-    let args: Vec<String> = [
+    let args = [
         "enrich",
         "leads.csv",
         "--no-cache",
         "--provider",
         config.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let out = run(dir.path(), args.clone(), "wrong-key").await;
+    ];
+    let out = run(dir.path(), &args, "wrong-key").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -234,14 +224,14 @@ async fn a_refused_key_stops_the_run_naming_the_provider_and_the_setting() {
     );
     assert!(!stderr.contains("wrong-key"));
     // No key at all: refused before any request.
-    let out = run(dir.path(), args, "").await;
+    let out = run(dir.path(), &args, "").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("APOLLO_API_KEY"), "{stderr}");
     // brim serve refuses an overwrite of a field no provider may set, at start.
     let port = common::free_port().to_string();
     let out = run(
         dir.path(),
-        [
+        &[
             "serve",
             "--bind",
             &format!("127.0.0.1:{port}"),
@@ -249,10 +239,7 @@ async fn a_refused_key_stops_the_run_naming_the_provider_and_the_setting() {
             config.to_str().unwrap(),
             "--enrich-overwrite",
             "company_name",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
+        ],
         KEY,
     )
     .await;
@@ -266,12 +253,7 @@ async fn a_refused_key_stops_the_run_naming_the_provider_and_the_setting() {
     // An unknown provider names the shipped ones.
     let out = run(
         dir.path(),
-        vec![
-            "enrich".into(),
-            "leads.csv".into(),
-            "--provider".into(),
-            "zoominfo".into(),
-        ],
+        &["enrich", "leads.csv", "--provider", "zoominfo"],
         KEY,
     )
     .await;
@@ -518,23 +500,19 @@ async fn two_processes_share_the_rate(database_url: &str) {
         database_url,
         "--quiet",
     ];
-    let first = run(
-        dir.path(),
-        args.iter().map(|s| s.to_string()).collect(),
-        KEY,
-    )
-    .await;
+    let first = run(dir.path(), &args, KEY).await;
     assert!(
         first.status.success(),
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
     let started = std::time::Instant::now();
+    let dir_path = dir.path();
     let runs: Vec<_> = ["a", "b"]
         .iter()
         .map(|half| {
-            let args: Vec<String> = vec![
-                "enrich".into(),
+            let args = [
+                "enrich".to_string(),
                 format!("{half}.csv"),
                 "--provider".into(),
                 config.to_str().unwrap().into(),
@@ -542,7 +520,7 @@ async fn two_processes_share_the_rate(database_url: &str) {
                 database_url.into(),
                 "--quiet".into(),
             ];
-            run(dir.path(), args, KEY)
+            async move { run(dir_path, &args, KEY).await }
         })
         .collect();
     for r in futures_util::future::join_all(runs).await {
